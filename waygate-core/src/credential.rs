@@ -1,0 +1,279 @@
+//! Credentials and connections: who calls an integration, and with what secret.
+//!
+//! Secrets are [`SecretString`]s: their `Debug` prints `[REDACTED]`, they are
+//! zeroed on drop, and reading one takes an explicit `expose_secret()`.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::model::IntegrationDef;
+
+/// The secret material of a connection, as the `credential` body of `API.md`
+/// describes it (`{"type": "bearer", "token": "…"}`).
+#[derive(Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Credential {
+    /// No credential (APIs without auth).
+    None,
+    /// An API key; where it goes comes from the integration's auth spec.
+    ApiKey {
+        /// The key.
+        key: SecretString,
+    },
+    /// HTTP basic.
+    Basic {
+        /// The user name (not secret, but kept with the password).
+        username: String,
+        /// The password.
+        password: SecretString,
+    },
+    /// A bearer token.
+    Bearer {
+        /// The token.
+        token: SecretString,
+    },
+    /// Headers sent as they are.
+    CustomHeaders {
+        /// Header names and their secret values (`{"X-Key": "…"}` in JSON).
+        #[serde(deserialize_with = "header_map")]
+        headers: Vec<(String, SecretString)>,
+    },
+    /// OAuth 2.0 tokens from an authorization code flow.
+    #[serde(rename_all = "camelCase")]
+    Oauth2Tokens {
+        /// The client id of the OAuth app.
+        client_id: String,
+        /// The client secret of the OAuth app.
+        client_secret: SecretString,
+        /// The current access token.
+        access_token: SecretString,
+        /// The refresh token, when the provider issued one.
+        #[serde(default)]
+        refresh_token: Option<SecretString>,
+        /// When the access token expires, when known.
+        #[serde(default, with = "rfc3339_opt")]
+        expires_at: Option<SystemTime>,
+        /// Granted scopes.
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+    /// OAuth 2.0 client credentials; tokens are fetched by an OAuth2 resolver.
+    #[serde(rename_all = "camelCase")]
+    Oauth2ClientCredentials {
+        /// The client id.
+        client_id: String,
+        /// The client secret.
+        client_secret: SecretString,
+        /// Scopes to ask for.
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+impl Credential {
+    /// An API key credential.
+    pub fn api_key(key: impl Into<String>) -> Self {
+        Self::ApiKey { key: SecretString::from(key.into()) }
+    }
+
+    /// A basic-auth credential.
+    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::Basic { username: username.into(), password: SecretString::from(password.into()) }
+    }
+
+    /// A bearer-token credential.
+    pub fn bearer(token: impl Into<String>) -> Self {
+        Self::Bearer { token: SecretString::from(token.into()) }
+    }
+
+    /// A credential of custom headers.
+    pub fn custom_headers<K: Into<String>, V: Into<String>>(headers: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self::CustomHeaders {
+            headers: headers.into_iter().map(|(k, v)| (k.into(), SecretString::from(v.into()))).collect(),
+        }
+    }
+
+    /// The credential's `type` as written in `API.md`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ApiKey { .. } => "api_key",
+            Self::Basic { .. } => "basic",
+            Self::Bearer { .. } => "bearer",
+            Self::CustomHeaders { .. } => "custom_headers",
+            Self::Oauth2Tokens { .. } => "oauth2_tokens",
+            Self::Oauth2ClientCredentials { .. } => "oauth2_client_credentials",
+        }
+    }
+
+    /// Every secret string this credential holds, for redaction of logs and previews.
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            Self::None => vec![],
+            Self::ApiKey { key } => vec![key.expose_secret()],
+            Self::Basic { password, .. } => vec![password.expose_secret()],
+            Self::Bearer { token } => vec![token.expose_secret()],
+            Self::CustomHeaders { headers } => headers.iter().map(|(_, v)| v.expose_secret()).collect(),
+            Self::Oauth2Tokens { client_secret, access_token, refresh_token, .. } => {
+                let mut s = vec![client_secret.expose_secret(), access_token.expose_secret()];
+                s.extend(refresh_token.as_ref().map(|r| r.expose_secret()));
+                s
+            }
+            Self::Oauth2ClientCredentials { client_secret, .. } => vec![client_secret.expose_secret()],
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only the kind and non-secret identifiers: a credential must never print.
+        let mut d = f.debug_struct("Credential");
+        d.field("type", &self.kind());
+        match self {
+            Self::Basic { username, .. } => d.field("username", username),
+            Self::Oauth2Tokens { client_id, expires_at, .. } => {
+                d.field("client_id", client_id).field("expires_at", expires_at)
+            }
+            Self::Oauth2ClientCredentials { client_id, .. } => d.field("client_id", client_id),
+            _ => &mut d,
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+/// One consuming app's use of an integration: its credential and an optional
+/// base URL override.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Unique per integration; every integration may have a `default` one.
+    pub name: String,
+    /// Replaces the integration's base URL for this connection.
+    pub base_url: Option<String>,
+    /// The secret material.
+    pub credential: Credential,
+}
+
+impl Connection {
+    /// The name of the connection used when a call names none.
+    pub const DEFAULT: &'static str = "default";
+
+    /// A connection with this name and credential.
+    pub fn new(name: impl Into<String>, credential: Credential) -> Self {
+        Self { name: name.into(), base_url: None, credential }
+    }
+
+    /// The `default` connection with this credential.
+    pub fn default_with(credential: Credential) -> Self {
+        Self::new(Self::DEFAULT, credential)
+    }
+
+    /// Sets the base URL override.
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+}
+
+/// Turns a connection's stored credential into the one to apply now.
+///
+/// The default ([`StoredCredential`]) uses the stored credential as it is. An
+/// OAuth2 implementation refreshes tokens within the refresh buffer first
+/// (single-flight per credential, cross-process lock) and plugs in here.
+#[async_trait]
+pub trait ResolveCredential: Send + Sync {
+    /// The credential to apply to the next request of `connection`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Credentials`](crate::ErrorKind::Credentials) when there is no usable one.
+    async fn resolve(&self, integration: &IntegrationDef, connection: &Connection) -> Result<Credential, Error>;
+}
+
+/// Uses the stored credential; refuses expired OAuth2 tokens and client-credentials
+/// connections, which need an OAuth2 resolver to fetch tokens.
+#[derive(Debug, Clone)]
+pub struct StoredCredential {
+    clock: crate::clock::SharedClock,
+}
+
+impl StoredCredential {
+    /// A resolver that reads the time from `clock`.
+    pub fn new(clock: crate::clock::SharedClock) -> Self {
+        Self { clock }
+    }
+}
+
+#[async_trait]
+impl ResolveCredential for StoredCredential {
+    async fn resolve(&self, _: &IntegrationDef, connection: &Connection) -> Result<Credential, Error> {
+        match &connection.credential {
+            Credential::Oauth2Tokens { expires_at: Some(at), .. } if *at <= self.clock.now() => Err(Error::credentials(
+                format!("the access token of connection '{}' has expired and no OAuth2 refresher is configured", connection.name),
+            )),
+            Credential::Oauth2ClientCredentials { .. } => Err(Error::credentials(format!(
+                "connection '{}' holds client credentials, which need an OAuth2 token resolver",
+                connection.name
+            ))),
+            other => Ok(other.clone()),
+        }
+    }
+}
+
+fn header_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, SecretString)>, D::Error> {
+    let map = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect())
+}
+
+mod rfc3339_opt {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else { return Ok(None) };
+        crate::time::parse_rfc3339(&text)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("'{text}' is not an RFC 3339 date-time")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let all = [
+            Credential::api_key("sk-live-123"),
+            Credential::basic("ann", "hunter2-pw"),
+            Credential::bearer("tok-abc-999"),
+            Credential::custom_headers([("X-Key", "custom-secret")]),
+        ];
+        for c in &all {
+            let text = format!("{c:?} {:?}", Connection::default_with(c.clone()));
+            for secret in c.secrets() {
+                assert!(!text.contains(secret), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_the_api_md_credential_bodies() {
+        let c: Credential = serde_json::from_str(r#"{"type":"basic","username":"u","password":"p"}"#).unwrap();
+        assert_eq!(c.kind(), "basic");
+        let c: Credential = serde_json::from_str(
+            r#"{"type":"oauth2_tokens","clientId":"c","clientSecret":"s","accessToken":"a","expiresAt":"2030-01-02T03:04:05Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.secrets(), ["s", "a"]);
+        let c: Credential = serde_json::from_str(r#"{"type":"custom_headers","headers":{"X-A":"1"}}"#).unwrap();
+        assert_eq!(c.secrets(), ["1"]);
+        let err = serde_json::from_str::<Credential>(r#"{"type":"bearer","tokn":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `tokn`"), "{err}");
+    }
+}

@@ -1,0 +1,366 @@
+//! The one error type of an invocation, shaped as DESIGN.md §4 describes.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::invocation::InvocationMeta;
+use crate::model::DefinitionError;
+use crate::schema::Violation;
+
+/// What went wrong; see [`Error::kind`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The integration, action or connection does not exist.
+    NotFound {
+        /// What was looked for: `integration 'slack'`.
+        what: String,
+    },
+    /// The input breaks the action's input schema or cannot be put on the wire.
+    InvalidInput {
+        /// Each problem with its JSON pointer.
+        violations: Vec<Violation>,
+    },
+    /// A definition cannot run.
+    InvalidDefinition(DefinitionError),
+    /// The integration or connection is configured so that no request can be built
+    /// (no base URL, a credential of the wrong type…).
+    Config {
+        /// What to fix.
+        message: String,
+    },
+    /// The connection has no usable credential (missing, expired, revoked).
+    Credentials {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The outbound URL policy refused the target.
+    UrlRefused {
+        /// Why, with the host (never a query string).
+        reason: String,
+    },
+    /// The circuit breaker is open; nothing was sent.
+    CircuitOpen {
+        /// When a probe will be let through.
+        retry_after: Duration,
+    },
+    /// A rate limit, Waygate's own outbound one or the upstream's 429.
+    RateLimited {
+        /// How long to wait, when known.
+        retry_after: Option<Duration>,
+        /// The upstream status (429) when the upstream said so.
+        upstream_status: Option<u16>,
+        /// The upstream's body, when it answered.
+        upstream_body: Option<Value>,
+    },
+    /// The upstream answered with an error status.
+    Upstream {
+        /// Its HTTP status.
+        status: u16,
+        /// Its body, parsed as JSON when it is JSON, else as text (truncated).
+        body: Value,
+    },
+    /// No answer in time.
+    Timeout {
+        /// `connect` or `total`.
+        phase: TimeoutPhase,
+        /// The limit that ran out.
+        after: Duration,
+    },
+    /// The upstream could not be reached or the exchange broke off.
+    Transport {
+        /// What happened, without URL secrets.
+        message: String,
+    },
+    /// A connector's own failure.
+    Connector {
+        /// What the connector said.
+        message: String,
+    },
+}
+
+/// Which timeout ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutPhase {
+    /// Establishing the connection.
+    Connect,
+    /// The whole attempt.
+    Total,
+}
+
+/// What a caller (person or agent) should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResolutionAction {
+    /// Change the input and call again.
+    RetryWithModifiedInput,
+    /// Call again later.
+    RetryAfterDelay,
+    /// Re-authorise or replace the credential.
+    RefreshCredentials,
+    /// Fix the integration or connection.
+    CheckIntegrationConfig,
+    /// The upstream is at fault.
+    ContactExternalProvider,
+    /// Something only an operator can fix.
+    EscalateToAdmin,
+}
+
+/// The `suggestedResolution` of the error shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestedResolution {
+    /// What to do.
+    pub action: ResolutionAction,
+    /// The same in words.
+    pub description: String,
+    /// Whether calling again unchanged may succeed.
+    pub retryable: bool,
+    /// How long to wait first, when known.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// An invocation failed. One type for every step, with queries for callers:
+/// [`code`](Self::code), [`is_retryable`](Self::is_retryable),
+/// [`upstream_status`](Self::upstream_status), [`may_have_been_sent`](Self::may_have_been_sent).
+///
+/// Its `Display` and `Debug` never contain credentials: credentials never enter it.
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    meta: Option<InvocationMeta>,
+    sent: bool,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self(Box::new(Inner { kind, meta: None, sent: false }))
+    }
+
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound { what: what.into() })
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config { message: message.into() })
+    }
+
+    pub(crate) fn credentials(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Credentials { message: message.into() })
+    }
+
+    /// An input problem at one place, for steps after schema validation
+    /// (a value that cannot go into a header, say).
+    pub(crate) fn input(pointer: &str, rule: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput {
+            violations: vec![Violation {
+                pointer: pointer.to_owned(),
+                rule: rule.to_owned(),
+                expected: None,
+                message: message.into(),
+            }],
+        })
+    }
+
+    /// An error raised by a [`Connector`](crate::Connector).
+    pub fn connector(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Connector { message: message.into() })
+    }
+
+    /// Marks that the request reached (or may have reached) the upstream.
+    pub(crate) fn sent(mut self) -> Self {
+        self.0.sent = true;
+        self
+    }
+
+    pub(crate) fn with_meta(mut self, meta: InvocationMeta) -> Self {
+        self.0.meta = Some(meta);
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// Request id, attempts and duration of the failed invocation, when it got
+    /// that far.
+    pub fn meta(&self) -> Option<&InvocationMeta> {
+        self.0.meta.as_ref()
+    }
+
+    /// The stable machine-readable code: `VALIDATION_ERROR`, `UPSTREAM_ERROR`…
+    pub fn code(&self) -> &'static str {
+        match &self.0.kind {
+            ErrorKind::NotFound { .. } => "NOT_FOUND",
+            ErrorKind::InvalidInput { .. } => "VALIDATION_ERROR",
+            ErrorKind::InvalidDefinition(_) => "INVALID_DEFINITION",
+            ErrorKind::Config { .. } => "CONFIGURATION_ERROR",
+            ErrorKind::Credentials { .. } => "CREDENTIALS_ERROR",
+            ErrorKind::UrlRefused { .. } => "URL_NOT_ALLOWED",
+            ErrorKind::CircuitOpen { .. } => "CIRCUIT_OPEN",
+            ErrorKind::RateLimited { .. } => "RATE_LIMITED",
+            ErrorKind::Upstream { .. } => "UPSTREAM_ERROR",
+            ErrorKind::Timeout { .. } => "UPSTREAM_TIMEOUT",
+            ErrorKind::Transport { .. } => "UPSTREAM_UNREACHABLE",
+            ErrorKind::Connector { .. } => "CONNECTOR_ERROR",
+        }
+    }
+
+    /// Whether calling again unchanged may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match &self.0.kind {
+            ErrorKind::CircuitOpen { .. }
+            | ErrorKind::RateLimited { .. }
+            | ErrorKind::Timeout { .. }
+            | ErrorKind::Transport { .. } => true,
+            ErrorKind::Upstream { status, .. } => matches!(status, 408 | 425 | 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    /// The upstream's HTTP status, when it answered.
+    pub fn upstream_status(&self) -> Option<u16> {
+        match &self.0.kind {
+            ErrorKind::Upstream { status, .. } => Some(*status),
+            ErrorKind::RateLimited { upstream_status, .. } => *upstream_status,
+            _ => None,
+        }
+    }
+
+    /// How long to wait before calling again, when known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.0.kind {
+            ErrorKind::CircuitOpen { retry_after } => Some(*retry_after),
+            ErrorKind::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the upstream may have received the request. `false` means
+    /// certainly not (validation, an open breaker, a refused connection).
+    pub fn may_have_been_sent(&self) -> bool {
+        self.0.sent
+    }
+
+    /// Structured details for the error shape: violations, upstream status and body…
+    pub fn details(&self) -> Value {
+        match &self.0.kind {
+            ErrorKind::InvalidInput { violations } => json!({ "violations": violations }),
+            ErrorKind::InvalidDefinition(e) => json!({
+                "problems": e.problems.iter().map(|p| json!({"field": p.field, "message": p.message})).collect::<Vec<_>>()
+            }),
+            ErrorKind::Upstream { status, body } => json!({"upstreamStatus": status, "upstreamBody": body}),
+            ErrorKind::RateLimited { upstream_status, upstream_body, retry_after } => json!({
+                "upstreamStatus": upstream_status,
+                "upstreamBody": upstream_body,
+                "retryAfterMs": retry_after.map(|d| d.as_millis() as u64),
+            }),
+            ErrorKind::CircuitOpen { retry_after } => json!({"retryAfterMs": retry_after.as_millis() as u64}),
+            ErrorKind::Timeout { phase, after } => json!({"phase": phase, "timeoutMs": after.as_millis() as u64}),
+            _ => json!({}),
+        }
+    }
+
+    /// What the caller should do next.
+    pub fn suggested_resolution(&self) -> SuggestedResolution {
+        use ResolutionAction as A;
+        let (action, description) = match &self.0.kind {
+            ErrorKind::NotFound { .. } => (A::CheckIntegrationConfig, "check the integration, action and connection names"),
+            ErrorKind::InvalidInput { .. } => (A::RetryWithModifiedInput, "fix the fields named in details.violations and call again"),
+            ErrorKind::InvalidDefinition(_) => (A::CheckIntegrationConfig, "fix the fields named in details.problems"),
+            ErrorKind::Config { .. } => (A::CheckIntegrationConfig, "fix the integration or connection settings"),
+            ErrorKind::Credentials { .. } => (A::RefreshCredentials, "re-authorise the connection or replace its credential"),
+            ErrorKind::UrlRefused { .. } => (A::EscalateToAdmin, "the target address is not allowed by the outbound URL policy"),
+            ErrorKind::CircuitOpen { .. } => (A::RetryAfterDelay, "the upstream is failing; wait until the breaker lets a probe through"),
+            ErrorKind::RateLimited { .. } => (A::RetryAfterDelay, "wait for the rate limit to reset, then call again"),
+            ErrorKind::Upstream { status: 401, .. } => (A::RefreshCredentials, "the upstream rejected the credential"),
+            ErrorKind::Upstream { status: 403, .. } => (A::CheckIntegrationConfig, "the credential lacks permission (scopes, plan) for this action"),
+            ErrorKind::Upstream { status: 400..=499, .. } => (A::RetryWithModifiedInput, "the upstream rejected the input; see details.upstreamBody"),
+            ErrorKind::Upstream { .. } => (A::ContactExternalProvider, "the upstream failed; try later or contact the provider"),
+            ErrorKind::Timeout { .. } | ErrorKind::Transport { .. } => (A::RetryAfterDelay, "the upstream did not answer; try again later"),
+            ErrorKind::Connector { .. } => (A::EscalateToAdmin, "the connector failed; see the message"),
+        };
+        SuggestedResolution {
+            action,
+            description: description.to_owned(),
+            retryable: self.is_retryable(),
+            retry_after_ms: self.retry_after().map(|d| d.as_millis() as u64),
+        }
+    }
+
+    /// The whole error shape of DESIGN.md §4, ready to serialise.
+    pub fn to_json(&self) -> Value {
+        json!({"error": {
+            "code": self.code(),
+            "message": self.to_string(),
+            "details": self.details(),
+            "requestId": self.meta().map(|m| m.request_id.clone()),
+            "suggestedResolution": self.suggested_resolution(),
+        }})
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.kind {
+            ErrorKind::NotFound { what } => write!(f, "{what} not found"),
+            ErrorKind::InvalidInput { violations } => {
+                write!(f, "invalid input")?;
+                for (i, v) in violations.iter().enumerate() {
+                    write!(f, "{} {}", if i == 0 { ":" } else { ";" }, v.message)?;
+                }
+                Ok(())
+            }
+            ErrorKind::InvalidDefinition(e) => write!(f, "{e}"),
+            ErrorKind::Config { message } => write!(f, "configuration problem: {message}"),
+            ErrorKind::Credentials { message } => write!(f, "credential problem: {message}"),
+            ErrorKind::UrlRefused { reason } => write!(f, "outbound URL refused: {reason}"),
+            ErrorKind::CircuitOpen { retry_after } => {
+                write!(f, "circuit open after repeated upstream failures; next probe in {} ms", retry_after.as_millis())
+            }
+            ErrorKind::RateLimited { retry_after, upstream_status, .. } => {
+                let whose = if upstream_status.is_some() { "upstream" } else { "outbound" };
+                match retry_after {
+                    Some(d) => write!(f, "{whose} rate limit reached; retry after {} ms", d.as_millis()),
+                    None => write!(f, "{whose} rate limit reached"),
+                }
+            }
+            ErrorKind::Upstream { status, .. } => write!(f, "upstream answered HTTP {status}"),
+            ErrorKind::Timeout { phase, after } => {
+                let what = match phase {
+                    TimeoutPhase::Connect => "connecting to the upstream",
+                    TimeoutPhase::Total => "waiting for the upstream",
+                };
+                write!(f, "timed out {what} after {} ms", after.as_millis())
+            }
+            ErrorKind::Transport { message } => write!(f, "upstream unreachable: {message}"),
+            ErrorKind::Connector { message } => write!(f, "connector failed: {message}"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("code", &self.code())
+            .field("kind", &self.0.kind)
+            .field("sent", &self.0.sent)
+            .field("meta", &self.0.meta)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<DefinitionError> for Error {
+    fn from(e: DefinitionError) -> Self {
+        Self::new(ErrorKind::InvalidDefinition(e))
+    }
+}

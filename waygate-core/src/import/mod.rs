@@ -1,0 +1,1 @@
+//! OpenAPI and Swagger import (being written).

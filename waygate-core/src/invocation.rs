@@ -1,0 +1,34 @@
+//! The result of an invocation.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A successful call: the upstream's data and how it was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Invocation {
+    /// The response body: JSON when the upstream sent JSON, else a string.
+    pub data: Value,
+    /// How the call went.
+    pub meta: InvocationMeta,
+}
+
+/// Facts about one invocation, reported on success and on failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationMeta {
+    /// Unique id of this invocation, sent upstream as `x-request-id`.
+    pub request_id: String,
+    /// Requests sent upstream (0 when it failed before sending).
+    pub attempts: u32,
+    /// Time from start to result.
+    #[serde(rename = "durationMs", serialize_with = "as_millis")]
+    pub duration: Duration,
+    /// The last upstream status, when there was an answer.
+    pub upstream_status: Option<u16>,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}

@@ -1,0 +1,289 @@
+//! One typed operation of an integration and its HTTP binding.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::policy::RetryConfig;
+
+/// One operation of an integration, addressed as `{integration}.{slug}`.
+///
+/// Input fields named in [`parameters`](Self::parameters) go to the path, query,
+/// headers or cookies; the remaining fields form the body (see [`BodySpec`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionDef {
+    /// Unique within the integration: letters, digits, `_`, `-` and `.`.
+    pub slug: String,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the action does, written for people and LLM agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Grouping for listings (the first OpenAPI tag, for instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path template relative to the base URL, with `{param}` placeholders.
+    pub path: String,
+    /// Input fields that do not go into the body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    /// How the remaining input fields are encoded; JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodySpec>,
+    /// JSON Schema of the input, self-contained (`$defs` allowed).
+    #[serde(default = "any_object")]
+    pub input_schema: Value,
+    /// JSON Schema of the successful response body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    /// How to fetch further pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationSpec>,
+    /// Overrides of the integration's retry defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryConfig>,
+    /// Overrides the integration's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Response caching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSpec>,
+    /// How strictly responses are checked against the output schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationMode>,
+    /// Whether repeating the call is safe; by method when unset (GET, HEAD,
+    /// OPTIONS, PUT and DELETE are idempotent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
+    /// The upstream marks this operation as deprecated.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deprecated: bool,
+    /// Anything else worth keeping about the action (source, confidence, scopes…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, Value>,
+}
+
+fn any_object() -> Value {
+    serde_json::json!({"type": "object"})
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ActionDef {
+    /// An action with a slug, method and path, taking any object as input.
+    pub fn new(slug: impl Into<String>, method: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            slug: slug.into(),
+            name: None,
+            description: None,
+            group: None,
+            method: method.into().to_ascii_uppercase(),
+            path: path.into(),
+            parameters: Vec::new(),
+            body: None,
+            input_schema: any_object(),
+            output_schema: None,
+            pagination: None,
+            retry: None,
+            timeout_ms: None,
+            cache: None,
+            validation: None,
+            idempotent: None,
+            deprecated: false,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the call may be repeated safely, from `idempotent` or else the method.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent.unwrap_or_else(|| {
+            matches!(
+                self.method.as_str(),
+                "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE"
+            )
+        })
+    }
+}
+
+/// An input field bound to the path, query, a header or a cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Parameter {
+    /// The input field's name.
+    pub name: String,
+    /// Where the value goes.
+    #[serde(rename = "in")]
+    pub location: ParamLocation,
+    /// The name on the wire when it differs from the input field's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_name: Option<String>,
+    /// OpenAPI serialisation style for arrays and objects; `form` for query and
+    /// cookies, `simple` for path and headers when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<ParamStyle>,
+    /// Whether arrays and objects are exploded; `true` for `form`, else `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explode: Option<bool>,
+    /// Whether the field must be present (path parameters always are).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+}
+
+impl Parameter {
+    /// A parameter whose input field and wire names are the same.
+    pub fn new(name: impl Into<String>, location: ParamLocation) -> Self {
+        Self {
+            name: name.into(),
+            location,
+            wire_name: None,
+            style: None,
+            explode: None,
+            required: location == ParamLocation::Path,
+        }
+    }
+
+    /// The name sent upstream.
+    pub fn wire_name(&self) -> &str {
+        self.wire_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamLocation {
+    /// A `{placeholder}` of the path template.
+    Path,
+    /// The query string.
+    Query,
+    /// A request header.
+    Header,
+    /// The `Cookie` header.
+    Cookie,
+}
+
+/// OpenAPI parameter serialisation styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ParamStyle {
+    /// `a=1&a=2` (exploded) or `a=1,2`.
+    Form,
+    /// `1,2` (path and headers).
+    Simple,
+    /// `a=1%202`.
+    SpaceDelimited,
+    /// `a=1|2`.
+    PipeDelimited,
+    /// `a[x]=1&a[y]=2`.
+    DeepObject,
+}
+
+/// How the body is encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BodySpec {
+    /// The encoding.
+    pub encoding: BodyEncoding,
+    /// Send this one input field as the whole body (for array or scalar bodies),
+    /// instead of the object of remaining fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Content type when it differs from the encoding's usual one
+    /// (e.g. `application/merge-patch+json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// Body encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyEncoding {
+    /// `application/json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/form-data`; a field whose value is an object with
+    /// `contentBase64` becomes a file part (`filename` and `contentType` optional).
+    Multipart,
+}
+
+/// How to follow pages (executed by the pagination step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaginationSpec {
+    /// The pagination style.
+    pub strategy: PaginationStrategy,
+    /// JSON pointer to the page's items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_path: Option<String>,
+    /// Cursor: JSON pointer to the next cursor in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_path: Option<String>,
+    /// Cursor: response header that carries the next cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_header: Option<String>,
+    /// Cursor: the parameter that sends the cursor back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_param: Option<String>,
+    /// Offset: the offset parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_param: Option<String>,
+    /// Page: the page-number parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_param: Option<String>,
+    /// Offset and page: the page-size parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_param: Option<String>,
+    /// Next URL: JSON pointer to the next page's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_url_path: Option<String>,
+    /// Page size to ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+    /// How sure an importer was of this guess, 0..1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+}
+
+/// Pagination styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaginationStrategy {
+    /// An opaque cursor from the response, sent back as a parameter.
+    Cursor,
+    /// Offset and limit.
+    Offset,
+    /// Page number and page size.
+    Page,
+    /// RFC 8288 `Link: <…>; rel="next"`.
+    Link,
+    /// A full URL of the next page in the response body.
+    NextUrl,
+}
+
+/// Response caching for actions without side effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheSpec {
+    /// How long a response stays fresh.
+    pub ttl_seconds: u64,
+}
+
+/// Response validation modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValidationMode {
+    /// A response that breaks the output schema is an error.
+    Strict,
+    /// It is returned, with the problems in the result's metadata.
+    Warn,
+    /// It is coerced where possible and returned.
+    Lenient,
+}

@@ -1,0 +1,380 @@
+//! Whether a definition can run: every problem, each naming its field.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::{
+    ActionDef, AuthSpec, Defaults, IntegrationDef, OAuth2Flow, PaginationSpec, PaginationStrategy,
+    ParamLocation, PathTemplate,
+};
+
+/// One thing wrong with a definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The field, as a path into the definition: `actions[3].path`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A definition that cannot run, with every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DefinitionError {
+    /// The problems, in document order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid integration definition: ")?;
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", p.field, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
+
+/// Checks a definition: slugs, URLs, auth, defaults, and for each action its path
+/// template against its parameters, its schemas and its pagination.
+///
+/// # Errors
+/// A [`DefinitionError`] listing every problem, each with the field it concerns.
+pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
+    let mut c = Checker::default();
+    if def.slug.is_empty()
+        || def.slug.len() > 64
+        || !def.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        c.problem("slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
+    }
+    if def.name.trim().is_empty() {
+        c.problem("name", "must not be empty");
+    }
+    if let Some(url) = &def.base_url {
+        c.http_url("baseUrl", url);
+    }
+    c.auth(&def.auth);
+    c.defaults(&def.defaults);
+    let mut slugs = HashSet::new();
+    for (i, action) in def.actions.iter().enumerate() {
+        let at = format!("actions[{i}]");
+        if !slugs.insert(action.slug.as_str()) {
+            c.problem(format!("{at}.slug"), format!("duplicate action slug '{}'", action.slug));
+        }
+        c.action(&at, action);
+    }
+    if c.problems.is_empty() { Ok(()) } else { Err(DefinitionError { problems: c.problems }) }
+}
+
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { field: field.into(), message: message.into() });
+    }
+
+    fn http_url(&mut self, field: &str, value: &str) {
+        match url::Url::parse(value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
+            Ok(u) => self.problem(field, format!("'{}' is not an http(s) URL with a host", u.scheme())),
+            Err(e) => self.problem(field, format!("not a URL: {e}")),
+        }
+    }
+
+    fn auth(&mut self, auth: &AuthSpec) {
+        match auth {
+            AuthSpec::ApiKey { name, .. } if name.trim().is_empty() => {
+                self.problem("auth.name", "an api_key scheme needs the header, parameter or field name");
+            }
+            AuthSpec::Oauth2 { flows, authorization_url, token_url, refresh_url, .. } => {
+                for (field, url) in [
+                    ("auth.authorizationUrl", authorization_url),
+                    ("auth.tokenUrl", token_url),
+                    ("auth.refreshUrl", refresh_url),
+                ] {
+                    if let Some(url) = url {
+                        self.http_url(field, url);
+                    }
+                }
+                if flows.contains(&OAuth2Flow::AuthorizationCode) && authorization_url.is_none() {
+                    self.problem("auth.authorizationUrl", "the authorization_code flow needs it");
+                }
+                if token_url.is_none() && !flows.iter().all(|f| *f == OAuth2Flow::Implicit) {
+                    self.problem("auth.tokenUrl", "needed by every flow but implicit");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn defaults(&mut self, d: &Defaults) {
+        if d.timeout_ms == Some(0) {
+            self.problem("defaults.timeoutMs", "must be above 0");
+        }
+        if d.connect_timeout_ms == Some(0) {
+            self.problem("defaults.connectTimeoutMs", "must be above 0");
+        }
+        if let Some(r) = &d.retry {
+            self.retry("defaults.retry", r);
+        }
+        if let Some(b) = &d.circuit_breaker {
+            for (field, v) in [
+                ("failureThreshold", b.failure_threshold.map(u64::from)),
+                ("windowMs", b.window_ms),
+                ("openMs", b.open_ms),
+            ] {
+                if v == Some(0) {
+                    self.problem(format!("defaults.circuitBreaker.{field}"), "must be above 0");
+                }
+            }
+        }
+        if let Some(l) = &d.rate_limit {
+            if !(l.requests_per_second.is_finite() && l.requests_per_second > 0.0) {
+                self.problem("defaults.rateLimit.requestsPerSecond", "must be a number above 0");
+            }
+            if l.burst == Some(0) {
+                self.problem("defaults.rateLimit.burst", "must be above 0");
+            }
+        }
+        if let Some(h) = &d.idempotency_header
+            && reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            self.problem("defaults.idempotencyHeader", format!("'{h}' is not a valid header name"));
+        }
+    }
+
+    fn retry(&mut self, at: &str, r: &super::RetryConfig) {
+        if matches!(r.max_attempts, Some(0) | Some(21..)) {
+            self.problem(format!("{at}.maxAttempts"), "must be between 1 and 20");
+        }
+        if let Some(f) = r.factor
+            && !(f.is_finite() && f >= 1.0)
+        {
+            self.problem(format!("{at}.factor"), "must be a number of at least 1");
+        }
+        if let (Some(base), Some(max)) = (r.base_delay_ms, r.max_delay_ms)
+            && base > max
+        {
+            self.problem(format!("{at}.baseDelayMs"), "must not exceed maxDelayMs");
+        }
+    }
+
+    fn action(&mut self, at: &str, a: &ActionDef) {
+        if a.slug.is_empty()
+            || a.slug.len() > 128
+            || !a.slug.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            self.problem(format!("{at}.slug"), "must be 1 to 128 characters of letters, digits, '_', '-' and '.'");
+        }
+        if !METHODS.contains(&a.method.as_str()) {
+            self.problem(format!("{at}.method"), format!("'{}' is not one of {}", a.method, METHODS.join(", ")));
+        }
+        let placeholders: Vec<String> = match PathTemplate::parse(&a.path) {
+            Ok(t) => t.placeholders().map(str::to_owned).collect(),
+            Err(e) => {
+                self.problem(format!("{at}.path"), e);
+                Vec::new()
+            }
+        };
+        if !a.path.starts_with('/') {
+            self.problem(format!("{at}.path"), "must start with '/'");
+        }
+        let mut seen = HashSet::new();
+        let mut on_wire = HashSet::new();
+        for (j, p) in a.parameters.iter().enumerate() {
+            let field = format!("{at}.parameters[{j}]");
+            if p.name.is_empty() {
+                self.problem(format!("{field}.name"), "must not be empty");
+            }
+            if !seen.insert(p.name.as_str()) {
+                self.problem(format!("{field}.name"), format!("input field '{}' is bound twice", p.name));
+            }
+            let wire = p.wire_name();
+            let wire_key = if p.location == ParamLocation::Header {
+                wire.to_ascii_lowercase()
+            } else {
+                wire.to_owned()
+            };
+            if !on_wire.insert((p.location, wire_key)) {
+                self.problem(format!("{field}.name"), format!("two parameters send '{wire}'"));
+            }
+            if p.location == ParamLocation::Header
+                && reqwest::header::HeaderName::from_bytes(wire.as_bytes()).is_err()
+            {
+                self.problem(format!("{field}.name"), format!("'{wire}' is not a valid header name"));
+            }
+            if p.location == ParamLocation::Path && !placeholders.iter().any(|n| n == p.name.as_str()) {
+                self.problem(
+                    format!("{field}.name"),
+                    format!("path parameter '{}' does not appear in path '{}'", p.name, a.path),
+                );
+            }
+        }
+        for name in &placeholders {
+            let bound = a.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == *name);
+            if !bound {
+                self.problem(
+                    format!("{at}.path"),
+                    format!("placeholder {{{name}}} has no path parameter named '{name}'"),
+                );
+            }
+        }
+        if let Some(field) = a.body.as_ref().and_then(|b| b.field.as_deref())
+            && seen.contains(field)
+        {
+            self.problem(format!("{at}.body.field"), format!("'{field}' is already bound as a parameter"));
+        }
+        self.schema(&format!("{at}.inputSchema"), &a.input_schema);
+        if let Some(s) = &a.output_schema {
+            self.schema(&format!("{at}.outputSchema"), s);
+        }
+        if let Some(r) = &a.retry {
+            self.retry(&format!("{at}.retry"), r);
+        }
+        if a.timeout_ms == Some(0) {
+            self.problem(format!("{at}.timeoutMs"), "must be above 0");
+        }
+        if let Some(p) = &a.pagination {
+            self.pagination(&format!("{at}.pagination"), p);
+        }
+    }
+
+    fn schema(&mut self, at: &str, schema: &serde_json::Value) {
+        if let Err(e) = crate::schema::compile(schema) {
+            self.problem(at, e);
+        }
+    }
+
+    fn pagination(&mut self, at: &str, p: &PaginationSpec) {
+        let needs: &[(&str, bool)] = match p.strategy {
+            PaginationStrategy::Cursor => &[
+                ("cursorParam", p.cursor_param.is_some()),
+                ("cursorPath", p.cursor_path.is_some() || p.cursor_header.is_some()),
+            ],
+            PaginationStrategy::Offset => &[("offsetParam", p.offset_param.is_some())],
+            PaginationStrategy::Page => &[("pageParam", p.page_param.is_some())],
+            PaginationStrategy::NextUrl => &[("nextUrlPath", p.next_url_path.is_some())],
+            PaginationStrategy::Link => &[],
+        };
+        for (field, present) in needs {
+            if !present {
+                self.problem(format!("{at}.{field}"), "needed by this pagination strategy");
+            }
+        }
+        for (field, pointer) in [
+            ("itemsPath", &p.items_path),
+            ("cursorPath", &p.cursor_path),
+            ("nextUrlPath", &p.next_url_path),
+        ] {
+            if let Some(ptr) = pointer
+                && !(ptr.is_empty() || ptr.starts_with('/'))
+            {
+                self.problem(format!("{at}.{field}"), format!("'{ptr}' is not a JSON pointer (starts with '/')"));
+            }
+        }
+        if let Some(c) = p.confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            self.problem(format!("{at}.confidence"), "must be between 0 and 1");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{ActionDef, Parameter};
+
+    fn fields(def: &IntegrationDef) -> Vec<String> {
+        check(def).unwrap_err().problems.into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn accepts_a_sound_definition() {
+        let mut def = IntegrationDef::new("chaos", "Chaos");
+        def.base_url = Some("http://127.0.0.1:9000".into());
+        let mut a = ActionDef::new("get_user", "GET", "/users/{id}");
+        a.parameters.push(Parameter::new("id", ParamLocation::Path));
+        def.actions.push(a);
+        check(&def).unwrap();
+    }
+
+    #[test]
+    fn names_the_field_of_every_problem() {
+        let mut def = IntegrationDef::new("Bad Slug", "");
+        def.base_url = Some("ftp://x".into());
+        let mut a = ActionDef::new("get", "FETCH", "/users/{id}/{other}");
+        a.parameters.push(Parameter::new("id", ParamLocation::Path));
+        a.parameters.push(Parameter::new("ghost", ParamLocation::Path));
+        a.input_schema = json!({"type": "objekt"});
+        def.actions.push(a.clone());
+        a.method = "GET".into();
+        a.input_schema = json!({"type": "object"});
+        def.actions.push(a);
+        assert_eq!(
+            fields(&def),
+            [
+                "slug",
+                "name",
+                "baseUrl",
+                "actions[0].method",
+                "actions[0].parameters[1].name",
+                "actions[0].path",
+                "actions[0].inputSchema",
+                "actions[1].slug",
+                "actions[1].parameters[1].name",
+                "actions[1].path",
+            ]
+        );
+        let text = check(&def).unwrap_err().to_string();
+        assert!(text.contains("actions[0].path: placeholder {other} has no path parameter named 'other'"), "{text}");
+    }
+
+    #[test]
+    fn checks_oauth2_and_pagination() {
+        let mut def = IntegrationDef::new("x", "X");
+        def.auth = AuthSpec::Oauth2 {
+            flows: vec![OAuth2Flow::AuthorizationCode],
+            authorization_url: None,
+            token_url: Some("not a url".into()),
+            refresh_url: None,
+            scopes: vec![],
+            pkce: true,
+        };
+        let mut a = ActionDef::new("list", "GET", "/items");
+        a.pagination = Some(PaginationSpec {
+            strategy: PaginationStrategy::Cursor,
+            items_path: Some("items".into()),
+            cursor_path: None,
+            cursor_header: None,
+            cursor_param: None,
+            offset_param: None,
+            page_param: None,
+            limit_param: None,
+            next_url_path: None,
+            page_size: None,
+            confidence: None,
+        });
+        def.actions.push(a);
+        assert_eq!(
+            fields(&def),
+            [
+                "auth.tokenUrl",
+                "auth.authorizationUrl",
+                "actions[0].pagination.cursorParam",
+                "actions[0].pagination.cursorPath",
+                "actions[0].pagination.itemsPath",
+            ]
+        );
+    }
+}

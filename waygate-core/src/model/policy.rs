@@ -1,0 +1,57 @@
+//! Resilience settings as they appear in a definition.
+//!
+//! Every field is optional: a definition states only what it changes, and the
+//! effective policy is layered `built-in < integration < action < call`
+//! (see [`crate::policy`]).
+
+use serde::{Deserialize, Serialize};
+
+/// Retry settings; unset fields fall back to the layer below.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included (`1` turns retries off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Backoff before the first retry, before jitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_delay_ms: Option<u64>,
+    /// Upper bound of one backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_ms: Option<u64>,
+    /// Growth of the backoff per attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// The longest `Retry-After` Waygate waits for; a longer one ends the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retry_after_ms: Option<u64>,
+}
+
+/// Circuit breaker settings; unset fields take the built-in defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Failures within the window that open the breaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_threshold: Option<u32>,
+    /// Length of the failure-counting window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<u64>,
+    /// How long an open breaker refuses calls before it lets one probe through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_ms: Option<u64>,
+    /// `false` turns the breaker off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// An outbound rate limit (token bucket) per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second; fractions allowed (`0.5` = one per two seconds).
+    pub requests_per_second: f64,
+    /// Requests that may go at once before the sustained rate applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}

@@ -1,0 +1,155 @@
+//! JSON Schema validation: validators compiled once, cached by schema hash, and
+//! errors worded so that a person or an LLM agent can fix the input.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// At most this many violations are reported for one value; the rest add nothing
+/// an agent needs to fix its first mistakes.
+const MAX_VIOLATIONS: usize = 20;
+
+/// Compiles a schema, without fetching remote `$ref`s.
+///
+/// # Errors
+/// What is wrong with the schema, with the location inside it.
+pub fn compile(schema: &Value) -> Result<Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| {
+        let at = e.schema_path().as_str();
+        if at.is_empty() { format!("invalid JSON Schema: {e}") } else { format!("invalid JSON Schema at {at}: {e}") }
+    })
+}
+
+/// One way a value breaks its schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    /// JSON pointer to the offending value (`""` is the whole input).
+    pub pointer: String,
+    /// The JSON Schema keyword that failed: `type`, `required`, `enum`…
+    pub rule: String,
+    /// The keyword's value in the schema: the expected type, the allowed values, the limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Value>,
+    /// A sentence saying what is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Validators keyed by the SHA-256 of their schema's canonical JSON text.
+///
+/// Two actions with the same schema share one validator; a schema edited in place
+/// gets a new entry instead of a stale hit.
+#[derive(Default)]
+pub struct SchemaCache {
+    validators: RwLock<HashMap<[u8; 32], Arc<Validator>>>,
+}
+
+impl std::fmt::Debug for SchemaCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.validators.read().map(|m| m.len()).unwrap_or(0);
+        f.debug_struct("SchemaCache").field("validators", &len).finish()
+    }
+}
+
+impl SchemaCache {
+    /// The validator for `schema`, compiled on first use.
+    ///
+    /// # Errors
+    /// The schema does not compile (see [`compile`]).
+    pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
+        // serde_json's default map is ordered by key, so equal schemas print equally.
+        let key: [u8; 32] = Sha256::digest(schema.to_string().as_bytes()).into();
+        if let Some(v) = self.validators.read().expect("schema cache poisoned").get(&key) {
+            return Ok(Arc::clone(v));
+        }
+        let compiled = Arc::new(compile(schema)?);
+        let mut map = self.validators.write().expect("schema cache poisoned");
+        Ok(Arc::clone(map.entry(key).or_insert(compiled)))
+    }
+}
+
+/// Checks `value` against a compiled schema.
+///
+/// `schema` is the schema the validator was compiled from; it supplies the
+/// `expected` value of each violation.
+pub fn violations(validator: &Validator, schema: &Value, value: &Value) -> Vec<Violation> {
+    if validator.is_valid(value) {
+        return Vec::new();
+    }
+    validator
+        .iter_errors(value)
+        .take(MAX_VIOLATIONS)
+        .map(|e| {
+            let mut pointer = e.instance_path().as_str().to_owned();
+            let kind = e.kind();
+            if let ValidationErrorKind::Required { property: Value::String(name) } = kind {
+                pointer.push('/');
+                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            }
+            let expected = schema.pointer(e.schema_path().as_str()).cloned();
+            let place = if pointer.is_empty() { "the input".to_owned() } else { format!("'{pointer}'") };
+            let message = format!("{place}: {e}{}", advice(kind, expected.as_ref()));
+            Violation { pointer, rule: kind.keyword().to_owned(), expected, message }
+        })
+        .collect()
+}
+
+fn advice(kind: &ValidationErrorKind, expected: Option<&Value>) -> String {
+    match (kind, expected) {
+        (ValidationErrorKind::Required { .. }, _) => "; add this field".to_owned(),
+        (ValidationErrorKind::Type { .. }, Some(t)) => format!("; send a value of type {t}"),
+        (ValidationErrorKind::Enum { .. }, Some(options)) => format!("; use one of {options}"),
+        (ValidationErrorKind::AdditionalProperties { .. }, _) => {
+            "; remove the fields the schema does not list".to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn violations_carry_pointer_rule_and_expected_type() {
+        let schema = json!({
+            "type": "object",
+            "required": ["channel"],
+            "properties": {"channel": {"type": "string"}, "count": {"type": "integer"}},
+        });
+        let cache = SchemaCache::default();
+        let v = cache.get(&schema).unwrap();
+        let found = violations(&v, &schema, &json!({"count": "three"}));
+        assert_eq!(found.len(), 2);
+        let count = found.iter().find(|v| v.pointer == "/count").unwrap();
+        assert_eq!(count.rule, "type");
+        assert_eq!(count.expected, Some(json!("integer")));
+        assert!(count.message.starts_with("'/count': \"three\" is not of type \"integer\""), "{}", count.message);
+        let channel = found.iter().find(|v| v.pointer == "/channel").unwrap();
+        assert_eq!(channel.rule, "required");
+        assert!(channel.message.ends_with("add this field"), "{}", channel.message);
+    }
+
+    #[test]
+    fn the_cache_compiles_a_schema_once() {
+        let cache = SchemaCache::default();
+        let a = cache.get(&json!({"type": "string"})).unwrap();
+        let b = cache.get(&json!({"type": "string"})).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = cache.get(&json!({"type": "integer"})).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn a_broken_schema_is_reported_with_its_location() {
+        let err = compile(&json!({"properties": {"a": {"type": 5}}})).unwrap_err();
+        assert!(err.starts_with("invalid JSON Schema"), "{err}");
+    }
+}
