@@ -79,23 +79,35 @@ pub enum Credential {
 impl Credential {
     /// An API key credential.
     pub fn api_key(key: impl Into<String>) -> Self {
-        Self::ApiKey { key: SecretString::from(key.into()) }
+        Self::ApiKey {
+            key: SecretString::from(key.into()),
+        }
     }
 
     /// A basic-auth credential.
     pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Self::Basic { username: username.into(), password: SecretString::from(password.into()) }
+        Self::Basic {
+            username: username.into(),
+            password: SecretString::from(password.into()),
+        }
     }
 
     /// A bearer-token credential.
     pub fn bearer(token: impl Into<String>) -> Self {
-        Self::Bearer { token: SecretString::from(token.into()) }
+        Self::Bearer {
+            token: SecretString::from(token.into()),
+        }
     }
 
     /// A credential of custom headers.
-    pub fn custom_headers<K: Into<String>, V: Into<String>>(headers: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn custom_headers<K: Into<String>, V: Into<String>>(
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Self::CustomHeaders {
-            headers: headers.into_iter().map(|(k, v)| (k.into(), SecretString::from(v.into()))).collect(),
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.into(), SecretString::from(v.into())))
+                .collect(),
         }
     }
 
@@ -119,13 +131,22 @@ impl Credential {
             Self::ApiKey { key } => vec![key.expose_secret()],
             Self::Basic { password, .. } => vec![password.expose_secret()],
             Self::Bearer { token } => vec![token.expose_secret()],
-            Self::CustomHeaders { headers } => headers.iter().map(|(_, v)| v.expose_secret()).collect(),
-            Self::Oauth2Tokens { client_secret, access_token, refresh_token, .. } => {
+            Self::CustomHeaders { headers } => {
+                headers.iter().map(|(_, v)| v.expose_secret()).collect()
+            }
+            Self::Oauth2Tokens {
+                client_secret,
+                access_token,
+                refresh_token,
+                ..
+            } => {
                 let mut s = vec![client_secret.expose_secret(), access_token.expose_secret()];
                 s.extend(refresh_token.as_ref().map(|r| r.expose_secret()));
                 s
             }
-            Self::Oauth2ClientCredentials { client_secret, .. } => vec![client_secret.expose_secret()],
+            Self::Oauth2ClientCredentials { client_secret, .. } => {
+                vec![client_secret.expose_secret()]
+            }
         }
     }
 }
@@ -137,9 +158,13 @@ impl fmt::Debug for Credential {
         d.field("type", &self.kind());
         match self {
             Self::Basic { username, .. } => d.field("username", username),
-            Self::Oauth2Tokens { client_id, expires_at, .. } => {
-                d.field("client_id", client_id).field("expires_at", expires_at)
-            }
+            Self::Oauth2Tokens {
+                client_id,
+                expires_at,
+                ..
+            } => d
+                .field("client_id", client_id)
+                .field("expires_at", expires_at),
             Self::Oauth2ClientCredentials { client_id, .. } => d.field("client_id", client_id),
             _ => &mut d,
         };
@@ -165,7 +190,11 @@ impl Connection {
 
     /// A connection with this name and credential.
     pub fn new(name: impl Into<String>, credential: Credential) -> Self {
-        Self { name: name.into(), base_url: None, credential }
+        Self {
+            name: name.into(),
+            base_url: None,
+            credential,
+        }
     }
 
     /// The `default` connection with this credential.
@@ -191,7 +220,11 @@ pub trait ResolveCredential: Send + Sync {
     ///
     /// # Errors
     /// [`ErrorKind::Credentials`](crate::ErrorKind::Credentials) when there is no usable one.
-    async fn resolve(&self, integration: &IntegrationDef, connection: &Connection) -> Result<Credential, Error>;
+    async fn resolve(
+        &self,
+        integration: &IntegrationDef,
+        connection: &Connection,
+    ) -> Result<Credential, Error>;
 }
 
 /// Uses the stored credential; refuses expired OAuth2 tokens and client-credentials
@@ -210,11 +243,19 @@ impl StoredCredential {
 
 #[async_trait]
 impl ResolveCredential for StoredCredential {
-    async fn resolve(&self, _: &IntegrationDef, connection: &Connection) -> Result<Credential, Error> {
+    async fn resolve(
+        &self,
+        _: &IntegrationDef,
+        connection: &Connection,
+    ) -> Result<Credential, Error> {
         match &connection.credential {
-            Credential::Oauth2Tokens { expires_at: Some(at), .. } if *at <= self.clock.now() => Err(Error::credentials(
-                format!("the access token of connection '{}' has expired and no OAuth2 refresher is configured", connection.name),
-            )),
+            Credential::Oauth2Tokens {
+                expires_at: Some(at),
+                ..
+            } if *at <= self.clock.now() => Err(Error::credentials(format!(
+                "the access token of connection '{}' has expired and no OAuth2 refresher is configured",
+                connection.name
+            ))),
             Credential::Oauth2ClientCredentials { .. } => Err(Error::credentials(format!(
                 "connection '{}' holds client credentials, which need an OAuth2 token resolver",
                 connection.name
@@ -224,9 +265,14 @@ impl ResolveCredential for StoredCredential {
     }
 }
 
-fn header_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, SecretString)>, D::Error> {
+fn header_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(String, SecretString)>, D::Error> {
     let map = std::collections::BTreeMap::<String, String>::deserialize(d)?;
-    Ok(map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect())
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, SecretString::from(v)))
+        .collect())
 }
 
 mod rfc3339_opt {
@@ -234,11 +280,15 @@ mod rfc3339_opt {
 
     use serde::{Deserialize, Deserializer};
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(d)? else { return Ok(None) };
-        crate::time::parse_rfc3339(&text)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("'{text}' is not an RFC 3339 date-time")))
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        crate::time::parse_rfc3339(&text).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("'{text}' is not an RFC 3339 date-time"))
+        })
     }
 }
 
@@ -264,16 +314,19 @@ mod tests {
 
     #[test]
     fn reads_the_api_md_credential_bodies() {
-        let c: Credential = serde_json::from_str(r#"{"type":"basic","username":"u","password":"p"}"#).unwrap();
+        let c: Credential =
+            serde_json::from_str(r#"{"type":"basic","username":"u","password":"p"}"#).unwrap();
         assert_eq!(c.kind(), "basic");
         let c: Credential = serde_json::from_str(
             r#"{"type":"oauth2_tokens","clientId":"c","clientSecret":"s","accessToken":"a","expiresAt":"2030-01-02T03:04:05Z"}"#,
         )
         .unwrap();
         assert_eq!(c.secrets(), ["s", "a"]);
-        let c: Credential = serde_json::from_str(r#"{"type":"custom_headers","headers":{"X-A":"1"}}"#).unwrap();
+        let c: Credential =
+            serde_json::from_str(r#"{"type":"custom_headers","headers":{"X-A":"1"}}"#).unwrap();
         assert_eq!(c.secrets(), ["1"]);
-        let err = serde_json::from_str::<Credential>(r#"{"type":"bearer","tokn":"x"}"#).unwrap_err();
+        let err =
+            serde_json::from_str::<Credential>(r#"{"type":"bearer","tokn":"x"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `tokn`"), "{err}");
     }
 }

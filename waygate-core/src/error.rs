@@ -75,6 +75,11 @@ pub enum ErrorKind {
         /// What happened, without URL secrets.
         message: String,
     },
+    /// The upstream answered 2xx with a body that does not fit the expected output.
+    InvalidResponse {
+        /// What does not fit, and where.
+        message: String,
+    },
     /// A connector's own failure.
     Connector {
         /// What the connector said.
@@ -140,7 +145,11 @@ struct Inner {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Self(Box::new(Inner { kind, meta: None, sent: false }))
+        Self(Box::new(Inner {
+            kind,
+            meta: None,
+            sent: false,
+        }))
     }
 
     pub(crate) fn not_found(what: impl Into<String>) -> Self {
@@ -148,11 +157,15 @@ impl Error {
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Config { message: message.into() })
+        Self::new(ErrorKind::Config {
+            message: message.into(),
+        })
     }
 
     pub(crate) fn credentials(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Credentials { message: message.into() })
+        Self::new(ErrorKind::Credentials {
+            message: message.into(),
+        })
     }
 
     /// An input problem at one place, for steps after schema validation
@@ -170,7 +183,9 @@ impl Error {
 
     /// An error raised by a [`Connector`](crate::Connector).
     pub fn connector(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Connector { message: message.into() })
+        Self::new(ErrorKind::Connector {
+            message: message.into(),
+        })
     }
 
     /// Marks that the request reached (or may have reached) the upstream.
@@ -209,6 +224,7 @@ impl Error {
             ErrorKind::Upstream { .. } => "UPSTREAM_ERROR",
             ErrorKind::Timeout { .. } => "UPSTREAM_TIMEOUT",
             ErrorKind::Transport { .. } => "UPSTREAM_UNREACHABLE",
+            ErrorKind::InvalidResponse { .. } => "UPSTREAM_RESPONSE_INVALID",
             ErrorKind::Connector { .. } => "CONNECTOR_ERROR",
         }
     }
@@ -220,7 +236,9 @@ impl Error {
             | ErrorKind::RateLimited { .. }
             | ErrorKind::Timeout { .. }
             | ErrorKind::Transport { .. } => true,
-            ErrorKind::Upstream { status, .. } => matches!(status, 408 | 425 | 500 | 502 | 503 | 504),
+            ErrorKind::Upstream { status, .. } => {
+                matches!(status, 408 | 425 | 500 | 502 | 503 | 504)
+            }
             _ => false,
         }
     }
@@ -229,7 +247,9 @@ impl Error {
     pub fn upstream_status(&self) -> Option<u16> {
         match &self.0.kind {
             ErrorKind::Upstream { status, .. } => Some(*status),
-            ErrorKind::RateLimited { upstream_status, .. } => *upstream_status,
+            ErrorKind::RateLimited {
+                upstream_status, ..
+            } => *upstream_status,
             _ => None,
         }
     }
@@ -256,14 +276,24 @@ impl Error {
             ErrorKind::InvalidDefinition(e) => json!({
                 "problems": e.problems.iter().map(|p| json!({"field": p.field, "message": p.message})).collect::<Vec<_>>()
             }),
-            ErrorKind::Upstream { status, body } => json!({"upstreamStatus": status, "upstreamBody": body}),
-            ErrorKind::RateLimited { upstream_status, upstream_body, retry_after } => json!({
+            ErrorKind::Upstream { status, body } => {
+                json!({"upstreamStatus": status, "upstreamBody": body})
+            }
+            ErrorKind::RateLimited {
+                upstream_status,
+                upstream_body,
+                retry_after,
+            } => json!({
                 "upstreamStatus": upstream_status,
                 "upstreamBody": upstream_body,
                 "retryAfterMs": retry_after.map(|d| d.as_millis() as u64),
             }),
-            ErrorKind::CircuitOpen { retry_after } => json!({"retryAfterMs": retry_after.as_millis() as u64}),
-            ErrorKind::Timeout { phase, after } => json!({"phase": phase, "timeoutMs": after.as_millis() as u64}),
+            ErrorKind::CircuitOpen { retry_after } => {
+                json!({"retryAfterMs": retry_after.as_millis() as u64})
+            }
+            ErrorKind::Timeout { phase, after } => {
+                json!({"phase": phase, "timeoutMs": after.as_millis() as u64})
+            }
             _ => json!({}),
         }
     }
@@ -272,20 +302,67 @@ impl Error {
     pub fn suggested_resolution(&self) -> SuggestedResolution {
         use ResolutionAction as A;
         let (action, description) = match &self.0.kind {
-            ErrorKind::NotFound { .. } => (A::CheckIntegrationConfig, "check the integration, action and connection names"),
-            ErrorKind::InvalidInput { .. } => (A::RetryWithModifiedInput, "fix the fields named in details.violations and call again"),
-            ErrorKind::InvalidDefinition(_) => (A::CheckIntegrationConfig, "fix the fields named in details.problems"),
-            ErrorKind::Config { .. } => (A::CheckIntegrationConfig, "fix the integration or connection settings"),
-            ErrorKind::Credentials { .. } => (A::RefreshCredentials, "re-authorise the connection or replace its credential"),
-            ErrorKind::UrlRefused { .. } => (A::EscalateToAdmin, "the target address is not allowed by the outbound URL policy"),
-            ErrorKind::CircuitOpen { .. } => (A::RetryAfterDelay, "the upstream is failing; wait until the breaker lets a probe through"),
-            ErrorKind::RateLimited { .. } => (A::RetryAfterDelay, "wait for the rate limit to reset, then call again"),
-            ErrorKind::Upstream { status: 401, .. } => (A::RefreshCredentials, "the upstream rejected the credential"),
-            ErrorKind::Upstream { status: 403, .. } => (A::CheckIntegrationConfig, "the credential lacks permission (scopes, plan) for this action"),
-            ErrorKind::Upstream { status: 400..=499, .. } => (A::RetryWithModifiedInput, "the upstream rejected the input; see details.upstreamBody"),
-            ErrorKind::Upstream { .. } => (A::ContactExternalProvider, "the upstream failed; try later or contact the provider"),
-            ErrorKind::Timeout { .. } | ErrorKind::Transport { .. } => (A::RetryAfterDelay, "the upstream did not answer; try again later"),
-            ErrorKind::Connector { .. } => (A::EscalateToAdmin, "the connector failed; see the message"),
+            ErrorKind::NotFound { .. } => (
+                A::CheckIntegrationConfig,
+                "check the integration, action and connection names",
+            ),
+            ErrorKind::InvalidInput { .. } => (
+                A::RetryWithModifiedInput,
+                "fix the fields named in details.violations and call again",
+            ),
+            ErrorKind::InvalidDefinition(_) => (
+                A::CheckIntegrationConfig,
+                "fix the fields named in details.problems",
+            ),
+            ErrorKind::Config { .. } => (
+                A::CheckIntegrationConfig,
+                "fix the integration or connection settings",
+            ),
+            ErrorKind::Credentials { .. } => (
+                A::RefreshCredentials,
+                "re-authorise the connection or replace its credential",
+            ),
+            ErrorKind::UrlRefused { .. } => (
+                A::EscalateToAdmin,
+                "the target address is not allowed by the outbound URL policy",
+            ),
+            ErrorKind::CircuitOpen { .. } => (
+                A::RetryAfterDelay,
+                "the upstream is failing; wait until the breaker lets a probe through",
+            ),
+            ErrorKind::RateLimited { .. } => (
+                A::RetryAfterDelay,
+                "wait for the rate limit to reset, then call again",
+            ),
+            ErrorKind::Upstream { status: 401, .. } => (
+                A::RefreshCredentials,
+                "the upstream rejected the credential",
+            ),
+            ErrorKind::Upstream { status: 403, .. } => (
+                A::CheckIntegrationConfig,
+                "the credential lacks permission (scopes, plan) for this action",
+            ),
+            ErrorKind::Upstream {
+                status: 400..=499, ..
+            } => (
+                A::RetryWithModifiedInput,
+                "the upstream rejected the input; see details.upstreamBody",
+            ),
+            ErrorKind::Upstream { .. } => (
+                A::ContactExternalProvider,
+                "the upstream failed; try later or contact the provider",
+            ),
+            ErrorKind::Timeout { .. } | ErrorKind::Transport { .. } => (
+                A::RetryAfterDelay,
+                "the upstream did not answer; try again later",
+            ),
+            ErrorKind::InvalidResponse { .. } => (
+                A::ContactExternalProvider,
+                "the upstream's answer does not match the expected output",
+            ),
+            ErrorKind::Connector { .. } => {
+                (A::EscalateToAdmin, "the connector failed; see the message")
+            }
         };
         SuggestedResolution {
             action,
@@ -323,12 +400,28 @@ impl fmt::Display for Error {
             ErrorKind::Credentials { message } => write!(f, "credential problem: {message}"),
             ErrorKind::UrlRefused { reason } => write!(f, "outbound URL refused: {reason}"),
             ErrorKind::CircuitOpen { retry_after } => {
-                write!(f, "circuit open after repeated upstream failures; next probe in {} ms", retry_after.as_millis())
+                write!(
+                    f,
+                    "circuit open after repeated upstream failures; next probe in {} ms",
+                    retry_after.as_millis()
+                )
             }
-            ErrorKind::RateLimited { retry_after, upstream_status, .. } => {
-                let whose = if upstream_status.is_some() { "upstream" } else { "outbound" };
+            ErrorKind::RateLimited {
+                retry_after,
+                upstream_status,
+                ..
+            } => {
+                let whose = if upstream_status.is_some() {
+                    "upstream"
+                } else {
+                    "outbound"
+                };
                 match retry_after {
-                    Some(d) => write!(f, "{whose} rate limit reached; retry after {} ms", d.as_millis()),
+                    Some(d) => write!(
+                        f,
+                        "{whose} rate limit reached; retry after {} ms",
+                        d.as_millis()
+                    ),
                     None => write!(f, "{whose} rate limit reached"),
                 }
             }
@@ -341,6 +434,9 @@ impl fmt::Display for Error {
                 write!(f, "timed out {what} after {} ms", after.as_millis())
             }
             ErrorKind::Transport { message } => write!(f, "upstream unreachable: {message}"),
+            ErrorKind::InvalidResponse { message } => {
+                write!(f, "unexpected upstream response: {message}")
+            }
             ErrorKind::Connector { message } => write!(f, "connector failed: {message}"),
         }
     }

@@ -4,30 +4,62 @@
 //! everything it needs (auth, retries, circuit breaking, rate limiting, JSON
 //! Schema validation, outbound URL policy), usable in-process without a database.
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), waygate_core::Error> {
+//! use serde_json::json;
+//! use waygate_core::{Connection, Credential, IntegrationDef, Waygate};
+//!
+//! let def = IntegrationDef::from_json(r#"{"slug": "crm", "name": "CRM",
+//!     "baseUrl": "https://crm.example.com/api", "auth": {"type": "bearer"},
+//!     "actions": [{"slug": "get_contact", "method": "GET", "path": "/contacts/{id}",
+//!                  "parameters": [{"name": "id", "in": "path"}]}]}"#).expect("valid");
+//! let waygate = Waygate::builder()
+//!     .integration(def)
+//!     .connection("crm", Connection::default_with(Credential::bearer("t0ken")))
+//!     .build()?;
+//! let contact = waygate.invoke("crm.get_contact", json!({"id": "42"})).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Layout
 //! - [`model`]: the definition format (`IntegrationDef`, `ActionDef`, `AuthSpec`) and its checks.
-//! - [`schema`]: JSON Schema validators cached by hash, agent-readable violations.
-//! - [`credential`]: credentials, connections, and the `ResolveCredential` port.
+//! - [`pipeline`]: the [`Executor`](pipeline::Executor) and one module per step.
+//! - [`waygate`]: the embedded entry point, [`Waygate`], and its call builders.
 //! - [`typed`]: the `Action` trait behind `#[derive(Action)]`.
+//! - [`connector`]: custom code in place of the request step.
+//! - [`credential`]: credentials, connections, and the `ResolveCredential` port.
+//! - [`storage`]: storage ports and their in-memory implementation.
+//! - [`schema`]: JSON Schema validators cached by hash, agent-readable violations.
+//! - [`policy`]: effective retry, breaker and rate-limit policies.
+//! - [`url_policy`]: which upstream addresses may be reached.
+//! - [`import`]: OpenAPI and Swagger import.
 //! - [`error`]: the one error type with codes and suggested resolutions.
 //! - [`invocation`]: the successful result.
 //! - [`clock`]: injected time.
 
 pub mod clock;
+pub mod connector;
 pub mod credential;
 pub mod error;
 pub mod import;
 pub mod invocation;
 pub mod model;
+pub mod pipeline;
+pub mod policy;
 pub mod schema;
+pub mod storage;
 mod time;
 pub mod typed;
+pub mod url_policy;
+pub mod waygate;
 
 pub use credential::{Connection, Credential};
 pub use error::{Error, ErrorKind};
 pub use invocation::{Invocation, InvocationMeta};
 pub use model::{ActionDef, IntegrationDef};
 pub use typed::Action;
+pub use url_policy::UrlPolicy;
+pub use waygate::{Waygate, WaygateBuilder};
 #[cfg(feature = "derive")]
 pub use waygate_macros::Action;
 

@@ -21,7 +21,11 @@ const MAX_VIOLATIONS: usize = 20;
 pub fn compile(schema: &Value) -> Result<Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| {
         let at = e.schema_path().as_str();
-        if at.is_empty() { format!("invalid JSON Schema: {e}") } else { format!("invalid JSON Schema at {at}: {e}") }
+        if at.is_empty() {
+            format!("invalid JSON Schema: {e}")
+        } else {
+            format!("invalid JSON Schema at {at}: {e}")
+        }
     })
 }
 
@@ -52,7 +56,9 @@ pub struct SchemaCache {
 impl std::fmt::Debug for SchemaCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let len = self.validators.read().map(|m| m.len()).unwrap_or(0);
-        f.debug_struct("SchemaCache").field("validators", &len).finish()
+        f.debug_struct("SchemaCache")
+            .field("validators", &len)
+            .finish()
     }
 }
 
@@ -64,7 +70,12 @@ impl SchemaCache {
     pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
         // serde_json's default map is ordered by key, so equal schemas print equally.
         let key: [u8; 32] = Sha256::digest(schema.to_string().as_bytes()).into();
-        if let Some(v) = self.validators.read().expect("schema cache poisoned").get(&key) {
+        if let Some(v) = self
+            .validators
+            .read()
+            .expect("schema cache poisoned")
+            .get(&key)
+        {
             return Ok(Arc::clone(v));
         }
         let compiled = Arc::new(compile(schema)?);
@@ -87,14 +98,26 @@ pub fn violations(validator: &Validator, schema: &Value, value: &Value) -> Vec<V
         .map(|e| {
             let mut pointer = e.instance_path().as_str().to_owned();
             let kind = e.kind();
-            if let ValidationErrorKind::Required { property: Value::String(name) } = kind {
+            if let ValidationErrorKind::Required {
+                property: Value::String(name),
+            } = kind
+            {
                 pointer.push('/');
                 pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
             }
             let expected = schema.pointer(e.schema_path().as_str()).cloned();
-            let place = if pointer.is_empty() { "the input".to_owned() } else { format!("'{pointer}'") };
+            let place = if pointer.is_empty() {
+                "the input".to_owned()
+            } else {
+                format!("'{pointer}'")
+            };
             let message = format!("{place}: {e}{}", advice(kind, expected.as_ref()));
-            Violation { pointer, rule: kind.keyword().to_owned(), expected, message }
+            Violation {
+                pointer,
+                rule: kind.keyword().to_owned(),
+                expected,
+                message,
+            }
         })
         .collect()
 }
@@ -131,10 +154,20 @@ mod tests {
         let count = found.iter().find(|v| v.pointer == "/count").unwrap();
         assert_eq!(count.rule, "type");
         assert_eq!(count.expected, Some(json!("integer")));
-        assert!(count.message.starts_with("'/count': \"three\" is not of type \"integer\""), "{}", count.message);
+        assert!(
+            count
+                .message
+                .starts_with("'/count': \"three\" is not of type \"integer\""),
+            "{}",
+            count.message
+        );
         let channel = found.iter().find(|v| v.pointer == "/channel").unwrap();
         assert_eq!(channel.rule, "required");
-        assert!(channel.message.ends_with("add this field"), "{}", channel.message);
+        assert!(
+            channel.message.ends_with("add this field"),
+            "{}",
+            channel.message
+        );
     }
 
     #[test]

@@ -5,13 +5,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Parses `2030-01-02T03:04:05Z`, with optional fractions and a `±HH:MM` offset.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &text[19..];
@@ -27,13 +38,17 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     }
     let offset_secs = match rest {
         "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) && &rest[3..4] == ":" => {
+        _ if rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && &rest[3..4] == ":" =>
+        {
             let sign = if rest.starts_with('-') { -1 } else { 1 };
             sign * (rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        - offset_secs;
     let secs = u64::try_from(secs).ok()?;
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
@@ -83,9 +98,20 @@ mod tests {
     fn round_trips_and_honours_offsets() {
         let t = parse_rfc3339("2030-01-02T03:04:05.250Z").unwrap();
         assert_eq!(format_rfc3339(t), "2030-01-02T03:04:05.250Z");
-        assert_eq!(parse_rfc3339("2030-01-02T05:04:05+02:00"), parse_rfc3339("2030-01-02T03:04:05Z"));
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_893_553_445);
-        for bad in ["2030-13-02T03:04:05Z", "2030-01-02 03:04", "2030-01-02T03:04:05", "x"] {
+        assert_eq!(
+            parse_rfc3339("2030-01-02T05:04:05+02:00"),
+            parse_rfc3339("2030-01-02T03:04:05Z")
+        );
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_893_553_445
+        );
+        for bad in [
+            "2030-13-02T03:04:05Z",
+            "2030-01-02 03:04",
+            "2030-01-02T03:04:05",
+            "x",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

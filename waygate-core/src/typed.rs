@@ -69,8 +69,13 @@ pub fn definition<I: JsonSchema, O: JsonSchema>(spec: TypedSpec) -> ActionDef {
     let output: Value = schemars::schema_for!(O).into();
     let mut def = ActionDef::new(spec.name, spec.method, spec.path);
     if let Some(obj) = input.as_object_mut() {
-        def.description = obj.get("description").and_then(Value::as_str).map(str::to_owned);
-        def.name = obj.remove("title").and_then(|t| t.as_str().map(str::to_owned));
+        def.description = obj
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        def.name = obj
+            .remove("title")
+            .and_then(|t| t.as_str().map(str::to_owned));
     }
     def.input_schema = input;
     def.output_schema = Some(output);
@@ -85,7 +90,11 @@ pub fn definition<I: JsonSchema, O: JsonSchema>(spec: TypedSpec) -> ActionDef {
             p
         })
         .collect();
-    def.body = spec.body.map(|encoding| BodySpec { encoding, field: None, content_type: None });
+    def.body = spec.body.map(|encoding| BodySpec {
+        encoding,
+        field: None,
+        content_type: None,
+    });
     def.idempotent = spec.idempotent;
     def
 }

@@ -78,7 +78,11 @@ fn is_false(b: &bool) -> bool {
 
 impl ActionDef {
     /// An action with a slug, method and path, taking any object as input.
-    pub fn new(slug: impl Into<String>, method: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(
+        slug: impl Into<String>,
+        method: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
         Self {
             slug: slug.into(),
             name: None,

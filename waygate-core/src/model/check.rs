@@ -37,7 +37,9 @@ impl fmt::Display for DefinitionError {
     }
 }
 
-const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"];
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+];
 
 /// Checks a definition: slugs, URLs, auth, defaults, and for each action its path
 /// template against its parameters, its schemas and its pagination.
@@ -48,7 +50,10 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
     let mut c = Checker::default();
     if def.slug.is_empty()
         || def.slug.len() > 64
-        || !def.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || !def
+            .slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         c.problem("slug", "must be 1 to 64 characters of a-z, 0-9 and '-'");
     }
@@ -64,11 +69,20 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
     for (i, action) in def.actions.iter().enumerate() {
         let at = format!("actions[{i}]");
         if !slugs.insert(action.slug.as_str()) {
-            c.problem(format!("{at}.slug"), format!("duplicate action slug '{}'", action.slug));
+            c.problem(
+                format!("{at}.slug"),
+                format!("duplicate action slug '{}'", action.slug),
+            );
         }
         c.action(&at, action);
     }
-    if c.problems.is_empty() { Ok(()) } else { Err(DefinitionError { problems: c.problems }) }
+    if c.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DefinitionError {
+            problems: c.problems,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -78,13 +92,19 @@ struct Checker {
 
 impl Checker {
     fn problem(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { field: field.into(), message: message.into() });
+        self.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     fn http_url(&mut self, field: &str, value: &str) {
         match url::Url::parse(value) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => {}
-            Ok(u) => self.problem(field, format!("'{}' is not an http(s) URL with a host", u.scheme())),
+            Ok(u) => self.problem(
+                field,
+                format!("'{}' is not an http(s) URL with a host", u.scheme()),
+            ),
             Err(e) => self.problem(field, format!("not a URL: {e}")),
         }
     }
@@ -92,9 +112,18 @@ impl Checker {
     fn auth(&mut self, auth: &AuthSpec) {
         match auth {
             AuthSpec::ApiKey { name, .. } if name.trim().is_empty() => {
-                self.problem("auth.name", "an api_key scheme needs the header, parameter or field name");
+                self.problem(
+                    "auth.name",
+                    "an api_key scheme needs the header, parameter or field name",
+                );
             }
-            AuthSpec::Oauth2 { flows, authorization_url, token_url, refresh_url, .. } => {
+            AuthSpec::Oauth2 {
+                flows,
+                authorization_url,
+                token_url,
+                refresh_url,
+                ..
+            } => {
                 for (field, url) in [
                     ("auth.authorizationUrl", authorization_url),
                     ("auth.tokenUrl", token_url),
@@ -105,7 +134,10 @@ impl Checker {
                     }
                 }
                 if flows.contains(&OAuth2Flow::AuthorizationCode) && authorization_url.is_none() {
-                    self.problem("auth.authorizationUrl", "the authorization_code flow needs it");
+                    self.problem(
+                        "auth.authorizationUrl",
+                        "the authorization_code flow needs it",
+                    );
                 }
                 if token_url.is_none() && !flows.iter().all(|f| *f == OAuth2Flow::Implicit) {
                     self.problem("auth.tokenUrl", "needed by every flow but implicit");
@@ -119,9 +151,6 @@ impl Checker {
         if d.timeout_ms == Some(0) {
             self.problem("defaults.timeoutMs", "must be above 0");
         }
-        if d.connect_timeout_ms == Some(0) {
-            self.problem("defaults.connectTimeoutMs", "must be above 0");
-        }
         if let Some(r) = &d.retry {
             self.retry("defaults.retry", r);
         }
@@ -132,13 +161,19 @@ impl Checker {
                 ("openMs", b.open_ms),
             ] {
                 if v == Some(0) {
-                    self.problem(format!("defaults.circuitBreaker.{field}"), "must be above 0");
+                    self.problem(
+                        format!("defaults.circuitBreaker.{field}"),
+                        "must be above 0",
+                    );
                 }
             }
         }
         if let Some(l) = &d.rate_limit {
             if !(l.requests_per_second.is_finite() && l.requests_per_second > 0.0) {
-                self.problem("defaults.rateLimit.requestsPerSecond", "must be a number above 0");
+                self.problem(
+                    "defaults.rateLimit.requestsPerSecond",
+                    "must be a number above 0",
+                );
             }
             if l.burst == Some(0) {
                 self.problem("defaults.rateLimit.burst", "must be above 0");
@@ -147,7 +182,10 @@ impl Checker {
         if let Some(h) = &d.idempotency_header
             && reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err()
         {
-            self.problem("defaults.idempotencyHeader", format!("'{h}' is not a valid header name"));
+            self.problem(
+                "defaults.idempotencyHeader",
+                format!("'{h}' is not a valid header name"),
+            );
         }
     }
 
@@ -170,12 +208,21 @@ impl Checker {
     fn action(&mut self, at: &str, a: &ActionDef) {
         if a.slug.is_empty()
             || a.slug.len() > 128
-            || !a.slug.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            || !a
+                .slug
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         {
-            self.problem(format!("{at}.slug"), "must be 1 to 128 characters of letters, digits, '_', '-' and '.'");
+            self.problem(
+                format!("{at}.slug"),
+                "must be 1 to 128 characters of letters, digits, '_', '-' and '.'",
+            );
         }
         if !METHODS.contains(&a.method.as_str()) {
-            self.problem(format!("{at}.method"), format!("'{}' is not one of {}", a.method, METHODS.join(", ")));
+            self.problem(
+                format!("{at}.method"),
+                format!("'{}' is not one of {}", a.method, METHODS.join(", ")),
+            );
         }
         let placeholders: Vec<String> = match PathTemplate::parse(&a.path) {
             Ok(t) => t.placeholders().map(str::to_owned).collect(),
@@ -195,7 +242,10 @@ impl Checker {
                 self.problem(format!("{field}.name"), "must not be empty");
             }
             if !seen.insert(p.name.as_str()) {
-                self.problem(format!("{field}.name"), format!("input field '{}' is bound twice", p.name));
+                self.problem(
+                    format!("{field}.name"),
+                    format!("input field '{}' is bound twice", p.name),
+                );
             }
             let wire = p.wire_name();
             let wire_key = if p.location == ParamLocation::Header {
@@ -204,22 +254,36 @@ impl Checker {
                 wire.to_owned()
             };
             if !on_wire.insert((p.location, wire_key)) {
-                self.problem(format!("{field}.name"), format!("two parameters send '{wire}'"));
+                self.problem(
+                    format!("{field}.name"),
+                    format!("two parameters send '{wire}'"),
+                );
             }
             if p.location == ParamLocation::Header
                 && reqwest::header::HeaderName::from_bytes(wire.as_bytes()).is_err()
             {
-                self.problem(format!("{field}.name"), format!("'{wire}' is not a valid header name"));
-            }
-            if p.location == ParamLocation::Path && !placeholders.iter().any(|n| n == p.name.as_str()) {
                 self.problem(
                     format!("{field}.name"),
-                    format!("path parameter '{}' does not appear in path '{}'", p.name, a.path),
+                    format!("'{wire}' is not a valid header name"),
+                );
+            }
+            if p.location == ParamLocation::Path
+                && !placeholders.iter().any(|n| n == p.name.as_str())
+            {
+                self.problem(
+                    format!("{field}.name"),
+                    format!(
+                        "path parameter '{}' does not appear in path '{}'",
+                        p.name, a.path
+                    ),
                 );
             }
         }
         for name in &placeholders {
-            let bound = a.parameters.iter().any(|p| p.location == ParamLocation::Path && p.name == *name);
+            let bound = a
+                .parameters
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && p.name == *name);
             if !bound {
                 self.problem(
                     format!("{at}.path"),
@@ -230,7 +294,10 @@ impl Checker {
         if let Some(field) = a.body.as_ref().and_then(|b| b.field.as_deref())
             && seen.contains(field)
         {
-            self.problem(format!("{at}.body.field"), format!("'{field}' is already bound as a parameter"));
+            self.problem(
+                format!("{at}.body.field"),
+                format!("'{field}' is already bound as a parameter"),
+            );
         }
         self.schema(&format!("{at}.inputSchema"), &a.input_schema);
         if let Some(s) = &a.output_schema {
@@ -257,7 +324,10 @@ impl Checker {
         let needs: &[(&str, bool)] = match p.strategy {
             PaginationStrategy::Cursor => &[
                 ("cursorParam", p.cursor_param.is_some()),
-                ("cursorPath", p.cursor_path.is_some() || p.cursor_header.is_some()),
+                (
+                    "cursorPath",
+                    p.cursor_path.is_some() || p.cursor_header.is_some(),
+                ),
             ],
             PaginationStrategy::Offset => &[("offsetParam", p.offset_param.is_some())],
             PaginationStrategy::Page => &[("pageParam", p.page_param.is_some())],
@@ -266,7 +336,10 @@ impl Checker {
         };
         for (field, present) in needs {
             if !present {
-                self.problem(format!("{at}.{field}"), "needed by this pagination strategy");
+                self.problem(
+                    format!("{at}.{field}"),
+                    "needed by this pagination strategy",
+                );
             }
         }
         for (field, pointer) in [
@@ -277,7 +350,10 @@ impl Checker {
             if let Some(ptr) = pointer
                 && !(ptr.is_empty() || ptr.starts_with('/'))
             {
-                self.problem(format!("{at}.{field}"), format!("'{ptr}' is not a JSON pointer (starts with '/')"));
+                self.problem(
+                    format!("{at}.{field}"),
+                    format!("'{ptr}' is not a JSON pointer (starts with '/')"),
+                );
             }
         }
         if let Some(c) = p.confidence
@@ -296,7 +372,12 @@ mod tests {
     use crate::model::{ActionDef, Parameter};
 
     fn fields(def: &IntegrationDef) -> Vec<String> {
-        check(def).unwrap_err().problems.into_iter().map(|p| p.field).collect()
+        check(def)
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| p.field)
+            .collect()
     }
 
     #[test]
@@ -315,7 +396,8 @@ mod tests {
         def.base_url = Some("ftp://x".into());
         let mut a = ActionDef::new("get", "FETCH", "/users/{id}/{other}");
         a.parameters.push(Parameter::new("id", ParamLocation::Path));
-        a.parameters.push(Parameter::new("ghost", ParamLocation::Path));
+        a.parameters
+            .push(Parameter::new("ghost", ParamLocation::Path));
         a.input_schema = json!({"type": "objekt"});
         def.actions.push(a.clone());
         a.method = "GET".into();
@@ -337,7 +419,12 @@ mod tests {
             ]
         );
         let text = check(&def).unwrap_err().to_string();
-        assert!(text.contains("actions[0].path: placeholder {other} has no path parameter named 'other'"), "{text}");
+        assert!(
+            text.contains(
+                "actions[0].path: placeholder {other} has no path parameter named 'other'"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

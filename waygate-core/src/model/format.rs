@@ -16,7 +16,12 @@ impl FormatError {
             0 => (None, None),
             line => (Some(line), Some(err.column())),
         };
-        Self { format: "JSON", message: err.to_string(), line, column }
+        Self {
+            format: "JSON",
+            message: err.to_string(),
+            line,
+            column,
+        }
     }
 
     pub(crate) fn yaml(err: yaml_serde::Error) -> Self {

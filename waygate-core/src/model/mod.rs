@@ -12,8 +12,8 @@ mod policy;
 mod template;
 
 pub use action::{
-    ActionDef, BodyEncoding, BodySpec, CacheSpec, PaginationSpec, PaginationStrategy, ParamLocation,
-    ParamStyle, Parameter, ValidationMode,
+    ActionDef, BodyEncoding, BodySpec, CacheSpec, PaginationSpec, PaginationStrategy,
+    ParamLocation, ParamStyle, Parameter, ValidationMode,
 };
 pub use auth::{ApiKeyLocation, AuthSpec, OAuth2Flow};
 pub use check::{DefinitionError, Problem, check};

@@ -31,7 +31,10 @@ impl PathTemplate {
                     break;
                 }
                 Some(i) if rest.as_bytes()[i] == b'}' => {
-                    return Err(format!("stray '}}' at byte {}", template.len() - rest.len() + i));
+                    return Err(format!(
+                        "stray '}}' at byte {}",
+                        template.len() - rest.len() + i
+                    ));
                 }
                 Some(i) => {
                     if i > 0 {
@@ -89,8 +92,17 @@ mod tests {
 
     #[test]
     fn reports_broken_braces() {
-        assert_eq!(PathTemplate::parse("/a/{id").unwrap_err(), "unclosed '{' at byte 3");
-        assert_eq!(PathTemplate::parse("/a/id}").unwrap_err(), "stray '}' at byte 5");
-        assert_eq!(PathTemplate::parse("/a/{}").unwrap_err(), "bad placeholder '{}'");
+        assert_eq!(
+            PathTemplate::parse("/a/{id").unwrap_err(),
+            "unclosed '{' at byte 3"
+        );
+        assert_eq!(
+            PathTemplate::parse("/a/id}").unwrap_err(),
+            "stray '}' at byte 5"
+        );
+        assert_eq!(
+            PathTemplate::parse("/a/{}").unwrap_err(),
+            "bad placeholder '{}'"
+        );
     }
 }

@@ -1,0 +1,253 @@
+//! Step 6, authorize: the resolved credential applied to the request as the
+//! integration's auth spec says. Header values holding secrets are marked
+//! sensitive, so `http`'s `Debug` output hides them too.
+
+use base64::Engine as _;
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::request::{HttpRequest, Part, RequestBody};
+use crate::credential::Credential;
+use crate::error::Error;
+use crate::model::{ApiKeyLocation, AuthSpec};
+
+/// Applies `credential` to `request`.
+///
+/// The credential's type decides the mechanism (basic, bearer, headers); an
+/// API key goes where the auth spec says, so it needs an `api_key` spec.
+///
+/// # Errors
+/// `CREDENTIALS_ERROR` when the integration expects a credential and the
+/// connection has none; `CONFIGURATION_ERROR` when the credential cannot be
+/// placed (an API key without an `api_key` auth spec, a value that is not a
+/// valid header).
+pub(crate) fn apply(
+    auth: &AuthSpec,
+    credential: &Credential,
+    request: &mut HttpRequest,
+) -> Result<(), Error> {
+    match credential {
+        Credential::None if *auth == AuthSpec::None => Ok(()),
+        Credential::None => Err(Error::credentials(format!(
+            "the integration expects {} credentials but the connection has none",
+            auth.kind()
+        ))),
+        Credential::ApiKey { key } => match auth {
+            AuthSpec::ApiKey {
+                location,
+                name,
+                prefix,
+            } => place_key(request, *location, name, prefix.as_deref(), key),
+            other => Err(Error::config(format!(
+                "an api_key credential needs an api_key auth spec saying where the key goes; the integration's auth is '{}'",
+                other.kind()
+            ))),
+        },
+        Credential::Basic { username, password } => {
+            let pair = format!("{username}:{}", password.expose_secret());
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            );
+            set_secret_header(request, AUTHORIZATION, &value)
+        }
+        Credential::Bearer { token } => set_secret_header(
+            request,
+            AUTHORIZATION,
+            &format!("Bearer {}", token.expose_secret()),
+        ),
+        Credential::Oauth2Tokens { access_token, .. } => set_secret_header(
+            request,
+            AUTHORIZATION,
+            &format!("Bearer {}", access_token.expose_secret()),
+        ),
+        Credential::CustomHeaders { headers } => {
+            for (name, value) in headers {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    Error::config(format!(
+                        "credential header '{name}' is not a valid header name"
+                    ))
+                })?;
+                set_secret_header(request, name, value.expose_secret())?;
+            }
+            Ok(())
+        }
+        Credential::Oauth2ClientCredentials { .. } => Err(Error::credentials(
+            "client credentials must be exchanged for a token by an OAuth2 resolver first",
+        )),
+    }
+}
+
+fn set_secret_header(
+    request: &mut HttpRequest,
+    name: HeaderName,
+    value: &str,
+) -> Result<(), Error> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(format!(
+            "the credential for header '{name}' holds characters a header cannot carry"
+        ))
+    })?;
+    value.set_sensitive(true);
+    request.headers.insert(name, value);
+    Ok(())
+}
+
+fn place_key(
+    request: &mut HttpRequest,
+    location: ApiKeyLocation,
+    name: &str,
+    prefix: Option<&str>,
+    key: &SecretString,
+) -> Result<(), Error> {
+    let key = key.expose_secret();
+    match location {
+        ApiKeyLocation::Header => {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config(format!("auth header name '{name}' is not valid")))?;
+            set_secret_header(request, header, &format!("{}{key}", prefix.unwrap_or("")))
+        }
+        ApiKeyLocation::Query => {
+            request.url.query_pairs_mut().append_pair(name, key);
+            Ok(())
+        }
+        ApiKeyLocation::Cookie => {
+            let cookie = match request.headers.get(COOKIE).and_then(|v| v.to_str().ok()) {
+                Some(existing) => format!("{existing}; {name}={key}"),
+                None => format!("{name}={key}"),
+            };
+            set_secret_header(request, COOKIE, &cookie)
+        }
+        ApiKeyLocation::Body => {
+            match &mut request.body {
+                RequestBody::Json(Value::Object(map)) => {
+                    map.insert(name.to_owned(), Value::String(key.to_owned()));
+                }
+                RequestBody::Empty => {
+                    request.body = RequestBody::Json(serde_json::json!({ name: key }));
+                }
+                RequestBody::Form(pairs) => pairs.push((name.to_owned(), key.to_owned())),
+                RequestBody::Multipart(parts) => parts.push(Part {
+                    name: name.to_owned(),
+                    content: key.as_bytes().to_vec(),
+                    filename: None,
+                    content_type: None,
+                }),
+                RequestBody::Json(_) | RequestBody::Raw { .. } => {
+                    return Err(Error::config(
+                        "the API key goes in the body, but this body is not an object of fields",
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Method;
+    use serde_json::json;
+
+    use super::*;
+
+    fn request() -> HttpRequest {
+        HttpRequest::new(Method::POST, "http://h/x?a=1".parse().unwrap())
+    }
+
+    fn api_key(location: ApiKeyLocation) -> AuthSpec {
+        AuthSpec::ApiKey {
+            location,
+            name: "api_key".into(),
+            prefix: None,
+        }
+    }
+
+    #[test]
+    fn every_scheme_lands_where_it_should() {
+        let mut r = request();
+        apply(&AuthSpec::Basic, &Credential::basic("ann", "pw"), &mut r).unwrap();
+        assert_eq!(r.headers[AUTHORIZATION], "Basic YW5uOnB3");
+        assert!(r.headers[AUTHORIZATION].is_sensitive());
+
+        let mut r = request();
+        apply(&AuthSpec::Bearer, &Credential::bearer("tok"), &mut r).unwrap();
+        assert_eq!(r.headers[AUTHORIZATION], "Bearer tok");
+
+        let mut r = request();
+        apply(
+            &api_key(ApiKeyLocation::Query),
+            &Credential::api_key("k 1"),
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.url.query(), Some("a=1&api_key=k+1"));
+
+        let mut r = request();
+        let spec = AuthSpec::ApiKey {
+            location: ApiKeyLocation::Header,
+            name: "Authorization".into(),
+            prefix: Some("Token ".into()),
+        };
+        apply(&spec, &Credential::api_key("k"), &mut r).unwrap();
+        assert_eq!(r.headers[AUTHORIZATION], "Token k");
+
+        let mut r = request();
+        r.body = RequestBody::Json(json!({"x": 1}));
+        apply(
+            &api_key(ApiKeyLocation::Body),
+            &Credential::api_key("k"),
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.body, RequestBody::Json(json!({"x": 1, "api_key": "k"})));
+
+        let mut r = request();
+        r.headers.insert(COOKIE, HeaderValue::from_static("s=1"));
+        apply(
+            &api_key(ApiKeyLocation::Cookie),
+            &Credential::api_key("k"),
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.headers[COOKIE], "s=1; api_key=k");
+
+        let mut r = request();
+        let spec = AuthSpec::CustomHeaders { headers: vec![] };
+        apply(
+            &spec,
+            &Credential::custom_headers([("X-App", "a"), ("X-Sig", "b")]),
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                r.headers["x-app"].to_str().unwrap(),
+                r.headers["x-sig"].to_str().unwrap()
+            ),
+            ("a", "b")
+        );
+    }
+
+    #[test]
+    fn mismatches_are_explained_without_the_secret() {
+        let e = apply(&AuthSpec::Bearer, &Credential::None, &mut request()).unwrap_err();
+        assert_eq!(e.code(), "CREDENTIALS_ERROR");
+        assert!(e.to_string().contains("expects bearer credentials"), "{e}");
+        let e = apply(
+            &AuthSpec::Bearer,
+            &Credential::api_key("sekrit"),
+            &mut request(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "CONFIGURATION_ERROR");
+        let e = apply(
+            &AuthSpec::Bearer,
+            &Credential::bearer("bad\ntoken"),
+            &mut request(),
+        )
+        .unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("bad\ntoken"));
+    }
+}

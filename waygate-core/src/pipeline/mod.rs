@@ -1,0 +1,541 @@
+//! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
+//! bottom in the order of the steps; each step is a module with one job.
+//!
+//! Steps not yet in the pipeline (map input/output, cache, paginate, validate
+//! response) slot in between the existing lines; see `docs/architecture.md`.
+
+mod authorize;
+mod breaker;
+mod limiter;
+mod record;
+pub(crate) mod request;
+pub(crate) mod resolve;
+mod retry;
+mod transport;
+mod validate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use serde_json::Value;
+
+pub use breaker::BreakerState;
+pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
+pub use request::{HttpRequest, Part, RequestBody};
+pub use transport::UpstreamResponse;
+
+use self::breaker::{Admission, Breakers};
+use self::limiter::Limiters;
+use self::record::Redactor;
+use self::resolve::{Registry, Target};
+use self::retry::{RetryAction, ShouldAttempt, Strategy};
+use self::transport::Transport;
+use crate::clock::{SharedClock, SystemClock};
+use crate::connector::{Connector, ConnectorContext};
+use crate::credential::{Credential, ResolveCredential, StoredCredential};
+use crate::error::{Error, ErrorKind};
+use crate::invocation::{Invocation, InvocationMeta};
+use crate::schema::SchemaCache;
+use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
+use crate::url_policy::{PolicyResolver, UrlPolicy};
+
+/// One call of an action.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The tenant making it.
+    pub tenant: String,
+    /// Integration slug.
+    pub integration: String,
+    /// Action slug.
+    pub action: String,
+    /// The input object.
+    pub input: Value,
+    /// Per-call options.
+    pub options: CallOptions,
+}
+
+/// Per-call options (the `options` of the invoke endpoint).
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Connection name; `default` when unset.
+    pub connection: Option<String>,
+    /// Sent in the idempotency header; makes writes safe to retry.
+    pub idempotency_key: Option<String>,
+    /// Skip input validation (the upstream will judge the input).
+    pub bypass_validation: bool,
+}
+
+/// Runs invocations. Cheap to clone; clones share caches, breakers and limiters.
+#[derive(Clone)]
+pub struct Executor {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) integrations: Arc<dyn IntegrationStore>,
+    pub(crate) connections: Arc<dyn ConnectionStore>,
+    credentials: Arc<dyn ResolveCredential>,
+    log_sink: Option<Arc<dyn LogSink>>,
+    pub(crate) clock: SharedClock,
+    transport: Transport,
+    url_policy: UrlPolicy,
+    pub(crate) registry: Registry,
+    breakers: Breakers,
+    limiters: Limiters,
+    schemas: SchemaCache,
+    connectors: HashMap<(String, String), Arc<dyn Connector>>,
+}
+
+impl fmt::Debug for Executor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("url_policy", &self.inner.url_policy)
+            .field("connectors", &self.inner.connectors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one invocation gathered on its way, reported on success and failure.
+pub(crate) struct Run {
+    pub(crate) request_id: String,
+    request_id_header: HeaderValue,
+    pub(crate) attempts: u32,
+    pub(crate) upstream_status: Option<u16>,
+    connection: Option<String>,
+    request: Option<RequestPreview>,
+    response: Option<String>,
+}
+
+impl Executor {
+    /// A builder with in-memory storage, the system clock and the strict URL policy.
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::default()
+    }
+
+    /// Invokes an action.
+    ///
+    /// # Errors
+    /// Any step's [`Error`], carrying the invocation's [`InvocationMeta`].
+    pub async fn invoke(&self, call: &Call) -> Result<Invocation, Error> {
+        let started_at = self.inner.clock.now();
+        let start = self.inner.clock.instant();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut run = Run {
+            request_id_header: HeaderValue::from_str(&request_id)
+                .expect("a UUID is a valid header value"),
+            request_id,
+            attempts: 0,
+            upstream_status: None,
+            connection: None,
+            request: None,
+            response: None,
+        };
+        let result = self.run(call, &mut run).await;
+        let meta = InvocationMeta {
+            request_id: run.request_id.clone(),
+            attempts: run.attempts,
+            duration: self.inner.clock.instant().duration_since(start),
+            upstream_status: run.upstream_status,
+        };
+        if let Some(sink) = &self.inner.log_sink {
+            sink.record(LogEntry {
+                request_id: run.request_id,
+                tenant: call.tenant.clone(),
+                integration: call.integration.clone(),
+                action: call.action.clone(),
+                connection: run.connection,
+                started_at,
+                duration: meta.duration,
+                attempts: meta.attempts,
+                upstream_status: meta.upstream_status,
+                error_code: result.as_ref().err().map(|e| e.code().to_owned()),
+                request: run.request,
+                response: run.response,
+            });
+        }
+        match result {
+            Ok(data) => Ok(Invocation { data, meta }),
+            Err(e) => Err(e.with_meta(meta)),
+        }
+    }
+
+    async fn run(&self, call: &Call, run: &mut Run) -> Result<Value, Error> {
+        let target = resolve::target(
+            self,
+            &call.tenant,
+            &call.integration,
+            &call.action,
+            call.options.connection.as_deref(),
+        )
+        .await?;
+        run.connection = Some(target.connection.name.clone());
+        if !call.options.bypass_validation {
+            validate::input(&self.inner.schemas, &target.action, &call.input)?;
+        }
+        let credential = self
+            .inner
+            .credentials
+            .resolve(&target.integration.def, &target.connection)
+            .await?;
+        if let Some(connector) = self.connector(&target) {
+            let mut ctx =
+                ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
+            return connector.execute(&mut ctx, &call.input).await;
+        }
+        let request = request::build(&target.action, target.base_url(), &call.input)?;
+        let response = self
+            .send(
+                &call.tenant,
+                &target,
+                &credential,
+                &call.options,
+                request,
+                run,
+            )
+            .await?;
+        Ok(response.data())
+    }
+
+    /// The request an invocation would send, secrets redacted; nothing is sent.
+    ///
+    /// # Errors
+    /// The errors of the steps up to building and authorising the request.
+    pub async fn preview(&self, call: &Call) -> Result<RequestPreview, Error> {
+        let target = resolve::target(
+            self,
+            &call.tenant,
+            &call.integration,
+            &call.action,
+            call.options.connection.as_deref(),
+        )
+        .await?;
+        if !call.options.bypass_validation {
+            validate::input(&self.inner.schemas, &target.action, &call.input)?;
+        }
+        if self.connector(&target).is_some() {
+            return Err(Error::config(
+                "this action runs a connector, whose requests cannot be previewed",
+            ));
+        }
+        let credential = self
+            .inner
+            .credentials
+            .resolve(&target.integration.def, &target.connection)
+            .await?;
+        let mut request = request::build(&target.action, target.base_url(), &call.input)?;
+        self.authorize(&target, &credential, &call.options, &mut request)?;
+        Ok(Redactor::new(&target.integration.def.auth, credential.secrets()).request(&request))
+    }
+
+    /// The circuit breaker state of one connection of an integration (per process).
+    pub fn breaker_state(&self, tenant: &str, integration: &str, connection: &str) -> BreakerState {
+        let key = resolve::state_key(tenant, integration, connection);
+        self.inner.breakers.state(&key, self.inner.clock.instant())
+    }
+
+    fn connector(&self, target: &Target) -> Option<&Arc<dyn Connector>> {
+        if self.inner.connectors.is_empty() {
+            return None;
+        }
+        let key = (
+            target.integration.def.slug.clone(),
+            target.action.def.slug.clone(),
+        );
+        self.inner.connectors.get(&key)
+    }
+
+    /// URL policy, idempotency key and credential, applied once for all attempts.
+    fn authorize(
+        &self,
+        target: &Target,
+        credential: &Credential,
+        options: &CallOptions,
+        request: &mut HttpRequest,
+    ) -> Result<(), Error> {
+        self.inner
+            .url_policy
+            .check_url(&request.url)
+            .map_err(|refused| Error::new(ErrorKind::UrlRefused { reason: refused.0 }))?;
+        if let Some(key) = &options.idempotency_key {
+            let value = HeaderValue::from_str(key).map_err(|_| {
+                Error::input(
+                    "",
+                    "idempotencyKey",
+                    "the idempotency key must be visible ASCII",
+                )
+            })?;
+            request.headers.insert(
+                target.integration.policies.idempotency_header.clone(),
+                value,
+            );
+        }
+        authorize::apply(&target.integration.def.auth, credential, request)
+    }
+
+    /// Steps 6 to 8 for one request: authorize, then per attempt rate limit →
+    /// breaker → transport → classify → retry.
+    pub(crate) async fn send(
+        &self,
+        tenant: &str,
+        target: &Target,
+        credential: &Credential,
+        options: &CallOptions,
+        mut request: HttpRequest,
+        run: &mut Run,
+    ) -> Result<UpstreamResponse, Error> {
+        self.authorize(target, credential, options, &mut request)?;
+        let redactor = self
+            .inner
+            .log_sink
+            .as_ref()
+            .map(|_| Redactor::new(&target.integration.def.auth, credential.secrets()));
+        if let Some(r) = &redactor {
+            run.request = Some(r.request(&request));
+        }
+        let may_repeat = target.action.idempotent() || options.idempotency_key.is_some();
+        let key = target.state_key(tenant);
+        let breaker = self.inner.breakers.get(&key);
+        let breaker_policy = &target.integration.policies.breaker;
+        let strategy = Strategy::new(target.action.policies.retry);
+        let timeout = target.action.policies.timeout;
+        let clock = &self.inner.clock;
+        loop {
+            self.rate_limit(&key, target, timeout).await?;
+            if let Admission::Refused(retry_after) = breaker.admit(breaker_policy, clock.instant())
+            {
+                return Err(Error::new(ErrorKind::CircuitOpen { retry_after }));
+            }
+            run.attempts += 1;
+            let outcome = self
+                .inner
+                .transport
+                .send(&request, &run.request_id_header, timeout)
+                .await;
+            let failed = match &outcome {
+                Ok(r) => r.status.is_server_error(),
+                Err(e) => matches!(
+                    e.kind(),
+                    ErrorKind::Transport { .. } | ErrorKind::Timeout { .. }
+                ),
+            };
+            breaker.record(breaker_policy, clock.instant(), failed);
+            if let Ok(r) = &outcome {
+                run.upstream_status = Some(r.status.as_u16());
+            }
+            let verdict = retry::classify(&outcome, clock.now());
+            match strategy.should_attempt(run.attempts, verdict, may_repeat) {
+                ShouldAttempt::YesAfter(delay) => clock.sleep(delay).await,
+                ShouldAttempt::No => {
+                    let response = outcome?;
+                    if let Some(r) = &redactor {
+                        run.response = Some(r.response(&response.data()));
+                    }
+                    return finish(response, verdict);
+                }
+            }
+        }
+    }
+
+    async fn rate_limit(&self, key: &str, target: &Target, timeout: Duration) -> Result<(), Error> {
+        let Some(policy) = target.integration.policies.rate_limit else {
+            return Ok(());
+        };
+        let Some(wait) = self.inner.limiters.wait_time(key, policy) else {
+            return Ok(());
+        };
+        if wait <= timeout {
+            self.inner.clock.sleep(wait).await;
+            match self.inner.limiters.wait_time(key, policy) {
+                None => return Ok(()),
+                Some(again) => return Err(outbound_limit(again)),
+            }
+        }
+        Err(outbound_limit(wait))
+    }
+}
+
+fn outbound_limit(wait: Duration) -> Error {
+    Error::new(ErrorKind::RateLimited {
+        retry_after: Some(wait),
+        upstream_status: None,
+        upstream_body: None,
+    })
+}
+
+/// A final upstream answer: success, or the error its status means.
+fn finish(response: UpstreamResponse, verdict: RetryAction) -> Result<UpstreamResponse, Error> {
+    let status = response.status.as_u16();
+    if response.status.is_success() {
+        return Ok(response);
+    }
+    let body = response.data();
+    let kind = if status == 429 {
+        let retry_after = match verdict {
+            RetryAction::Retry(_, delay) => delay,
+            RetryAction::NoOpinion => None,
+        };
+        ErrorKind::RateLimited {
+            retry_after,
+            upstream_status: Some(429),
+            upstream_body: Some(body),
+        }
+    } else {
+        ErrorKind::Upstream { status, body }
+    };
+    Err(Error::new(kind).sent())
+}
+
+/// Builds an [`Executor`]. Setters store; [`build`](Self::build) checks.
+#[must_use]
+pub struct ExecutorBuilder {
+    integrations: Option<Arc<dyn IntegrationStore>>,
+    connections: Option<Arc<dyn ConnectionStore>>,
+    credentials: Option<Arc<dyn ResolveCredential>>,
+    log_sink: Option<Arc<dyn LogSink>>,
+    clock: SharedClock,
+    url_policy: UrlPolicy,
+    http_client: Option<reqwest::Client>,
+    connect_timeout: Duration,
+    max_response_bytes: usize,
+    connectors: HashMap<(String, String), Arc<dyn Connector>>,
+}
+
+impl Default for ExecutorBuilder {
+    fn default() -> Self {
+        Self {
+            integrations: None,
+            connections: None,
+            credentials: None,
+            log_sink: None,
+            clock: Arc::new(SystemClock),
+            url_policy: UrlPolicy::strict(),
+            http_client: None,
+            connect_timeout: Duration::from_secs(10),
+            max_response_bytes: 16 * 1024 * 1024,
+            connectors: HashMap::new(),
+        }
+    }
+}
+
+impl fmt::Debug for ExecutorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutorBuilder")
+            .field("url_policy", &self.url_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecutorBuilder {
+    /// Where integrations are read from (in memory by default).
+    pub fn integration_store(mut self, store: Arc<dyn IntegrationStore>) -> Self {
+        self.integrations = Some(store);
+        self
+    }
+
+    /// Where connections are read from (in memory by default).
+    pub fn connection_store(mut self, store: Arc<dyn ConnectionStore>) -> Self {
+        self.connections = Some(store);
+        self
+    }
+
+    /// How stored credentials become the ones applied (an OAuth2 refresher, say).
+    pub fn credential_resolver(mut self, resolver: Arc<dyn ResolveCredential>) -> Self {
+        self.credentials = Some(resolver);
+        self
+    }
+
+    /// Where request log entries go.
+    pub fn log_sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.log_sink = Some(sink);
+        self
+    }
+
+    /// The source of time.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Which upstream addresses may be reached.
+    pub fn url_policy(mut self, policy: UrlPolicy) -> Self {
+        self.url_policy = policy;
+        self
+    }
+
+    /// Uses this client instead of building one. The URL policy still checks
+    /// IP-literal hosts and redirects through Waygate's checks before sending,
+    /// but names are resolved by the client's own resolver: give it a resolver
+    /// you trust.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Time allowed to connect (10 s by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest response body read (16 MiB by default).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Runs `connector` instead of the request step for one action.
+    pub fn connector(
+        mut self,
+        integration: &str,
+        action: &str,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
+        self.connectors
+            .insert((integration.to_owned(), action.to_owned()), connector);
+        self
+    }
+
+    /// Builds the executor.
+    ///
+    /// # Errors
+    /// `CONFIGURATION_ERROR` when the HTTP client cannot be built (no TLS backend).
+    pub fn build(self) -> Result<Executor, Error> {
+        let client = match self.http_client {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .dns_resolver(PolicyResolver::new(self.url_policy))
+                .redirect(self.url_policy.redirect_policy())
+                .no_proxy()
+                .build()
+                .map_err(|e| Error::config(format!("the HTTP client cannot be built: {e}")))?,
+        };
+        let memory = Arc::new(MemoryStore::new());
+        let clock = self.clock;
+        Ok(Executor {
+            inner: Arc::new(Inner {
+                integrations: self.integrations.unwrap_or_else(|| memory.clone()),
+                connections: self.connections.unwrap_or(memory),
+                credentials: self
+                    .credentials
+                    .unwrap_or_else(|| Arc::new(StoredCredential::new(clock.clone()))),
+                log_sink: self.log_sink,
+                clock,
+                transport: Transport {
+                    client,
+                    connect_timeout: self.connect_timeout,
+                    max_body: self.max_response_bytes,
+                },
+                url_policy: self.url_policy,
+                registry: Registry::default(),
+                breakers: Breakers::default(),
+                limiters: Limiters::default(),
+                schemas: SchemaCache::default(),
+                connectors: self.connectors,
+            }),
+        })
+    }
+}

@@ -1,0 +1,554 @@
+//! Step 5, build request: path template, query, headers, cookies and body from
+//! the validated input, against the connection's base URL.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::resolve::CompiledAction;
+use crate::error::Error;
+use crate::model::{BodyEncoding, ParamLocation, ParamStyle, Parameter, Segment};
+
+/// Characters kept as they are in a path segment: RFC 3986 unreserved.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A request ready to send: plain data, so it can be authorised, previewed with
+/// secrets redacted, and turned into a fresh `reqwest::Request` per attempt.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The full URL, query included.
+    pub url: Url,
+    /// Headers, cookies folded into one `Cookie` header.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: RequestBody,
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestBody {
+    /// No body.
+    Empty,
+    /// `application/json` (or the action's JSON content type).
+    Json(Value),
+    /// `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+    /// `multipart/form-data`.
+    Multipart(Vec<Part>),
+    /// Bytes with a content type, for connectors.
+    Raw {
+        /// Its content type.
+        content_type: String,
+        /// The bytes.
+        bytes: bytes::Bytes,
+    },
+}
+
+/// One multipart part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The form field name.
+    pub name: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+    /// A file name, which makes it a file part.
+    pub filename: Option<String>,
+    /// The part's content type.
+    pub content_type: Option<String>,
+}
+
+impl HttpRequest {
+    /// A request without headers or body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: RequestBody::Empty,
+        }
+    }
+}
+
+/// Builds the request for `action` from a validated `input`.
+///
+/// # Errors
+/// `VALIDATION_ERROR` for values that cannot go where they are bound (an object
+/// in a header, a missing path value), `CONFIGURATION_ERROR` for a missing or
+/// unusable base URL.
+pub(crate) fn build(
+    action: &CompiledAction,
+    base_url: Option<&str>,
+    input: &Value,
+) -> Result<HttpRequest, Error> {
+    let empty = Map::new();
+    let fields = match input {
+        Value::Object(map) => map,
+        Value::Null => &empty,
+        _ => return Err(Error::input("", "type", "the input must be a JSON object")),
+    };
+    let base = base_url.ok_or_else(|| {
+        Error::config(format!(
+            "action '{}' has no base URL: set baseUrl on the integration or the connection",
+            action.def.slug
+        ))
+    })?;
+    let mut url = String::with_capacity(base.len() + action.def.path.len() + 16);
+    url.push_str(base.trim_end_matches('/'));
+    for segment in action.template.segments() {
+        match segment {
+            Segment::Literal(text) => url.push_str(text),
+            Segment::Param(name) => {
+                let param = action.param(name);
+                let value = fields.get(name).filter(|v| !v.is_null()).ok_or_else(|| {
+                    Error::input(
+                        &pointer(name),
+                        "required",
+                        format!("path parameter '{name}' is required"),
+                    )
+                })?;
+                let explode = param.and_then(|p| p.explode).unwrap_or(false);
+                let text = simple(value, explode).ok_or_else(|| not_scalar(name))?;
+                if text == "." || text == ".." {
+                    // URL parsers resolve dot segments, even percent-encoded ones:
+                    // such a value would escape its segment and change the path.
+                    return Err(Error::input(
+                        &pointer(name),
+                        "pattern",
+                        format!("path parameter '{name}' cannot be '{text}'"),
+                    ));
+                }
+                url.extend(utf8_percent_encode(&text, PATH_SEGMENT));
+            }
+        }
+    }
+    let mut url = Url::parse(&url)
+        .map_err(|e| Error::config(format!("base URL '{base}' does not make a valid URL: {e}")))?;
+    let mut headers = HeaderMap::new();
+    let mut cookies = String::new();
+    let mut query = Vec::new();
+    for p in &action.def.parameters {
+        let Some(value) = fields.get(&p.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        match p.location {
+            ParamLocation::Path => {}
+            ParamLocation::Query => query.extend(query_pairs(p, value)?),
+            ParamLocation::Header => {
+                let text =
+                    simple(value, p.explode.unwrap_or(false)).ok_or_else(|| not_scalar(&p.name))?;
+                let name = HeaderName::from_bytes(p.wire_name().as_bytes()).map_err(|_| {
+                    Error::config(format!("'{}' is not a valid header name", p.wire_name()))
+                })?;
+                let value = HeaderValue::from_str(&text).map_err(|_| {
+                    Error::input(
+                        &pointer(&p.name),
+                        "header",
+                        "header values must be visible ASCII without line breaks",
+                    )
+                })?;
+                headers.append(name, value);
+            }
+            ParamLocation::Cookie => {
+                let text = simple(value, false).ok_or_else(|| not_scalar(&p.name))?;
+                if !cookies.is_empty() {
+                    cookies.push_str("; ");
+                }
+                let _ = write!(
+                    cookies,
+                    "{}={}",
+                    p.wire_name(),
+                    utf8_percent_encode(&text, PATH_SEGMENT)
+                );
+            }
+        }
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    if !cookies.is_empty() {
+        let value = HeaderValue::from_str(&cookies)
+            .map_err(|_| Error::input("", "cookie", "cookie values must be ASCII"))?;
+        headers.insert(reqwest::header::COOKIE, value);
+    }
+    let body = body(action, fields)?;
+    if let (Some(ct), RequestBody::Json(_)) = (
+        action
+            .def
+            .body
+            .as_ref()
+            .and_then(|b| b.content_type.as_deref()),
+        &body,
+    ) && let Ok(value) = HeaderValue::from_str(ct)
+    {
+        headers.insert(reqwest::header::CONTENT_TYPE, value);
+    }
+    Ok(HttpRequest {
+        method: action.method.clone(),
+        url,
+        headers,
+        body,
+    })
+}
+
+fn pointer(field: &str) -> String {
+    format!("/{}", field.replace('~', "~0").replace('/', "~1"))
+}
+
+fn not_scalar(field: &str) -> Error {
+    Error::input(
+        &pointer(field),
+        "type",
+        format!("'{field}' must be a string, number, boolean or a flat array of them"),
+    )
+}
+
+/// A scalar's text form; `None` for objects and null.
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// OpenAPI `simple` style: arrays comma-joined, objects `k,v` (or `k=v` exploded).
+fn simple(value: &Value, explode: bool) -> Option<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(scalar)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        Value::Object(map) => {
+            let sep = if explode { "=" } else { "," };
+            let parts: Option<Vec<String>> = map
+                .iter()
+                .map(|(k, v)| scalar(v).map(|v| format!("{k}{sep}{v}")))
+                .collect();
+            parts.map(|p| p.join(","))
+        }
+        other => scalar(other),
+    }
+}
+
+/// Query pairs for one parameter, by its style.
+fn query_pairs(p: &Parameter, value: &Value) -> Result<Vec<(String, String)>, Error> {
+    let name = p.wire_name();
+    let style = p.style.unwrap_or(ParamStyle::Form);
+    let explode = p.explode.unwrap_or(style == ParamStyle::Form);
+    let bad = || not_scalar(&p.name);
+    Ok(match (value, style) {
+        (Value::Array(items), _) => {
+            let texts = items
+                .iter()
+                .map(scalar)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(bad)?;
+            if explode {
+                texts.into_iter().map(|t| (name.to_owned(), t)).collect()
+            } else {
+                let sep = match style {
+                    ParamStyle::SpaceDelimited => " ",
+                    ParamStyle::PipeDelimited => "|",
+                    _ => ",",
+                };
+                vec![(name.to_owned(), texts.join(sep))]
+            }
+        }
+        (Value::Object(map), ParamStyle::DeepObject) => map
+            .iter()
+            .map(|(k, v)| {
+                scalar(v)
+                    .map(|t| (format!("{name}[{k}]"), t))
+                    .ok_or_else(bad)
+            })
+            .collect::<Result<_, _>>()?,
+        (Value::Object(map), _) if explode => map
+            .iter()
+            .map(|(k, v)| scalar(v).map(|t| (k.clone(), t)).ok_or_else(bad))
+            .collect::<Result<_, _>>()?,
+        (Value::Object(_), _) => vec![(name.to_owned(), simple(value, false).ok_or_else(bad)?)],
+        (other, _) => vec![(name.to_owned(), scalar(other).ok_or_else(bad)?)],
+    })
+}
+
+/// The body: the named body field, or every input field no parameter binds.
+fn body(action: &CompiledAction, fields: &Map<String, Value>) -> Result<RequestBody, Error> {
+    let spec = action.def.body.as_ref();
+    let content = match spec.and_then(|b| b.field.as_deref()) {
+        Some(field) => match fields.get(field) {
+            Some(v) => v.clone(),
+            None => return Ok(RequestBody::Empty),
+        },
+        None => {
+            let rest: Map<String, Value> = fields
+                .iter()
+                .filter(|(k, _)| action.param(k).is_none())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if rest.is_empty() {
+                return Ok(RequestBody::Empty);
+            }
+            Value::Object(rest)
+        }
+    };
+    match spec.map_or(BodyEncoding::Json, |b| b.encoding) {
+        BodyEncoding::Json => Ok(RequestBody::Json(content)),
+        BodyEncoding::Form => Ok(RequestBody::Form(form_pairs(&content)?)),
+        BodyEncoding::Multipart => Ok(RequestBody::Multipart(parts(&content)?)),
+    }
+}
+
+/// Form fields: scalars as text, arrays repeated, nested objects as JSON text.
+fn form_pairs(content: &Value) -> Result<Vec<(String, String)>, Error> {
+    let Value::Object(map) = content else {
+        return Err(Error::input(
+            "",
+            "type",
+            "a form body must be an object of fields",
+        ));
+    };
+    let mut pairs = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        match v {
+            Value::Null => {}
+            Value::Array(items) => pairs.extend(
+                items
+                    .iter()
+                    .map(|i| (k.clone(), scalar(i).unwrap_or_else(|| i.to_string()))),
+            ),
+            Value::Object(_) => pairs.push((k.clone(), v.to_string())),
+            other => pairs.push((k.clone(), scalar(other).unwrap_or_default())),
+        }
+    }
+    Ok(pairs)
+}
+
+/// Multipart parts: scalars as text parts, `{contentBase64, filename?, contentType?}`
+/// objects as file parts, other values as JSON parts.
+fn parts(content: &Value) -> Result<Vec<Part>, Error> {
+    let Value::Object(map) = content else {
+        return Err(Error::input(
+            "",
+            "type",
+            "a multipart body must be an object of fields",
+        ));
+    };
+    let mut parts = Vec::with_capacity(map.len());
+    for (name, v) in map {
+        let part = match v {
+            Value::Null => continue,
+            Value::Object(file) if file.contains_key("contentBase64") => {
+                let encoded = file
+                    .get("contentBase64")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let content = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .map_err(|e| {
+                        Error::input(
+                            &format!("{}/contentBase64", pointer(name)),
+                            "contentEncoding",
+                            format!("not base64: {e}"),
+                        )
+                    })?;
+                Part {
+                    name: name.clone(),
+                    content,
+                    filename: Some(
+                        file.get("filename")
+                            .and_then(Value::as_str)
+                            .unwrap_or(name)
+                            .to_owned(),
+                    ),
+                    content_type: file
+                        .get("contentType")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                }
+            }
+            Value::Object(_) | Value::Array(_) => Part {
+                name: name.clone(),
+                content: v.to_string().into_bytes(),
+                filename: None,
+                content_type: Some("application/json".into()),
+            },
+            other => Part {
+                name: name.clone(),
+                content: scalar(other).unwrap_or_default().into_bytes(),
+                filename: None,
+                content_type: None,
+            },
+        };
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{ActionDef, BodySpec, Defaults};
+
+    fn compiled(def: ActionDef) -> CompiledAction {
+        CompiledAction::compile(&Defaults::default(), def).unwrap()
+    }
+
+    fn action(method: &str, path: &str, params: &[(&str, ParamLocation)]) -> ActionDef {
+        let mut a = ActionDef::new("a", method, path);
+        a.parameters = params.iter().map(|(n, l)| Parameter::new(*n, *l)).collect();
+        a
+    }
+
+    #[test]
+    fn fills_path_query_headers_cookies_and_body() {
+        let mut def = action(
+            "POST",
+            "/users/{id}/posts",
+            &[
+                ("id", ParamLocation::Path),
+                ("tags", ParamLocation::Query),
+                ("trace", ParamLocation::Header),
+                ("sid", ParamLocation::Cookie),
+            ],
+        );
+        def.parameters[2].wire_name = Some("X-Trace".into());
+        let a = compiled(def);
+        let input = json!({"id": "a b/c", "tags": ["x", "y z"], "trace": "t1", "sid": "s1", "title": "hi", "n": 2});
+        let r = build(&a, Some("https://api.test/v1/"), &input).unwrap();
+        assert_eq!(
+            r.url.as_str(),
+            "https://api.test/v1/users/a%20b%2Fc/posts?tags=x&tags=y+z"
+        );
+        assert_eq!(r.headers["x-trace"], "t1");
+        assert_eq!(r.headers["cookie"], "sid=s1");
+        assert_eq!(r.body, RequestBody::Json(json!({"title": "hi", "n": 2})));
+    }
+
+    #[test]
+    fn query_styles() {
+        let mut def = action(
+            "GET",
+            "/s",
+            &[
+                ("a", ParamLocation::Query),
+                ("b", ParamLocation::Query),
+                ("c", ParamLocation::Query),
+                ("d", ParamLocation::Query),
+            ],
+        );
+        def.parameters[0].explode = Some(false);
+        def.parameters[1].style = Some(ParamStyle::PipeDelimited);
+        def.parameters[2].style = Some(ParamStyle::DeepObject);
+        let a = compiled(def);
+        let r = build(
+            &a,
+            Some("http://h"),
+            &json!({"a": [1, 2], "b": ["x", "y"], "c": {"k": "v"}, "d": true}),
+        )
+        .unwrap();
+        assert_eq!(r.url.query(), Some("a=1%2C2&b=x%7Cy&c%5Bk%5D=v&d=true"));
+        assert_eq!(r.body, RequestBody::Empty);
+    }
+
+    #[test]
+    fn form_multipart_and_body_field() {
+        let mut def = action("POST", "/f", &[]);
+        def.body = Some(BodySpec {
+            encoding: BodyEncoding::Form,
+            field: None,
+            content_type: None,
+        });
+        let r = build(
+            &compiled(def.clone()),
+            Some("http://h"),
+            &json!({"To": "+1", "Media": ["a", "b"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.body,
+            RequestBody::Form(vec![
+                ("Media".into(), "a".into()),
+                ("Media".into(), "b".into()),
+                ("To".into(), "+1".into())
+            ])
+        );
+
+        def.body = Some(BodySpec {
+            encoding: BodyEncoding::Multipart,
+            field: None,
+            content_type: None,
+        });
+        let r = build(
+            &compiled(def.clone()),
+            Some("http://h"),
+            &json!({"file": {"contentBase64": "aGk=", "filename": "a.txt"}, "note": "n"}),
+        )
+        .unwrap();
+        let RequestBody::Multipart(parts) = r.body else {
+            panic!()
+        };
+        assert_eq!(parts[0].content, b"hi");
+        assert_eq!(parts[0].filename.as_deref(), Some("a.txt"));
+        assert_eq!(parts[1].content, b"n");
+
+        def.body = Some(BodySpec {
+            encoding: BodyEncoding::Json,
+            field: Some("items".into()),
+            content_type: None,
+        });
+        let r = build(&compiled(def), Some("http://h"), &json!({"items": [1, 2]})).unwrap();
+        assert_eq!(r.body, RequestBody::Json(json!([1, 2])));
+    }
+
+    #[test]
+    fn explains_what_cannot_be_sent() {
+        let a = compiled(action(
+            "GET",
+            "/u/{id}",
+            &[("id", ParamLocation::Path), ("h", ParamLocation::Header)],
+        ));
+        let e = build(&a, Some("http://h"), &json!({})).unwrap_err();
+        assert_eq!(e.code(), "VALIDATION_ERROR");
+        assert!(
+            e.to_string().contains("path parameter 'id' is required"),
+            "{e}"
+        );
+        let e = build(&a, Some("http://h"), &json!({"id": {"x": {}}})).unwrap_err();
+        assert!(e.to_string().contains("'id' must be a string"), "{e}");
+        let e = build(&a, Some("http://h"), &json!({"id": 1, "h": "a\nb"})).unwrap_err();
+        assert!(e.to_string().contains("header values"), "{e}");
+        let e = build(&a, Some("http://h"), &json!({"id": ".."})).unwrap_err();
+        assert!(e.to_string().contains("cannot be '..'"), "{e}");
+        let e = build(&a, None, &json!({"id": 1})).unwrap_err();
+        assert_eq!(e.code(), "CONFIGURATION_ERROR");
+    }
+
+    proptest! {
+        #[test]
+        fn any_path_value_stays_inside_its_segment(value in "\\PC*".prop_filter("dot segments are refused", |v| v != "." && v != "..")) {
+            let a = compiled(action("GET", "/items/{id}/x", &[("id", ParamLocation::Path)]));
+            let r = build(&a, Some("http://h"), &json!({ "id": value })).unwrap();
+            let segments: Vec<_> = r.url.path_segments().unwrap().collect();
+            prop_assert_eq!(segments.len(), 3);
+            let decoded = percent_encoding::percent_decode_str(segments[1]).decode_utf8().unwrap();
+            prop_assert_eq!(decoded.as_ref(), value.as_str());
+            prop_assert!(r.url.query().is_none());
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Step 1, resolve: tenant + integration + action (+ connection) → the compiled
+//! action, its integration and the connection.
+//!
+//! Definitions are compiled once per stored revision (path templates parsed,
+//! policies layered, parameters indexed) and cached, so the hot path is two map
+//! lookups and a few `Arc` clones.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use reqwest::Method;
+
+use super::Executor;
+use crate::credential::{Connection, Credential};
+use crate::error::Error;
+use crate::model::{ActionDef, AuthSpec, Defaults, IntegrationDef, Parameter, PathTemplate};
+use crate::policy::{ActionPolicies, IntegrationPolicies};
+use crate::storage::StoreError;
+
+/// An integration ready to run.
+#[derive(Debug)]
+pub(crate) struct CompiledIntegration {
+    pub(crate) def: Arc<IntegrationDef>,
+    pub(crate) revision: u64,
+    pub(crate) policies: IntegrationPolicies,
+    actions: HashMap<String, Arc<CompiledAction>>,
+}
+
+impl CompiledIntegration {
+    pub(crate) fn compile(def: Arc<IntegrationDef>, revision: u64) -> Result<Self, Error> {
+        let actions = def
+            .actions
+            .iter()
+            .map(|a| {
+                Ok((
+                    a.slug.clone(),
+                    Arc::new(CompiledAction::compile(&def.defaults, a.clone())?),
+                ))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Self {
+            policies: IntegrationPolicies::new(&def.defaults),
+            def,
+            revision,
+            actions,
+        })
+    }
+
+    pub(crate) fn action(&self, slug: &str) -> Option<&Arc<CompiledAction>> {
+        self.actions.get(slug)
+    }
+}
+
+/// An action ready to run.
+#[derive(Debug)]
+pub(crate) struct CompiledAction {
+    pub(crate) def: ActionDef,
+    pub(crate) template: PathTemplate,
+    pub(crate) method: Method,
+    pub(crate) policies: ActionPolicies,
+    /// Input validator, compiled on first call (imports hold hundreds of actions
+    /// most of which are never called).
+    pub(crate) input_validator: OnceLock<Arc<jsonschema::Validator>>,
+    params: HashMap<String, usize>,
+}
+
+impl CompiledAction {
+    pub(crate) fn compile(defaults: &Defaults, def: ActionDef) -> Result<Self, Error> {
+        let template = PathTemplate::parse(&def.path).map_err(|e| {
+            Error::config(format!("action '{}' path '{}': {e}", def.slug, def.path))
+        })?;
+        let method = Method::from_bytes(def.method.as_bytes()).map_err(|_| {
+            Error::config(format!(
+                "action '{}' has an invalid method '{}'",
+                def.slug, def.method
+            ))
+        })?;
+        let params = def
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        Ok(Self {
+            policies: ActionPolicies::new(defaults, &def),
+            def,
+            template,
+            method,
+            input_validator: OnceLock::new(),
+            params,
+        })
+    }
+
+    /// The parameter binding the input field `name`, if one does.
+    pub(crate) fn param(&self, name: &str) -> Option<&Parameter> {
+        self.params.get(name).map(|&i| &self.def.parameters[i])
+    }
+
+    /// Whether a repeat is safe without an idempotency key.
+    pub(crate) fn idempotent(&self) -> bool {
+        self.def.is_idempotent()
+    }
+}
+
+/// Compiled integrations per tenant and slug, each tagged with its revision.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    compiled: RwLock<HashMap<(String, String), Arc<CompiledIntegration>>>,
+}
+
+/// Everything the later steps need about one call's target.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) integration: Arc<CompiledIntegration>,
+    pub(crate) action: Arc<CompiledAction>,
+    pub(crate) connection: Arc<Connection>,
+}
+
+impl Target {
+    /// The base URL: the connection's override, else the integration's.
+    pub(crate) fn base_url(&self) -> Option<&str> {
+        self.connection
+            .base_url
+            .as_deref()
+            .or(self.integration.def.base_url.as_deref())
+    }
+
+    /// Key of per-connection state (breaker, rate limiter).
+    pub(crate) fn state_key(&self, tenant: &str) -> String {
+        state_key(tenant, &self.integration.def.slug, &self.connection.name)
+    }
+}
+
+/// Key of per-connection state; the separator cannot occur in slugs.
+pub(crate) fn state_key(tenant: &str, integration: &str, connection: &str) -> String {
+    format!("{tenant}\u{1f}{integration}\u{1f}{connection}")
+}
+
+fn unavailable(e: StoreError) -> Error {
+    Error::config(format!("storage failed: {e}"))
+}
+
+pub(crate) async fn target(
+    exec: &Executor,
+    tenant: &str,
+    integration: &str,
+    action: &str,
+    connection: Option<&str>,
+) -> Result<Target, Error> {
+    let integration = compiled(exec, tenant, integration).await?;
+    let slug = integration.def.slug.as_str();
+    let action = integration
+        .action(action)
+        .cloned()
+        .ok_or_else(|| Error::not_found(format!("action '{slug}.{action}'")))?;
+    let name = connection.unwrap_or(Connection::DEFAULT);
+    let connection = match exec
+        .inner
+        .connections
+        .connection(tenant, slug, name)
+        .await
+        .map_err(unavailable)?
+    {
+        Some(c) => c,
+        // APIs without auth need no connection; the default one is implied.
+        None if connection.is_none() && integration.def.auth == AuthSpec::None => {
+            Arc::new(Connection::default_with(Credential::None))
+        }
+        None => {
+            return Err(Error::not_found(format!(
+                "connection '{name}' of integration '{slug}'"
+            )));
+        }
+    };
+    Ok(Target {
+        integration,
+        action,
+        connection,
+    })
+}
+
+async fn compiled(
+    exec: &Executor,
+    tenant: &str,
+    slug: &str,
+) -> Result<Arc<CompiledIntegration>, Error> {
+    let stored = exec
+        .inner
+        .integrations
+        .integration(tenant, slug)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| Error::not_found(format!("integration '{slug}'")))?;
+    let registry = &exec.inner.registry;
+    let key = (tenant.to_owned(), slug.to_owned());
+    if let Some(hit) = registry
+        .compiled
+        .read()
+        .expect("registry lock poisoned")
+        .get(&key)
+        && hit.revision == stored.revision
+    {
+        return Ok(Arc::clone(hit));
+    }
+    let fresh = Arc::new(CompiledIntegration::compile(stored.def, stored.revision)?);
+    registry
+        .compiled
+        .write()
+        .expect("registry lock poisoned")
+        .insert(key, Arc::clone(&fresh));
+    Ok(fresh)
+}

@@ -1,0 +1,260 @@
+//! Step 8b, retry: two decisions, kept apart. The classifier says *whether* an
+//! outcome is worth retrying; the strategy says *when*, and owns backoff and the
+//! attempt budget.
+
+use std::time::{Duration, SystemTime};
+
+use rand::Rng as _;
+use reqwest::header::HeaderMap;
+
+use super::transport::UpstreamResponse;
+use crate::error::{Error, ErrorKind};
+use crate::policy::RetryPolicy;
+
+/// Why an outcome may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryReason {
+    /// The connection failed: nothing was sent.
+    Connect,
+    /// No answer in time, or the exchange broke off after sending: the request
+    /// may have been processed.
+    Timeout,
+    /// HTTP 429.
+    Throttled,
+    /// HTTP 502, 503 or 504.
+    Unavailable,
+}
+
+/// The classifier's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryAction {
+    /// Worth retrying, with the server's requested delay when it gave one.
+    Retry(RetryReason, Option<Duration>),
+    /// Not a retryable outcome.
+    NoOpinion,
+}
+
+/// The strategy's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShouldAttempt {
+    /// Try again after this delay.
+    YesAfter(Duration),
+    /// Stop and report the outcome.
+    No,
+}
+
+/// Classifies one attempt's outcome.
+pub(crate) fn classify(outcome: &Result<UpstreamResponse, Error>, now: SystemTime) -> RetryAction {
+    match outcome {
+        Ok(r) => match r.status.as_u16() {
+            429 => RetryAction::Retry(RetryReason::Throttled, server_delay(&r.headers, now)),
+            502..=504 => {
+                RetryAction::Retry(RetryReason::Unavailable, server_delay(&r.headers, now))
+            }
+            _ => RetryAction::NoOpinion,
+        },
+        Err(e) => match e.kind() {
+            ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } if e.may_have_been_sent() => {
+                RetryAction::Retry(RetryReason::Timeout, None)
+            }
+            ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } => {
+                RetryAction::Retry(RetryReason::Connect, None)
+            }
+            _ => RetryAction::NoOpinion,
+        },
+    }
+}
+
+/// The delay a server asked for: `Retry-After` (seconds or HTTP date), else
+/// `RateLimit-Reset` (seconds), else `X-RateLimit-Reset` (seconds, or a Unix
+/// timestamp in seconds or milliseconds, as providers differ).
+pub(crate) fn server_delay(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(v) = text("retry-after") {
+        if let Ok(secs) = v.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(at) = httpdate::parse_http_date(v) {
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    if let Some(secs) = text("ratelimit-reset").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    let reset = text("x-ratelimit-reset").and_then(|v| v.parse::<f64>().ok())?;
+    if !reset.is_finite() || reset < 0.0 {
+        return None;
+    }
+    let since_epoch = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let delay = match reset {
+        r if r > 1e12 => r / 1000.0 - since_epoch,
+        r if r > 1e9 => r - since_epoch,
+        r => r,
+    };
+    Some(Duration::from_secs_f64(delay.max(0.0)))
+}
+
+/// Backoff and budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strategy {
+    policy: RetryPolicy,
+}
+
+impl Strategy {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        Self { policy }
+    }
+
+    /// Whether attempt number `attempts + 1` should go out.
+    ///
+    /// `may_repeat` says whether repeating the request is safe: the action is
+    /// idempotent or the call carries an idempotency key. A connect failure may
+    /// always be retried, because nothing reached the upstream.
+    pub(crate) fn should_attempt(
+        &self,
+        attempts: u32,
+        action: RetryAction,
+        may_repeat: bool,
+    ) -> ShouldAttempt {
+        let RetryAction::Retry(reason, server_delay) = action else {
+            return ShouldAttempt::No;
+        };
+        if attempts >= self.policy.max_attempts || (!may_repeat && reason != RetryReason::Connect) {
+            return ShouldAttempt::No;
+        }
+        match server_delay {
+            Some(d) if d > self.policy.max_retry_after => ShouldAttempt::No,
+            Some(d) => ShouldAttempt::YesAfter(d),
+            None => ShouldAttempt::YesAfter(self.backoff(attempts)),
+        }
+    }
+
+    /// Full jitter: uniform in `[0, min(cap, base × factor^(n-1))]`.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let exp = self
+            .policy
+            .factor
+            .powi(attempts.saturating_sub(1).min(63) as i32);
+        let ceiling = self.policy.base_delay.as_secs_f64() * exp;
+        let ceiling = ceiling.min(self.policy.max_delay.as_secs_f64());
+        if ceiling <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn reads_every_form_of_server_delay() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            server_delay(&headers("retry-after", "7"), now),
+            Some(Duration::from_secs(7))
+        );
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(12));
+        assert_eq!(
+            server_delay(&headers("retry-after", &date), now),
+            Some(Duration::from_secs(12))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(12));
+        assert_eq!(
+            server_delay(&headers("retry-after", &past), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            server_delay(&headers("ratelimit-reset", "3"), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            server_delay(&headers("x-ratelimit-reset", "1800000005"), now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            server_delay(&headers("x-ratelimit-reset", "1800000002000"), now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            server_delay(&headers("x-ratelimit-reset", "4"), now),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(server_delay(&headers("retry-after", "soon"), now), None);
+    }
+
+    #[test]
+    fn writes_are_repeated_only_when_safe() {
+        let s = Strategy::new(RetryPolicy::default());
+        let unavailable = RetryAction::Retry(RetryReason::Unavailable, None);
+        assert_eq!(s.should_attempt(1, unavailable, false), ShouldAttempt::No);
+        assert!(matches!(
+            s.should_attempt(1, unavailable, true),
+            ShouldAttempt::YesAfter(_)
+        ));
+        let connect = RetryAction::Retry(RetryReason::Connect, None);
+        assert!(matches!(
+            s.should_attempt(1, connect, false),
+            ShouldAttempt::YesAfter(_)
+        ));
+    }
+
+    #[test]
+    fn budget_server_delay_and_jitter_bounds() {
+        let s = Strategy::new(RetryPolicy::default());
+        let throttled =
+            |d| RetryAction::Retry(RetryReason::Throttled, Some(Duration::from_secs(d)));
+        assert_eq!(
+            s.should_attempt(3, throttled(1), true),
+            ShouldAttempt::No,
+            "budget of 3 spent"
+        );
+        assert_eq!(
+            s.should_attempt(1, throttled(5), true),
+            ShouldAttempt::YesAfter(Duration::from_secs(5))
+        );
+        assert_eq!(
+            s.should_attempt(1, throttled(61), true),
+            ShouldAttempt::No,
+            "beyond max Retry-After"
+        );
+        assert_eq!(
+            s.should_attempt(1, RetryAction::NoOpinion, true),
+            ShouldAttempt::No
+        );
+        let mut policy = RetryPolicy::default();
+        policy.max_attempts = 20;
+        let s = Strategy::new(policy);
+        for attempts in 1..20 {
+            let ShouldAttempt::YesAfter(d) = s.should_attempt(
+                attempts,
+                RetryAction::Retry(RetryReason::Timeout, None),
+                true,
+            ) else {
+                panic!()
+            };
+            let ceiling = (2f64.powi(attempts as i32 - 1)).min(30.0);
+            assert!(
+                d.as_secs_f64() <= ceiling,
+                "attempt {attempts}: {d:?} > {ceiling}"
+            );
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! [`Waygate`]: the embedded entry point. Integrations and connections live in
+//! memory; calls run through the full pipeline in-process.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::clock::SharedClock;
+use crate::connector::Connector;
+use crate::credential::{Connection, ResolveCredential};
+use crate::error::{Error, ErrorKind};
+use crate::invocation::Invocation;
+use crate::model::{ActionDef, IntegrationDef, check};
+use crate::pipeline::{Call, CallOptions, Executor, ExecutorBuilder, LogSink, RequestPreview};
+use crate::storage::{MemoryStore, StoreError};
+use crate::typed::Action;
+use crate::url_policy::UrlPolicy;
+
+/// The tenant of embedded use: one application, one tenant.
+const EMBEDDED_TENANT: &str = "embedded";
+
+/// Waygate in-process. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), waygate_core::Error> {
+/// use serde_json::json;
+/// use waygate_core::{Connection, Credential, IntegrationDef, Waygate};
+///
+/// let def = IntegrationDef::from_yaml(r#"
+/// slug: echo
+/// name: Echo
+/// baseUrl: https://echo.example.com
+/// auth: {type: bearer}
+/// actions:
+///   - {slug: ping, method: GET, path: /ping}
+/// "#).expect("a valid definition");
+/// let waygate = Waygate::builder()
+///     .integration(def)
+///     .connection("echo", Connection::default_with(Credential::bearer("t0ken")))
+///     .build()?;
+/// let result = waygate.invoke("echo.ping", json!({})).await?;
+/// println!("{} after {} attempt(s)", result.data, result.meta.attempts);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Waygate {
+    executor: Executor,
+    store: Arc<MemoryStore>,
+}
+
+impl fmt::Debug for Waygate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waygate")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Waygate {
+    /// Starts building.
+    pub fn builder() -> WaygateBuilder {
+        WaygateBuilder::default()
+    }
+
+    /// Calls `integration.action` (e.g. `"slack.chat_postMessage"`) with a JSON input.
+    /// Await it, or set options first.
+    pub fn invoke(&self, id: &str, input: Value) -> InvokeCall<'_> {
+        let (integration, action) = id.split_once('.').unwrap_or((id, ""));
+        InvokeCall {
+            waygate: self,
+            call: Call {
+                tenant: EMBEDDED_TENANT.to_owned(),
+                integration: integration.to_owned(),
+                action: action.to_owned(),
+                input,
+                options: CallOptions::default(),
+            },
+        }
+    }
+
+    /// Calls a typed action; the result is its `Output` type.
+    pub fn call<A: Action>(&self, input: A) -> TypedCall<'_, A> {
+        TypedCall {
+            waygate: self,
+            input,
+            options: CallOptions::default(),
+        }
+    }
+
+    /// Adds or replaces an integration at run time.
+    ///
+    /// # Errors
+    /// `INVALID_DEFINITION` naming each problem.
+    pub fn put_integration(&self, def: IntegrationDef) -> Result<(), Error> {
+        check(&def)?;
+        self.store
+            .insert_integration(EMBEDDED_TENANT, def)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Adds or replaces a connection of an integration at run time.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` when the integration does not exist.
+    pub fn put_connection(&self, integration: &str, connection: Connection) -> Result<(), Error> {
+        if self
+            .store
+            .integration_now(EMBEDDED_TENANT, integration)
+            .map_err(store_error)?
+            .is_none()
+        {
+            return Err(Error::not_found(format!("integration '{integration}'")));
+        }
+        self.store
+            .insert_connection(EMBEDDED_TENANT, integration, connection)
+            .map_err(store_error)
+    }
+
+    /// The engine, for callers that manage tenants themselves.
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+}
+
+fn store_error(e: StoreError) -> Error {
+    Error::config(format!("storage failed: {e}"))
+}
+
+/// A pending untyped call; `.await` runs it.
+#[must_use = "a call does nothing until awaited"]
+#[derive(Debug)]
+pub struct InvokeCall<'a> {
+    waygate: &'a Waygate,
+    call: Call,
+}
+
+impl InvokeCall<'_> {
+    /// Uses this connection instead of `default`.
+    pub fn connection(mut self, name: impl Into<String>) -> Self {
+        self.call.options.connection = Some(name.into());
+        self
+    }
+
+    /// Sends this idempotency key; writes become safe to retry.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.call.options.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Skips input validation.
+    pub fn bypass_validation(mut self) -> Self {
+        self.call.options.bypass_validation = true;
+        self
+    }
+
+    /// The request this call would send, secrets redacted; sends nothing.
+    ///
+    /// # Errors
+    /// The errors of the steps up to building the request.
+    pub async fn preview(self) -> Result<RequestPreview, Error> {
+        self.waygate.executor.preview(&self.call).await
+    }
+}
+
+impl<'a> IntoFuture for InvokeCall<'a> {
+    type Output = Result<Invocation, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.waygate.executor.invoke(&self.call).await })
+    }
+}
+
+/// A pending typed call; `.await` runs it and decodes the output.
+#[must_use = "a call does nothing until awaited"]
+#[derive(Debug)]
+pub struct TypedCall<'a, A> {
+    waygate: &'a Waygate,
+    input: A,
+    options: CallOptions,
+}
+
+impl<A: Action> TypedCall<'_, A> {
+    /// Uses this connection instead of `default`.
+    pub fn on(mut self, connection: impl Into<String>) -> Self {
+        self.options.connection = Some(connection.into());
+        self
+    }
+
+    /// Sends this idempotency key; writes become safe to retry.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.options.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+impl<'a, A: Action> IntoFuture for TypedCall<'a, A> {
+    type Output = Result<A::Output, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let input = serde_json::to_value(&self.input).map_err(|e| {
+                Error::input(
+                    "",
+                    "serialize",
+                    format!("the input does not serialise to JSON: {e}"),
+                )
+            })?;
+            let call = Call {
+                tenant: EMBEDDED_TENANT.to_owned(),
+                integration: A::INTEGRATION.to_owned(),
+                action: A::NAME.to_owned(),
+                input,
+                options: self.options,
+            };
+            let invocation = self.waygate.executor.invoke(&call).await?;
+            serde_json::from_value(invocation.data).map_err(|e| {
+                Error::new(ErrorKind::InvalidResponse {
+                    message: format!("{}.{} output does not decode: {e}", A::INTEGRATION, A::NAME),
+                })
+                .sent()
+                .with_meta(invocation.meta)
+            })
+        })
+    }
+}
+
+/// Builds a [`Waygate`]. Setters store; [`build`](Self::build) checks everything.
+#[must_use]
+#[derive(Default)]
+pub struct WaygateBuilder {
+    integrations: Vec<IntegrationDef>,
+    typed: Vec<(&'static str, ActionDef)>,
+    connections: Vec<(String, Connection)>,
+    executor: ExecutorBuilder,
+}
+
+impl fmt::Debug for WaygateBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaygateBuilder")
+            .field("integrations", &self.integrations.len())
+            .field("connections", &self.connections.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WaygateBuilder {
+    /// Registers an integration.
+    pub fn integration(mut self, def: IntegrationDef) -> Self {
+        self.integrations.push(def);
+        self
+    }
+
+    /// Adds a typed action to its integration (which must be registered too).
+    pub fn action<A: Action>(mut self) -> Self {
+        self.typed.push((A::INTEGRATION, A::definition()));
+        self
+    }
+
+    /// Adds a connection to an integration.
+    pub fn connection(mut self, integration: impl Into<String>, connection: Connection) -> Self {
+        self.connections.push((integration.into(), connection));
+        self
+    }
+
+    /// Runs `connector` instead of the request step of `integration.action`.
+    pub fn connector(mut self, integration: &str, action: &str, connector: impl Connector) -> Self {
+        self.executor = self
+            .executor
+            .connector(integration, action, Arc::new(connector));
+        self
+    }
+
+    /// Which upstream addresses may be reached (strict by default).
+    pub fn url_policy(mut self, policy: UrlPolicy) -> Self {
+        self.executor = self.executor.url_policy(policy);
+        self
+    }
+
+    /// Where request log entries go.
+    pub fn log_sink(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.executor = self.executor.log_sink(sink);
+        self
+    }
+
+    /// The source of time.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.executor = self.executor.clock(clock);
+        self
+    }
+
+    /// How stored credentials become the ones applied.
+    pub fn credential_resolver(mut self, resolver: Arc<dyn ResolveCredential>) -> Self {
+        self.executor = self.executor.credential_resolver(resolver);
+        self
+    }
+
+    /// Uses this HTTP client (see [`ExecutorBuilder::http_client`]).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.executor = self.executor.http_client(client);
+        self
+    }
+
+    /// Time allowed to connect.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.executor = self.executor.connect_timeout(timeout);
+        self
+    }
+
+    /// Checks every definition and connection and builds.
+    ///
+    /// # Errors
+    /// `INVALID_DEFINITION` naming each problem of each integration;
+    /// `NOT_FOUND` for a typed action or connection of an unregistered integration.
+    pub fn build(self) -> Result<Waygate, Error> {
+        let mut integrations = self.integrations;
+        for (slug, action) in self.typed {
+            let def = integrations.iter_mut().find(|d| d.slug == slug).ok_or_else(|| {
+                Error::not_found(format!("integration '{slug}' (register it with .integration() before its typed actions)"))
+            })?;
+            def.actions.retain(|a| a.slug != action.slug);
+            def.actions.push(action);
+        }
+        let store = Arc::new(MemoryStore::new());
+        for def in integrations {
+            check(&def)?;
+            store
+                .insert_integration(EMBEDDED_TENANT, def)
+                .map_err(store_error)?;
+        }
+        for (integration, connection) in self.connections {
+            if store
+                .integration_now(EMBEDDED_TENANT, &integration)
+                .map_err(store_error)?
+                .is_none()
+            {
+                return Err(Error::not_found(format!(
+                    "integration '{integration}' of connection '{}'",
+                    connection.name
+                )));
+            }
+            store
+                .insert_connection(EMBEDDED_TENANT, &integration, connection)
+                .map_err(store_error)?;
+        }
+        let executor = self
+            .executor
+            .integration_store(store.clone())
+            .connection_store(store.clone())
+            .build()?;
+        Ok(Waygate { executor, store })
+    }
+}
