@@ -287,13 +287,10 @@ impl Executor {
         run: &mut Run,
     ) -> Result<UpstreamResponse, Error> {
         self.authorize(target, credential, options, &mut request)?;
-        let redactor = self
-            .inner
-            .log_sink
-            .as_ref()
-            .map(|_| Redactor::new(&target.integration.def.auth, credential.secrets()));
-        if let Some(r) = &redactor {
-            run.request = Some(r.request(&request));
+        let redactor = Redactor::new(&target.integration.def.auth, credential.secrets());
+        let logging = self.inner.log_sink.is_some();
+        if logging {
+            run.request = Some(redactor.request(&request));
         }
         let may_repeat = target.action.idempotent() || options.idempotency_key.is_some();
         let key = target.state_key(tenant);
@@ -330,10 +327,10 @@ impl Executor {
                 ShouldAttempt::YesAfter(delay) => clock.sleep(delay).await,
                 ShouldAttempt::No => {
                     let response = outcome?;
-                    if let Some(r) = &redactor {
-                        run.response = Some(r.response(&response.data()));
+                    if logging {
+                        run.response = Some(redactor.response(&response.data()));
                     }
-                    return finish(response, verdict);
+                    return finish(response, verdict, &redactor);
                 }
             }
         }
@@ -365,13 +362,18 @@ fn outbound_limit(wait: Duration) -> Error {
     })
 }
 
-/// A final upstream answer: success, or the error its status means.
-fn finish(response: UpstreamResponse, verdict: RetryAction) -> Result<UpstreamResponse, Error> {
+/// A final upstream answer: success, or the error its status means. An error
+/// body is scrubbed of the credential's secrets: upstreams do echo them back.
+fn finish(
+    response: UpstreamResponse,
+    verdict: RetryAction,
+    redactor: &Redactor<'_>,
+) -> Result<UpstreamResponse, Error> {
     let status = response.status.as_u16();
     if response.status.is_success() {
         return Ok(response);
     }
-    let body = response.data();
+    let body = redactor.value(&response.data());
     let kind = if status == 429 {
         let retry_after = match verdict {
             RetryAction::Retry(_, delay) => delay,

@@ -100,7 +100,8 @@ impl<'a> Redactor<'a> {
         out
     }
 
-    fn value(&self, v: &Value) -> Value {
+    /// A JSON value with secret fields and secret values redacted.
+    pub(crate) fn value(&self, v: &Value) -> Value {
         match v {
             Value::Object(map) => Value::Object(
                 map.iter()
