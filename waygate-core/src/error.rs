@@ -80,6 +80,11 @@ pub enum ErrorKind {
         /// What does not fit, and where.
         message: String,
     },
+    /// Waygate's own storage failed; the request was not sent.
+    Storage {
+        /// What failed.
+        message: String,
+    },
     /// A connector's own failure.
     Connector {
         /// What the connector said.
@@ -225,6 +230,7 @@ impl Error {
             ErrorKind::Timeout { .. } => "UPSTREAM_TIMEOUT",
             ErrorKind::Transport { .. } => "UPSTREAM_UNREACHABLE",
             ErrorKind::InvalidResponse { .. } => "UPSTREAM_RESPONSE_INVALID",
+            ErrorKind::Storage { .. } => "STORAGE_UNAVAILABLE",
             ErrorKind::Connector { .. } => "CONNECTOR_ERROR",
         }
     }
@@ -235,7 +241,8 @@ impl Error {
             ErrorKind::CircuitOpen { .. }
             | ErrorKind::RateLimited { .. }
             | ErrorKind::Timeout { .. }
-            | ErrorKind::Transport { .. } => true,
+            | ErrorKind::Transport { .. }
+            | ErrorKind::Storage { .. } => true,
             ErrorKind::Upstream { status, .. } => {
                 matches!(status, 408 | 425 | 500 | 502 | 503 | 504)
             }
@@ -360,6 +367,10 @@ impl Error {
                 A::ContactExternalProvider,
                 "the upstream's answer does not match the expected output",
             ),
+            ErrorKind::Storage { .. } => (
+                A::EscalateToAdmin,
+                "Waygate's storage is unavailable; try again or tell the operator",
+            ),
             ErrorKind::Connector { .. } => {
                 (A::EscalateToAdmin, "the connector failed; see the message")
             }
@@ -437,6 +448,7 @@ impl fmt::Display for Error {
             ErrorKind::InvalidResponse { message } => {
                 write!(f, "unexpected upstream response: {message}")
             }
+            ErrorKind::Storage { message } => write!(f, "storage unavailable: {message}"),
             ErrorKind::Connector { message } => write!(f, "connector failed: {message}"),
         }
     }
@@ -454,6 +466,14 @@ impl fmt::Debug for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<crate::storage::StoreError> for Error {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::new(ErrorKind::Storage {
+            message: e.to_string(),
+        })
+    }
+}
 
 impl From<DefinitionError> for Error {
     fn from(e: DefinitionError) -> Self {

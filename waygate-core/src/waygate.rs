@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind};
 use crate::invocation::Invocation;
 use crate::model::{ActionDef, IntegrationDef, check};
 use crate::pipeline::{Call, CallOptions, Executor, ExecutorBuilder, LogSink, RequestPreview};
-use crate::storage::{MemoryStore, StoreError};
+use crate::storage::MemoryStore;
 use crate::typed::Action;
 use crate::url_policy::UrlPolicy;
 
@@ -97,9 +97,7 @@ impl Waygate {
     /// `INVALID_DEFINITION` naming each problem.
     pub fn put_integration(&self, def: IntegrationDef) -> Result<(), Error> {
         check(&def)?;
-        self.store
-            .insert_integration(EMBEDDED_TENANT, def)
-            .map_err(store_error)?;
+        self.store.insert_integration(EMBEDDED_TENANT, def)?;
         Ok(())
     }
 
@@ -110,25 +108,20 @@ impl Waygate {
     pub fn put_connection(&self, integration: &str, connection: Connection) -> Result<(), Error> {
         if self
             .store
-            .integration_now(EMBEDDED_TENANT, integration)
-            .map_err(store_error)?
+            .integration_now(EMBEDDED_TENANT, integration)?
             .is_none()
         {
             return Err(Error::not_found(format!("integration '{integration}'")));
         }
         self.store
-            .insert_connection(EMBEDDED_TENANT, integration, connection)
-            .map_err(store_error)
+            .insert_connection(EMBEDDED_TENANT, integration, connection)?;
+        Ok(())
     }
 
     /// The engine, for callers that manage tenants themselves.
     pub fn executor(&self) -> &Executor {
         &self.executor
     }
-}
-
-fn store_error(e: StoreError) -> Error {
-    Error::config(format!("storage failed: {e}"))
 }
 
 /// A pending untyped call; `.await` runs it.
@@ -330,14 +323,11 @@ impl WaygateBuilder {
         let store = Arc::new(MemoryStore::new());
         for def in integrations {
             check(&def)?;
-            store
-                .insert_integration(EMBEDDED_TENANT, def)
-                .map_err(store_error)?;
+            store.insert_integration(EMBEDDED_TENANT, def)?;
         }
         for (integration, connection) in self.connections {
             if store
-                .integration_now(EMBEDDED_TENANT, &integration)
-                .map_err(store_error)?
+                .integration_now(EMBEDDED_TENANT, &integration)?
                 .is_none()
             {
                 return Err(Error::not_found(format!(
@@ -345,9 +335,7 @@ impl WaygateBuilder {
                     connection.name
                 )));
             }
-            store
-                .insert_connection(EMBEDDED_TENANT, &integration, connection)
-                .map_err(store_error)?;
+            store.insert_connection(EMBEDDED_TENANT, &integration, connection)?;
         }
         let executor = self
             .executor

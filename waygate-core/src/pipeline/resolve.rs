@@ -15,7 +15,6 @@ use crate::credential::{Connection, Credential};
 use crate::error::Error;
 use crate::model::{ActionDef, AuthSpec, Defaults, IntegrationDef, Parameter, PathTemplate};
 use crate::policy::{ActionPolicies, IntegrationPolicies};
-use crate::storage::StoreError;
 
 /// An integration ready to run.
 #[derive(Debug)]
@@ -136,10 +135,6 @@ pub(crate) fn state_key(tenant: &str, integration: &str, connection: &str) -> St
     format!("{tenant}\u{1f}{integration}\u{1f}{connection}")
 }
 
-fn unavailable(e: StoreError) -> Error {
-    Error::config(format!("storage failed: {e}"))
-}
-
 pub(crate) async fn target(
     exec: &Executor,
     tenant: &str,
@@ -158,8 +153,7 @@ pub(crate) async fn target(
         .inner
         .connections
         .connection(tenant, slug, name)
-        .await
-        .map_err(unavailable)?
+        .await?
     {
         Some(c) => c,
         // APIs without auth need no connection; the default one is implied.
@@ -188,8 +182,7 @@ async fn compiled(
         .inner
         .integrations
         .integration(tenant, slug)
-        .await
-        .map_err(unavailable)?
+        .await?
         .ok_or_else(|| Error::not_found(format!("integration '{slug}'")))?;
     let registry = &exec.inner.registry;
     let key = (tenant.to_owned(), slug.to_owned());

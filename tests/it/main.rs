@@ -1,0 +1,3 @@
+//! End-to-end tests across crates, over real sockets (one test binary).
+
+mod serve;
