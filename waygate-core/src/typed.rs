@@ -46,6 +46,9 @@ pub trait Action: Serialize + Send + Sync + 'static {
     fn definition() -> ActionDef;
 }
 
+/// The output of a typed action that names no `output` type: any JSON value.
+pub type AnyOutput = Value;
+
 /// What `#[derive(Action)]` knows about an action; turned into an [`ActionDef`]
 /// by [`definition`]. Public for the derive's generated code, not for direct use.
 #[doc(hidden)]
