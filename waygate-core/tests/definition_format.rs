@@ -58,11 +58,16 @@ actions:
 fn the_api_md_example_reads_checks_and_round_trips() {
     let def = IntegrationDef::from_yaml(API_MD_EXAMPLE).unwrap();
     check(&def).unwrap();
-    assert!(matches!(&def.auth, AuthSpec::Oauth2 { pkce: true, scopes, .. } if scopes == &["chat:write"]));
+    assert!(
+        matches!(&def.auth, AuthSpec::Oauth2 { pkce: true, scopes, .. } if scopes == &["chat:write"])
+    );
     let action = def.action("chat_postMessage").unwrap();
     assert_eq!(action.parameters[0].location, ParamLocation::Path);
     assert_eq!(action.body.as_ref().unwrap().encoding, BodyEncoding::Json);
-    assert_eq!(action.pagination.as_ref().unwrap().strategy, PaginationStrategy::Cursor);
+    assert_eq!(
+        action.pagination.as_ref().unwrap().strategy,
+        PaginationStrategy::Cursor
+    );
     assert_eq!(action.retry.unwrap().max_attempts, Some(5));
     assert_eq!(def.defaults.rate_limit.unwrap().burst, Some(10));
 
@@ -71,7 +76,13 @@ fn the_api_md_example_reads_checks_and_round_trips() {
     let yaml = def.to_yaml().unwrap();
     assert_eq!(IntegrationDef::from_yaml(&yaml).unwrap(), def);
     // Written keys are the contract's camelCase names.
-    for key in ["\"baseUrl\"", "\"authorizationUrl\"", "\"inputSchema\"", "\"cursorParam\"", "\"ttlSeconds\""] {
+    for key in [
+        "\"baseUrl\"",
+        "\"authorizationUrl\"",
+        "\"inputSchema\"",
+        "\"cursorParam\"",
+        "\"ttlSeconds\"",
+    ] {
         assert!(json.contains(key), "{key} missing from {json}");
     }
 }
@@ -87,19 +98,39 @@ fn every_auth_type_round_trips() {
         "{type: custom_headers, headers: [X-App-Id]}",
     ] {
         let def = IntegrationDef::from_yaml(&format!("slug: a\nname: A\nauth: {auth}\n")).unwrap();
-        assert_eq!(IntegrationDef::from_json(&def.to_json()).unwrap(), def, "{auth}");
+        assert_eq!(
+            IntegrationDef::from_json(&def.to_json()).unwrap(),
+            def,
+            "{auth}"
+        );
     }
-    let def = IntegrationDef::from_yaml("slug: a\nname: A\nauth: {type: api_key, in: cookie, name: sid}\n").unwrap();
-    assert!(matches!(def.auth, AuthSpec::ApiKey { location: ApiKeyLocation::Cookie, .. }));
+    let def = IntegrationDef::from_yaml(
+        "slug: a\nname: A\nauth: {type: api_key, in: cookie, name: sid}\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        def.auth,
+        AuthSpec::ApiKey {
+            location: ApiKeyLocation::Cookie,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn a_typo_is_an_error_with_its_location() {
     let err = IntegrationDef::from_yaml("slug: a\nname: A\nactions:\n  - slug: x\n    method: GET\n    path: /x\n    inputschema: {}\n")
         .unwrap_err();
-    assert!(err.to_string().contains("unknown field `inputschema`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown field `inputschema`"),
+        "{err}"
+    );
     assert_eq!(err.line(), Some(4));
     let err = IntegrationDef::from_json("{\"slug\": \"a\", \"name\": 5}").unwrap_err();
-    assert!(err.to_string().contains("invalid type: integer `5`, expected a string"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("invalid type: integer `5`, expected a string"),
+        "{err}"
+    );
     assert_eq!((err.line(), err.column()), (Some(1), Some(24)));
 }
