@@ -574,3 +574,56 @@ async fn a_connection_base_url_overrides_the_integration() {
     assert_eq!(other.received().len(), 1);
     assert!(s.upstream.received().is_empty());
 }
+
+mod typed {
+    use schemars::JsonSchema;
+    use serde::{Deserialize, Serialize};
+    use waygate_core::Action;
+
+    use super::*;
+
+    /// Fetches one item.
+    #[derive(Serialize, JsonSchema, Action)]
+    #[action(integration = "chaos", name = "get_typed", method = "GET", path = "/items/{id}", output = Item)]
+    pub(super) struct GetItem {
+        #[action(path)]
+        pub(super) id: String,
+        #[action(header = "X-Trace")]
+        pub(super) trace: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    pub(super) struct Item {
+        pub(super) id: String,
+        pub(super) name: String,
+    }
+
+    #[tokio::test]
+    async fn a_typed_action_runs_through_the_same_pipeline() {
+        let upstream = Upstream::start().await;
+        let waygate = Waygate::builder()
+            .integration(definition(&upstream.url(), json!({"type": "bearer"}), json!({})))
+            .action::<GetItem>()
+            .connection("chaos", Connection::default_with(Credential::bearer("typed-token")))
+            .connection("chaos", Connection::new("other", Credential::bearer("other-token")))
+            .url_policy(UrlPolicy::strict().allow_loopback())
+            .build()
+            .unwrap();
+        upstream.script([Reply::json(200, json!({"id": "7", "name": "seven"}))]);
+        let item = waygate
+            .call(GetItem { id: "7".into(), trace: Some("t-1".into()) })
+            .on("other")
+            .await
+            .unwrap();
+        assert_eq!(item, Item { id: "7".into(), name: "seven".into() });
+        let got = &upstream.received()[0];
+        assert_eq!(got.path, "/items/7");
+        assert_eq!(got.header("x-trace"), Some("t-1"));
+        assert_eq!(got.header("authorization"), Some("Bearer other-token"));
+
+        upstream.script([Reply::json(200, json!({"unexpected": true}))]);
+        let err = waygate.call(GetItem { id: "8".into(), trace: None }).await.unwrap_err();
+        assert_eq!(err.code(), "UPSTREAM_RESPONSE_INVALID");
+        assert!(err.to_string().contains("chaos.get_typed output does not decode"), "{err}");
+    }
+}
