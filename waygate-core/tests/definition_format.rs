@@ -125,12 +125,12 @@ fn a_typo_is_an_error_with_its_location() {
         err.to_string().contains("unknown field `inputschema`"),
         "{err}"
     );
-    assert_eq!(err.line(), Some(4));
+    assert_eq!(err.line(), Some(7), "the line of the unknown key");
     let err = IntegrationDef::from_json("{\"slug\": \"a\", \"name\": 5}").unwrap_err();
     assert!(
         err.to_string()
             .contains("invalid type: integer `5`, expected a string"),
         "{err}"
     );
-    assert_eq!((err.line(), err.column()), (Some(1), Some(24)));
+    assert_eq!((err.line(), err.column()), (Some(1), Some(23)));
 }

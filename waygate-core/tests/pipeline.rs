@@ -602,28 +602,57 @@ mod typed {
     async fn a_typed_action_runs_through_the_same_pipeline() {
         let upstream = Upstream::start().await;
         let waygate = Waygate::builder()
-            .integration(definition(&upstream.url(), json!({"type": "bearer"}), json!({})))
+            .integration(definition(
+                &upstream.url(),
+                json!({"type": "bearer"}),
+                json!({}),
+            ))
             .action::<GetItem>()
-            .connection("chaos", Connection::default_with(Credential::bearer("typed-token")))
-            .connection("chaos", Connection::new("other", Credential::bearer("other-token")))
+            .connection(
+                "chaos",
+                Connection::default_with(Credential::bearer("typed-token")),
+            )
+            .connection(
+                "chaos",
+                Connection::new("other", Credential::bearer("other-token")),
+            )
             .url_policy(UrlPolicy::strict().allow_loopback())
             .build()
             .unwrap();
         upstream.script([Reply::json(200, json!({"id": "7", "name": "seven"}))]);
         let item = waygate
-            .call(GetItem { id: "7".into(), trace: Some("t-1".into()) })
+            .call(GetItem {
+                id: "7".into(),
+                trace: Some("t-1".into()),
+            })
             .on("other")
             .await
             .unwrap();
-        assert_eq!(item, Item { id: "7".into(), name: "seven".into() });
+        assert_eq!(
+            item,
+            Item {
+                id: "7".into(),
+                name: "seven".into()
+            }
+        );
         let got = &upstream.received()[0];
         assert_eq!(got.path, "/items/7");
         assert_eq!(got.header("x-trace"), Some("t-1"));
         assert_eq!(got.header("authorization"), Some("Bearer other-token"));
 
         upstream.script([Reply::json(200, json!({"unexpected": true}))]);
-        let err = waygate.call(GetItem { id: "8".into(), trace: None }).await.unwrap_err();
+        let err = waygate
+            .call(GetItem {
+                id: "8".into(),
+                trace: None,
+            })
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "UPSTREAM_RESPONSE_INVALID");
-        assert!(err.to_string().contains("chaos.get_typed output does not decode"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("chaos.get_typed output does not decode"),
+            "{err}"
+        );
     }
 }

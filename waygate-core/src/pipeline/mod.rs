@@ -122,7 +122,10 @@ impl Executor {
     pub async fn invoke(&self, call: &Call) -> Result<Invocation, Error> {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
-        let request_id = uuid::Uuid::new_v4().to_string();
+        // From the thread-local RNG: `new_v4` would ask the OS for entropy on every call.
+        let request_id = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string();
         let mut run = Run {
             request_id_header: HeaderValue::from_str(&request_id)
                 .expect("a UUID is a valid header value"),
@@ -287,10 +290,11 @@ impl Executor {
         run: &mut Run,
     ) -> Result<UpstreamResponse, Error> {
         self.authorize(target, credential, options, &mut request)?;
-        let redactor = Redactor::new(&target.integration.def.auth, credential.secrets());
+        // Redaction is paid for only when something will be logged or returned.
+        let redactor = || Redactor::new(&target.integration.def.auth, credential.secrets());
         let logging = self.inner.log_sink.is_some();
         if logging {
-            run.request = Some(redactor.request(&request));
+            run.request = Some(redactor().request(&request));
         }
         let may_repeat = target.action.idempotent() || options.idempotency_key.is_some();
         let key = target.state_key(tenant);
@@ -328,9 +332,9 @@ impl Executor {
                 ShouldAttempt::No => {
                     let response = outcome?;
                     if logging {
-                        run.response = Some(redactor.response(&response.data()));
+                        run.response = Some(redactor().response(&response.data()));
                     }
-                    return finish(response, verdict, &redactor);
+                    return finish(response, verdict, redactor);
                 }
             }
         }
@@ -364,16 +368,16 @@ fn outbound_limit(wait: Duration) -> Error {
 
 /// A final upstream answer: success, or the error its status means. An error
 /// body is scrubbed of the credential's secrets: upstreams do echo them back.
-fn finish(
+fn finish<'a>(
     response: UpstreamResponse,
     verdict: RetryAction,
-    redactor: &Redactor<'_>,
+    redactor: impl FnOnce() -> Redactor<'a>,
 ) -> Result<UpstreamResponse, Error> {
     let status = response.status.as_u16();
     if response.status.is_success() {
         return Ok(response);
     }
-    let body = redactor.value(&response.data());
+    let body = redactor().value(&response.data());
     let kind = if status == 429 {
         let retry_after = match verdict {
             RetryAction::Retry(_, delay) => delay,
