@@ -179,13 +179,15 @@ mod tests {
 
     #[test]
     fn layers_builtin_integration_and_action() {
-        let mut d = Defaults::default();
-        d.retry = Some(RetryConfig {
-            max_attempts: Some(4),
-            base_delay_ms: Some(200),
+        let d = Defaults {
+            retry: Some(RetryConfig {
+                max_attempts: Some(4),
+                base_delay_ms: Some(200),
+                ..Default::default()
+            }),
+            timeout_ms: Some(5000),
             ..Default::default()
-        });
-        d.timeout_ms = Some(5000);
+        };
         let mut a = ActionDef::new("x", "GET", "/x");
         a.retry = Some(RetryConfig {
             max_attempts: Some(5),

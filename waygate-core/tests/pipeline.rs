@@ -316,14 +316,12 @@ async fn a_refused_connection_is_retried_even_for_writes_and_reported_unsent() {
     assert!(!err.to_string().contains("127.0.0.1"), "{err}");
 }
 
+/// What an upstream must have received for a scheme to count as applied.
+type Arrived = Box<dyn Fn(&support::Received) -> bool>;
+
 #[tokio::test]
 async fn every_auth_scheme_arrives_upstream() {
-    let cases: Vec<(
-        Value,
-        Credential,
-        &str,
-        Box<dyn Fn(&support::Received) -> bool>,
-    )> = vec![
+    let cases: Vec<(Value, Credential, &str, Arrived)> = vec![
         (
             json!({"type": "api_key", "in": "header", "name": "X-Api-Key"}),
             Credential::api_key("k-header-1"),

@@ -107,12 +107,11 @@ impl ActionDef {
 
     /// Whether the call may be repeated safely, from `idempotent` or else the method.
     pub fn is_idempotent(&self) -> bool {
-        self.idempotent.unwrap_or_else(|| {
-            matches!(
-                self.method.as_str(),
-                "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE"
-            )
-        })
+        let safe_method = matches!(
+            self.method.as_str(),
+            "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "TRACE"
+        );
+        self.idempotent.unwrap_or(safe_method)
     }
 }
 

@@ -239,9 +239,10 @@ mod tests {
             s.should_attempt(1, RetryAction::NoOpinion, true),
             ShouldAttempt::No
         );
-        let mut policy = RetryPolicy::default();
-        policy.max_attempts = 20;
-        let s = Strategy::new(policy);
+        let s = Strategy::new(RetryPolicy {
+            max_attempts: 20,
+            ..Default::default()
+        });
         for attempts in 1..20 {
             let ShouldAttempt::YesAfter(d) = s.should_attempt(
                 attempts,
