@@ -1,5 +1,10 @@
 //! JSON Schema validation: validators compiled once, cached by schema hash, and
-//! errors worded so that a person or an LLM agent can fix the input.
+//! errors worded so that a person or an LLM agent can fix the input; and
+//! [`example`]: a small valid instance of a schema.
+
+mod example;
+
+pub use example::example;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
