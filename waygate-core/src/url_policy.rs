@@ -98,8 +98,19 @@ impl UrlPolicy {
         Ok(())
     }
 
+    /// A `reqwest` client builder that enforces this policy: names are resolved
+    /// through the policy, every redirect hop is re-checked, no proxy is used.
+    /// Callers must still [`check_url`](Self::check_url) the first URL, for
+    /// IP-literal hosts.
+    pub fn client_builder(self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .dns_resolver(PolicyResolver::new(self))
+            .redirect(self.redirect_policy())
+            .no_proxy()
+    }
+
     /// The redirect policy that re-checks every hop (at most 10).
-    pub(crate) fn redirect_policy(self) -> reqwest::redirect::Policy {
+    fn redirect_policy(self) -> reqwest::redirect::Policy {
         reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 10 {
                 return attempt.error(Refused("more than 10 redirects".into()));

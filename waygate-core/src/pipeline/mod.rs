@@ -40,7 +40,7 @@ use crate::error::{Error, ErrorKind};
 use crate::invocation::{Invocation, InvocationMeta};
 use crate::schema::SchemaCache;
 use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
-use crate::url_policy::{PolicyResolver, UrlPolicy};
+use crate::url_policy::UrlPolicy;
 
 /// One call of an action.
 #[derive(Debug, Clone)]
@@ -511,11 +511,10 @@ impl ExecutorBuilder {
     pub fn build(self) -> Result<Executor, Error> {
         let client = match self.http_client {
             Some(c) => c,
-            None => reqwest::Client::builder()
+            None => self
+                .url_policy
+                .client_builder()
                 .connect_timeout(self.connect_timeout)
-                .dns_resolver(PolicyResolver::new(self.url_policy))
-                .redirect(self.url_policy.redirect_policy())
-                .no_proxy()
                 .build()
                 .map_err(|e| Error::config(format!("the HTTP client cannot be built: {e}")))?,
         };
