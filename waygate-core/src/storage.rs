@@ -106,17 +106,32 @@ pub trait ConnectionStore: Send + Sync + 'static {
 }
 
 /// Integrations and connections held in memory: the embedded default.
+///
+/// Maps are nested per tenant (then integration), so lookups take `&str` keys
+/// and allocate nothing on the invocation path.
 #[derive(Default)]
 pub struct MemoryStore {
-    integrations: RwLock<HashMap<(String, String), StoredIntegration>>,
-    connections: RwLock<HashMap<(String, String, String), Arc<Connection>>>,
+    tenants: RwLock<HashMap<String, TenantData>>,
     revisions: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct TenantData {
+    integrations: HashMap<String, StoredIntegration>,
+    /// Integration slug → connection name → connection.
+    connections: HashMap<String, HashMap<String, Arc<Connection>>>,
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let integrations = self.integrations.read().map(|m| m.len()).unwrap_or(0);
-        let connections = self.connections.read().map(|m| m.len()).unwrap_or(0);
+        let (integrations, connections) = self.tenants.read().map_or((0, 0), |t| {
+            t.values().fold((0, 0), |(i, c), d| {
+                (
+                    i + d.integrations.len(),
+                    c + d.connections.values().map(HashMap::len).sum::<usize>(),
+                )
+            })
+        });
         f.debug_struct("MemoryStore")
             .field("integrations", &integrations)
             .field("connections", &connections)
@@ -147,8 +162,10 @@ impl MemoryStore {
             def: Arc::new(def),
             revision,
         };
-        let mut map = self.integrations.write().map_err(|_| poisoned())?;
-        map.insert((tenant.to_owned(), stored.def.slug.clone()), stored.clone());
+        let mut tenants = self.tenants.write().map_err(|_| poisoned())?;
+        let data = tenants.entry(tenant.to_owned()).or_default();
+        data.integrations
+            .insert(stored.def.slug.clone(), stored.clone());
         Ok(stored)
     }
 
@@ -161,8 +178,11 @@ impl MemoryStore {
         tenant: &str,
         slug: &str,
     ) -> Result<Option<StoredIntegration>, StoreError> {
-        let map = self.integrations.read().map_err(|_| poisoned())?;
-        Ok(map.get(&(tenant.to_owned(), slug.to_owned())).cloned())
+        let tenants = self.tenants.read().map_err(|_| poisoned())?;
+        Ok(tenants
+            .get(tenant)
+            .and_then(|d| d.integrations.get(slug))
+            .cloned())
     }
 
     /// Stores a connection now (the async trait method does the same).
@@ -175,15 +195,10 @@ impl MemoryStore {
         integration: &str,
         connection: Connection,
     ) -> Result<(), StoreError> {
-        let key = (
-            tenant.to_owned(),
-            integration.to_owned(),
-            connection.name.clone(),
-        );
-        self.connections
-            .write()
-            .map_err(|_| poisoned())?
-            .insert(key, Arc::new(connection));
+        let mut tenants = self.tenants.write().map_err(|_| poisoned())?;
+        let data = tenants.entry(tenant.to_owned()).or_default();
+        let of_integration = data.connections.entry(integration.to_owned()).or_default();
+        of_integration.insert(connection.name.clone(), Arc::new(connection));
         Ok(())
     }
 }
@@ -214,27 +229,22 @@ impl IntegrationStore for MemoryStore {
     }
 
     async fn list_integrations(&self, tenant: &str) -> Result<Vec<StoredIntegration>, StoreError> {
-        let map = self.integrations.read().map_err(|_| poisoned())?;
-        let mut found: Vec<_> = map
-            .iter()
-            .filter(|((t, _), _)| t == tenant)
-            .map(|(_, s)| s.clone())
-            .collect();
+        let tenants = self.tenants.read().map_err(|_| poisoned())?;
+        let mut found: Vec<_> = tenants
+            .get(tenant)
+            .map(|d| d.integrations.values().cloned().collect())
+            .unwrap_or_default();
         found.sort_by(|a, b| a.def.slug.cmp(&b.def.slug));
         Ok(found)
     }
 
     async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {
-        let removed = self
-            .integrations
-            .write()
-            .map_err(|_| poisoned())?
-            .remove(&(tenant.to_owned(), slug.to_owned()));
-        if removed.is_some() {
-            let mut conns = self.connections.write().map_err(|_| poisoned())?;
-            conns.retain(|(t, i, _), _| !(t == tenant && i == slug));
-        }
-        Ok(removed.is_some())
+        let mut tenants = self.tenants.write().map_err(|_| poisoned())?;
+        let Some(data) = tenants.get_mut(tenant) else {
+            return Ok(false);
+        };
+        data.connections.remove(slug);
+        Ok(data.integrations.remove(slug).is_some())
     }
 }
 
@@ -246,9 +256,11 @@ impl ConnectionStore for MemoryStore {
         integration: &str,
         name: &str,
     ) -> Result<Option<Arc<Connection>>, StoreError> {
-        let map = self.connections.read().map_err(|_| poisoned())?;
-        Ok(map
-            .get(&(tenant.to_owned(), integration.to_owned(), name.to_owned()))
+        let tenants = self.tenants.read().map_err(|_| poisoned())?;
+        Ok(tenants
+            .get(tenant)
+            .and_then(|d| d.connections.get(integration))
+            .and_then(|c| c.get(name))
             .cloned())
     }
 
@@ -267,13 +279,12 @@ impl ConnectionStore for MemoryStore {
         integration: &str,
         name: &str,
     ) -> Result<bool, StoreError> {
-        let key = (tenant.to_owned(), integration.to_owned(), name.to_owned());
-        Ok(self
-            .connections
-            .write()
-            .map_err(|_| poisoned())?
-            .remove(&key)
-            .is_some())
+        let mut tenants = self.tenants.write().map_err(|_| poisoned())?;
+        let removed = tenants
+            .get_mut(tenant)
+            .and_then(|d| d.connections.get_mut(integration))
+            .and_then(|c| c.remove(name));
+        Ok(removed.is_some())
     }
 }
 

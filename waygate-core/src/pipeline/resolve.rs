@@ -101,10 +101,10 @@ impl CompiledAction {
     }
 }
 
-/// Compiled integrations per tenant and slug, each tagged with its revision.
+/// Compiled integrations per tenant, then slug, each tagged with its revision.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    compiled: RwLock<HashMap<(String, String), Arc<CompiledIntegration>>>,
+    compiled: RwLock<HashMap<String, HashMap<String, Arc<CompiledIntegration>>>>,
 }
 
 /// Everything the later steps need about one call's target.
@@ -185,21 +185,17 @@ async fn compiled(
         .await?
         .ok_or_else(|| Error::not_found(format!("integration '{slug}'")))?;
     let registry = &exec.inner.registry;
-    let key = (tenant.to_owned(), slug.to_owned());
-    if let Some(hit) = registry
-        .compiled
-        .read()
-        .expect("registry lock poisoned")
-        .get(&key)
-        && hit.revision == stored.revision
     {
-        return Ok(Arc::clone(hit));
+        let compiled = registry.compiled.read().expect("registry lock poisoned");
+        if let Some(hit) = compiled.get(tenant).and_then(|t| t.get(slug))
+            && hit.revision == stored.revision
+        {
+            return Ok(Arc::clone(hit));
+        }
     }
     let fresh = Arc::new(CompiledIntegration::compile(stored.def, stored.revision)?);
-    registry
-        .compiled
-        .write()
-        .expect("registry lock poisoned")
-        .insert(key, Arc::clone(&fresh));
+    let mut compiled = registry.compiled.write().expect("registry lock poisoned");
+    let of_tenant = compiled.entry(tenant.to_owned()).or_default();
+    of_tenant.insert(slug.to_owned(), Arc::clone(&fresh));
     Ok(fresh)
 }
