@@ -142,7 +142,17 @@ fn slack_auth_base_url_and_wishlist() {
     );
     assert_eq!(
         post.input_schema["required"],
-        serde_json::json!(["channel", "token"])
+        serde_json::json!(["channel"])
+    );
+    assert!(
+        post.parameters.iter().all(|p| p.name != "token"),
+        "the credential supplies the token"
+    );
+    assert!(
+        result
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("carry the credential"))
     );
     let list = def.action("users_list").unwrap();
     let page = list.pagination.as_ref().expect("users.list pages");

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::ImportWarning;
 use super::error::ImportError;
 use super::resolve::{At, Docs};
-use crate::model::{ApiKeyLocation, AuthSpec, OAuth2Flow};
+use crate::model::{ApiKeyLocation, AuthSpec, OAuth2Flow, ParamLocation};
 
 /// The scheme chosen for the integration.
 pub(super) struct Auth {
@@ -19,6 +19,36 @@ pub(super) struct Auth {
     pub(super) spec: AuthSpec,
     /// Its name in the document, when there is one.
     pub(super) scheme: Option<String>,
+}
+
+impl Auth {
+    /// Whether the credential supplies the parameter `name` in `location`, so it is
+    /// not an input: the API key's own parameter, or a `token`/`access_token`
+    /// parameter next to an OAuth2 or bearer scheme (Slack's `token`).
+    pub(super) fn supplies(&self, location: ParamLocation, name: &str) -> bool {
+        match &self.spec {
+            AuthSpec::ApiKey {
+                location: at,
+                name: key,
+                ..
+            } => {
+                let same = matches!(
+                    (at, location),
+                    (ApiKeyLocation::Header, ParamLocation::Header)
+                        | (ApiKeyLocation::Query, ParamLocation::Query)
+                        | (ApiKeyLocation::Cookie, ParamLocation::Cookie)
+                );
+                same && key.eq_ignore_ascii_case(name)
+            }
+            AuthSpec::Oauth2 { .. } | AuthSpec::Bearer => {
+                location != ParamLocation::Path
+                    && ["token", "access_token"]
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(name))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Picks and converts the integration's scheme.

@@ -66,7 +66,7 @@ use url::Url;
 pub use error::{ImportError, ImportErrorKind};
 pub use load::{FileLoader, LoadError, Loader, NoLoader};
 
-use crate::model::{ApiKeyLocation, AuthSpec, IntegrationDef, ParamLocation};
+use crate::model::IntegrationDef;
 use resolve::{At, Docs};
 use servers::Server;
 
@@ -184,7 +184,7 @@ pub fn from_file(
         ImportError::new(ImportErrorKind::Load, message).in_file(Some(path.display().to_string()))
     };
     let absolute =
-        std::path::absolute(path).map_err(|e| fail(format!("cannot locate the file: {e}")))?;
+        std::fs::canonicalize(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
     let url = Url::from_file_path(&absolute).map_err(|()| fail("not a file path".into()))?;
     let text = std::fs::read_to_string(&absolute)
         .map_err(|e| fail(format!("cannot read the file: {e}")))?;
@@ -239,15 +239,6 @@ fn import(
     }
 
     let auth = auth::import(&docs, &root_at, &root, base_url.as_deref(), &mut warnings)?;
-    let api_key = match &auth.spec {
-        AuthSpec::ApiKey { location, name, .. } => match location {
-            ApiKeyLocation::Header => Some((ParamLocation::Header, name.as_str())),
-            ApiKeyLocation::Query => Some((ParamLocation::Query, name.as_str())),
-            ApiKeyLocation::Cookie => Some((ParamLocation::Cookie, name.as_str())),
-            _ => None,
-        },
-        _ => None,
-    };
     let mut registry = schema::Registry::default();
     let mut walk = operation::Walk {
         docs: &docs,
@@ -255,8 +246,9 @@ fn import(
         warnings: &mut warnings,
         root: &root,
         swagger,
-        scheme: auth.scheme.as_deref(),
-        api_key,
+        auth: &auth,
+        credential_params: 0,
+        other_security: 0,
     };
     let imported = walk.operations(&root_at)?;
 
@@ -278,7 +270,7 @@ fn import(
                 file: resolve::file_name(url),
                 pointer: String::new(),
                 message: format!(
-                    "action '{}' names the relative server '{u}'; ignored",
+                    "action '{}' names the server '{u}', which is not an absolute URL; ignored",
                     i.action.slug
                 ),
             }),

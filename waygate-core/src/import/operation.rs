@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value, json};
 
 use super::ImportWarning;
-use super::auth;
+use super::auth::{self, Auth};
 use super::error::ImportError;
 use super::naming::{self, Unique};
 use super::pagination;
@@ -35,10 +35,12 @@ pub(super) struct Walk<'a, 'l> {
     pub(super) root: &'a Value,
     /// Whether the root is Swagger 2.0.
     pub(super) swagger: bool,
-    /// The integration's security scheme, by name.
-    pub(super) scheme: Option<&'a str>,
-    /// An API key scheme's parameter, which the credential fills in.
-    pub(super) api_key: Option<(ParamLocation, &'a str)>,
+    /// The integration's security scheme.
+    pub(super) auth: &'a Auth,
+    /// Parameters left out because the credential supplies them.
+    pub(super) credential_params: usize,
+    /// Actions whose security does not accept the integration's scheme.
+    pub(super) other_security: usize,
 }
 
 /// An imported operation and the server its path or operation names.
@@ -102,6 +104,26 @@ impl Walk<'_, '_> {
                     });
                 }
             }
+        }
+        if self.credential_params > 0 {
+            self.warn(
+                root_at,
+                format!(
+                    "{} parameters carry the credential ({}); left out, the connection supplies them",
+                    self.credential_params,
+                    self.auth.spec.kind()
+                ),
+            );
+        }
+        if self.other_security > 0 {
+            self.warn(
+                root_at,
+                format!(
+                    "{} actions do not accept the '{}' scheme; see their metadata.security",
+                    self.other_security,
+                    self.auth.scheme.as_deref().unwrap_or_default()
+                ),
+            );
         }
         Ok(out)
     }
@@ -189,7 +211,7 @@ impl Walk<'_, '_> {
         let mut encoding = None;
         if let Some(body) = body {
             encoding = Some((body.encoding, body.content_type));
-            match mergeable(&mut input, &body.schema)? {
+            match mergeable(&mut input, &body.schema, 0)? {
                 Some(object) => {
                     if let Some(Value::Object(props)) = object.get("properties") {
                         properties.extend(props.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -249,10 +271,8 @@ impl Walk<'_, '_> {
             {
                 continue;
             }
-            if self
-                .api_key
-                .is_some_and(|(l, n)| l == location && n.eq_ignore_ascii_case(wire))
-            {
+            if self.auth.supplies(location, wire) {
+                self.credential_params += 1;
                 continue;
             }
             let name = if fields.contains(wire) {
@@ -323,7 +343,9 @@ impl Walk<'_, '_> {
         let Some(requirements) = op.get("security").or_else(|| self.root.get("security")) else {
             return;
         };
-        let Some(scheme) = self.scheme else { return };
+        let Some(scheme) = self.auth.scheme.as_deref() else {
+            return;
+        };
         let scopes = auth::scopes(requirements, scheme);
         if !scopes.is_empty() {
             action.metadata.insert(
@@ -332,6 +354,7 @@ impl Walk<'_, '_> {
             );
         }
         if !auth::accepts(requirements, scheme) {
+            self.other_security += 1;
             action
                 .metadata
                 .insert("security".into(), requirements.clone());
@@ -477,9 +500,15 @@ fn is_json(media: &str) -> bool {
         || m.starts_with("text/json")
 }
 
+/// What identifies a parameter: its location and name (header names ignore case).
 fn param_key(p: &Value) -> (String, String) {
     let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    (text("name"), text("in"))
+    let (name, location) = (text("name"), text("in"));
+    if location == "header" {
+        (name.to_ascii_lowercase(), location)
+    } else {
+        (name, location)
+    }
 }
 
 fn location(p: &Value) -> Option<ParamLocation> {
@@ -709,7 +738,11 @@ fn swagger_body(
 fn mergeable(
     input: &mut Converter<'_, '_>,
     schema: &Value,
+    depth: usize,
 ) -> Result<Option<Map<String, Value>>, ImportError> {
+    if depth > 8 {
+        return Ok(None);
+    }
     let resolved = match schema.get("$ref").and_then(Value::as_str) {
         Some(r)
             if schema.as_object().is_some_and(|m| {
@@ -745,7 +778,7 @@ fn mergeable(
             .unwrap_or_default();
         let mut required = names(map.get("required"));
         for member in members {
-            let Some(m) = mergeable(input, member)? else {
+            let Some(m) = mergeable(input, member, depth + 1)? else {
                 return Ok(None);
             };
             if let Some(Value::Object(p)) = m.get("properties") {

@@ -54,8 +54,9 @@ impl<'l> Docs<'l> {
         )
     }
 
-    /// The parsed document at `url` (fragment ignored), loading it on first use.
-    fn document(&self, url: &Url) -> Result<Rc<Value>, ImportError> {
+    /// The parsed document at `url` (fragment ignored), loading it on first use;
+    /// `at` is the ref that asks for it.
+    fn document(&self, url: &Url, at: &At<'_>) -> Result<Rc<Value>, ImportError> {
         let key = without_fragment(url);
         if let Some(doc) = self.cache.borrow().get(&key) {
             return Ok(Rc::clone(doc));
@@ -65,7 +66,8 @@ impl<'l> Docs<'l> {
                 ImportErrorKind::Load,
                 format!("cannot load {}: {e}", display(&key)),
             )
-            .in_file(file_name(&key))
+            .in_file(at.file())
+            .at(at.pointer())
             .caused_by(e)
         })?;
         let doc = Rc::new(load::parse(&text, file_name(&key))?);
@@ -79,7 +81,7 @@ impl<'l> Docs<'l> {
             .url
             .join(reference)
             .map_err(|e| at.error(format!("bad $ref '{reference}': {e}")))?;
-        let doc = self.document(&url)?;
+        let doc = self.document(&url, at)?;
         let pointer = fragment_pointer(&url);
         if !pointer.is_empty() && !pointer.starts_with('/') {
             return Err(at.error(format!(
@@ -100,7 +102,7 @@ impl<'l> Docs<'l> {
         if let Some(reference) = ref_of(value) {
             return self.follow_ref(at, reference);
         }
-        let doc = self.document(at.url)?;
+        let doc = self.document(at.url, at)?;
         let pointer = at.pointer();
         let mut url = at.url.clone();
         url.set_fragment(Some(&pointer.replace('%', "%25")));
@@ -250,7 +252,10 @@ pub(super) fn file_name(url: &Url) -> Option<String> {
 }
 
 fn display(url: &Url) -> String {
-    file_name(url).unwrap_or_else(|| "the document".to_owned())
+    match url.scheme() {
+        super::MEMORY_SCHEME => url.path().trim_start_matches('/').to_owned(),
+        _ => file_name(url).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

@@ -47,9 +47,22 @@ pub(super) struct Registry {
     /// Name → target URL.
     targets: HashMap<String, Url>,
     converted: HashMap<(String, Mode), Rc<Def>>,
+    /// Whether each `pattern` seen compiles as the validator's regex dialect.
+    patterns: HashMap<String, bool>,
 }
 
 impl Registry {
+    /// Whether `pattern` compiles: an ECMA-262 regex the validator cannot handle
+    /// would make the whole schema fail to compile, so such patterns are dropped.
+    fn pattern_compiles(&mut self, pattern: &str) -> bool {
+        if let Some(ok) = self.patterns.get(pattern) {
+            return *ok;
+        }
+        let ok = crate::schema::compile(&json!({"pattern": pattern})).is_ok();
+        self.patterns.insert(pattern.to_owned(), ok);
+        ok
+    }
+
     /// The `$defs` name of the schema at `url`, unique within the import.
     fn register(&mut self, url: &Url) -> String {
         if let Some(name) = self.names.get(url.as_str()) {
@@ -212,7 +225,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         let mut out = Map::new();
         let mut nullable = false;
         let mut file = false;
-        let mut hidden = Vec::new();
+        let mut hidden: Vec<String> = Vec::new();
         let mut exclusive = [false, false];
         match map.get("$ref") {
             Some(Value::String(reference)) => {
@@ -234,18 +247,17 @@ impl<'a, 'l> Converter<'a, 'l> {
                     None => self.warn_at(&here, format!("unknown type {value}; ignored")),
                 },
                 "properties" | "patternProperties" | "dependentSchemas" => {
-                    let Some(props) = value.as_object() else {
-                        continue;
+                    let converted = match self.docs.follow(&here, value)? {
+                        // DigitalOcean refers to whole property maps.
+                        Some(node) => self.members(
+                            &At::root(&node.url),
+                            node.value(),
+                            key,
+                            depth,
+                            &mut hidden,
+                        )?,
+                        None => self.members(&here, value, key, depth, &mut hidden)?,
                     };
-                    let mut converted = Map::new();
-                    for (name, sub) in props {
-                        let sub_at = here.key(name);
-                        if key == "properties" && self.is_hidden(&sub_at, sub)? {
-                            hidden.push(name.as_str());
-                            continue;
-                        }
-                        converted.insert(name.clone(), self.schema(&sub_at, sub, depth + 1)?);
-                    }
                     out.insert(key.clone(), Value::Object(converted));
                 }
                 "items" if value.is_array() => {
@@ -320,8 +332,13 @@ impl<'a, 'l> Converter<'a, 'l> {
                 "uniqueItems" | "deprecated" | "readOnly" | "writeOnly" if value.is_boolean() => {
                     out.insert(key.clone(), value.clone());
                 }
-                "title" | "description" | "format" | "pattern" | "contentEncoding"
-                | "contentMediaType"
+                "pattern" => match value.as_str() {
+                    Some(p) if self.registry.pattern_compiles(p) => {
+                        out.insert(key.clone(), value.clone());
+                    }
+                    _ => self.warn_at(&here, format!("pattern {value} does not compile; dropped")),
+                },
+                "title" | "description" | "format" | "contentEncoding" | "contentMediaType"
                     if value.is_string() =>
                 {
                     out.insert(key.clone(), value.clone());
@@ -343,7 +360,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         if !hidden.is_empty()
             && let Some(Value::Array(required)) = out.get_mut("required")
         {
-            required.retain(|n| !n.as_str().is_some_and(|n| hidden.contains(&n)));
+            required.retain(|n| !n.as_str().is_some_and(|n| hidden.iter().any(|h| h == n)));
         }
         if file {
             let description = out.remove("description");
@@ -360,6 +377,32 @@ impl<'a, 'l> Converter<'a, 'l> {
         } else {
             Value::Object(out)
         })
+    }
+
+    /// A map of named subschemas; `properties` hidden in this mode are left out and
+    /// their names collected.
+    fn members(
+        &mut self,
+        at: &At<'_>,
+        value: &Value,
+        keyword: &str,
+        depth: usize,
+        hidden: &mut Vec<String>,
+    ) -> Result<Map<String, Value>, ImportError> {
+        let mut converted = Map::new();
+        for (name, sub) in value.as_object().into_iter().flatten() {
+            let sub_at = at.key(name);
+            if keyword == "patternProperties" && !self.registry.pattern_compiles(name) {
+                self.warn_at(&sub_at, "pattern does not compile; dropped");
+                continue;
+            }
+            if keyword == "properties" && self.is_hidden(&sub_at, sub)? {
+                hidden.push(name.clone());
+                continue;
+            }
+            converted.insert(name.clone(), self.schema(&sub_at, sub, depth + 1)?);
+        }
+        Ok(converted)
     }
 
     fn list(
@@ -623,6 +666,18 @@ mod tests {
             s,
             json!({"type": "integer", "exclusiveMinimum": 1, "examples": [3], "prefixItems": [{"type": "string"}]})
         );
+    }
+
+    #[test]
+    fn patterns_the_validator_cannot_compile_are_dropped() {
+        let doc = json!({"s": {"type": "string", "pattern": "([a-z]", "patternProperties": {"(": {}, "^a": {}}}});
+        let (s, warnings) = convert(doc, "/s", Mode::Input);
+        assert_eq!(
+            s,
+            json!({"type": "string", "patternProperties": {"^a": {}}})
+        );
+        assert_eq!(warnings.len(), 2);
+        crate::schema::compile(&s).unwrap();
     }
 
     #[test]
