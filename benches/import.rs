@@ -88,7 +88,7 @@ fn compare() {
         let path = fixture(file);
         let actions = import_once(&path);
         let ours = median_ms(|| {
-            criterion::black_box(import_once(&path));
+            std::hint::black_box(import_once(&path));
         });
         let theirs = match &script {
             Some(script) => swagger_parser_ms(script, &path),

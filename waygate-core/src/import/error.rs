@@ -20,21 +20,23 @@ pub enum ImportErrorKind {
 ///
 /// It names the file (absent for the in-memory root document), the JSON pointer
 /// inside it and, when the parser knows them, the line and column.
-#[derive(Debug, thiserror::Error)]
-pub struct ImportError {
+#[derive(Debug)]
+pub struct ImportError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ImportErrorKind,
     file: Option<String>,
     pointer: Option<String>,
     line: Option<usize>,
     column: Option<usize>,
     message: String,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ImportError {
     pub(super) fn new(kind: ImportErrorKind, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             kind,
             file: None,
             pointer: None,
@@ -42,75 +44,85 @@ impl ImportError {
             column: None,
             message: message.into(),
             source: None,
-        }
+        }))
     }
 
     pub(super) fn in_file(mut self, file: Option<String>) -> Self {
-        self.file = file;
+        self.0.file = file;
         self
     }
 
     pub(super) fn at(mut self, pointer: impl Into<String>) -> Self {
-        self.pointer = Some(pointer.into());
+        self.0.pointer = Some(pointer.into());
         self
     }
 
     pub(super) fn at_line(mut self, line: Option<usize>, column: Option<usize>) -> Self {
-        self.line = line;
-        self.column = column;
+        self.0.line = line;
+        self.0.column = column;
         self
     }
 
     pub(super) fn caused_by(mut self, source: Box<dyn std::error::Error + Send + Sync>) -> Self {
-        self.source = Some(source);
+        self.0.source = Some(source);
         self
     }
 
     /// What kind of problem it is.
     pub fn kind(&self) -> ImportErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The file (path or URL) holding the problem; `None` for the in-memory root document.
     pub fn file(&self) -> Option<&str> {
-        self.file.as_deref()
+        self.0.file.as_deref()
     }
 
     /// The JSON pointer of the offending node inside [`file`](Self::file), when known.
     pub fn pointer(&self) -> Option<&str> {
-        self.pointer.as_deref()
+        self.0.pointer.as_deref()
     }
 
     /// The 1-based line of the problem, when the parser knows it.
     pub fn line(&self) -> Option<usize> {
-        self.line
+        self.0.line
     }
 
     /// The 1-based column of the problem, when the parser knows it.
     pub fn column(&self) -> Option<usize> {
-        self.column
+        self.0.column
     }
 
     /// What is wrong, without the location.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 }
 
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
         f.write_str("cannot import ")?;
-        f.write_str(self.file.as_deref().unwrap_or("the document"))?;
-        if let Some(line) = self.line {
+        f.write_str(e.file.as_deref().unwrap_or("the document"))?;
+        if let Some(line) = e.line {
             write!(f, ":{line}")?;
-            if let Some(column) = self.column {
+            if let Some(column) = e.column {
                 write!(f, ":{column}")?;
             }
         }
-        if let Some(pointer) = &self.pointer {
+        if let Some(pointer) = &e.pointer {
             write!(f, " at #{pointer}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", e.message)
+    }
+}
+
+impl std::error::Error for ImportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

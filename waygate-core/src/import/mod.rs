@@ -379,3 +379,60 @@ fn wish(wishlist: &[String], actions: &mut Vec<crate::model::ActionDef>) -> Vec<
     actions.extend(rest);
     slugs
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn refuses_what_is_not_openapi() {
+        let err = from_value(json!({"info": {}}), &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::NotOpenApi);
+        let err = from_str("openapi: 4.0.0\npaths: {}", &ImportOptions::default()).unwrap_err();
+        assert!(err.message().contains("'4.0.0'"), "{err}");
+        let err = from_str("openapi: 3.0.0\npaths: [\n", &ImportOptions::default()).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.line().is_some()),
+            (ImportErrorKind::Syntax, true)
+        );
+    }
+
+    #[test]
+    fn a_dangling_ref_fails_naming_where_it_is() {
+        let doc = json!({"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": {"/a": {"get": {
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}});
+        let err = from_value(doc, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::Reference);
+        assert_eq!(err.file(), None);
+        assert_eq!(
+            err.pointer(),
+            Some("/paths/~1a/get/responses/200/content/application~1json/schema")
+        );
+    }
+
+    #[test]
+    fn cross_file_refs_resolve_through_the_loader() {
+        let root = "openapi: 3.0.0\ninfo: {title: T, version: '1'}\npaths:\n  /pets:\n    get: {$ref: 'ops/list.yml'}\n";
+        let files = |url: &Url| -> Result<String, LoadError> {
+            match url.path() {
+                "/spec/ops/list.yml" => Ok("operationId: listPets\nresponses:\n  '200':\n    description: ok\n    content:\n      application/json:\n        schema: {$ref: '../models.yml#/Pets'}\n".into()),
+                "/spec/models.yml" => Ok("Pets: {type: array, items: {$ref: '#/Pet'}}\nPet: {type: object, properties: {kids: {$ref: '#/Pets'}}}\n".into()),
+                other => Err(format!("no {other}").into()),
+            }
+        };
+        let url = Url::parse("https://example.com/spec/root.yml").unwrap();
+        let def = from_source(root, &url, &files, &ImportOptions::default())
+            .unwrap()
+            .integration;
+        let out = def.actions[0].output_schema.as_ref().unwrap();
+        assert_eq!(out["$ref"], "#/$defs/Pets");
+        assert_eq!(
+            out["$defs"]["Pet"]["properties"]["kids"]["$ref"],
+            "#/$defs/Pets"
+        );
+        crate::model::check(&def).unwrap();
+    }
+}
