@@ -196,12 +196,13 @@ impl Walk<'_, '_> {
 
         // Operation parameters override path-level ones with the same name and location.
         let own = self.parameter_nodes(&op_at.key("parameters"), op.get("parameters"))?;
-        let mut params: Vec<&Node> = Vec::new();
+        let mut keyed: Vec<((String, String), &Node)> = Vec::new();
         for node in shared.iter().chain(own.iter()) {
             let key = param_key(node.value());
-            params.retain(|p| param_key(p.value()) != key);
-            params.push(node);
+            keyed.retain(|(k, _)| *k != key);
+            keyed.push((key, node));
         }
+        let params: Vec<&Node> = keyed.into_iter().map(|(_, node)| node).collect();
 
         let consumes = media_list(self.root, op, "consumes");
         let mut input = Converter::new(self.docs, self.registry, self.warnings, Mode::Input);

@@ -42,12 +42,16 @@ const ITEM_NAMES: [&str; 6] = ["data", "items", "results", "entries", "records",
 /// The most likely pagination of `action`, if any; `link_header` says whether a
 /// success response declares a `Link` header.
 pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<PaginationSpec> {
+    // Reads page; writes that return lists are rare enough not to guess at.
+    if action.method != "GET" {
+        return None;
+    }
     let query = |names: &[&str]| {
         action
             .parameters
             .iter()
             .filter(|p| p.location == ParamLocation::Query)
-            .find(|p| names.contains(&p.wire_name().to_ascii_lowercase().as_str()))
+            .find(|p| names.iter().any(|n| n.eq_ignore_ascii_case(p.wire_name())))
             .map(|p| p.name.clone())
     };
     let output = action.output_schema.as_ref();
@@ -163,7 +167,7 @@ fn find_field(root: &Value, schema: &Value, names: &[&str], depth: usize) -> Opt
                 || t.as_array()
                     .is_some_and(|a| a.contains(&Value::from("string")))
         });
-        if names.contains(&name.to_ascii_lowercase().as_str())
+        if names.iter().any(|n| n.eq_ignore_ascii_case(name))
             && (is_string || sub.get("type").is_none())
         {
             return Some(format!("/{}", escape(name)));

@@ -35,7 +35,7 @@ impl Node {
     /// The node itself.
     pub(super) fn value(&self) -> &Value {
         // `follow` checked that the pointer resolves.
-        self.doc.pointer(&self.pointer).unwrap_or(&Value::Null)
+        pointer(&self.doc, &self.pointer).unwrap_or(&Value::Null)
     }
 }
 
@@ -88,7 +88,7 @@ impl<'l> Docs<'l> {
                 "$ref '{reference}' uses an anchor; only JSON pointers are supported"
             )));
         }
-        if doc.pointer(&pointer).is_none() {
+        if self::pointer(&doc, &pointer).is_none() {
             return Err(at.error(format!(
                 "$ref '{reference}' points to nothing: {} has no node at #{pointer}",
                 display(&url)
@@ -146,6 +146,32 @@ fn without_fragment(url: &Url) -> Url {
     let mut u = url.clone();
     u.set_fragment(None);
     u
+}
+
+/// The node at JSON `pointer` in `doc`, like [`Value::pointer`] but without
+/// allocating for segments that need no unescaping (most of them).
+pub(super) fn pointer<'v>(doc: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(doc);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(doc, |node, segment| {
+        let key: std::borrow::Cow<'_, str> = if segment.contains('~') {
+            segment.replace("~1", "/").replace("~0", "~").into()
+        } else {
+            segment.into()
+        };
+        match node {
+            Value::Object(map) => map.get(key.as_ref()),
+            Value::Array(items) => {
+                let valid = !key.is_empty()
+                    && key.bytes().all(|b| b.is_ascii_digit())
+                    && (key == "0" || !key.starts_with('0'));
+                items.get(key.parse::<usize>().ok().filter(|_| valid)?)
+            }
+            _ => None,
+        }
+    })
 }
 
 /// The JSON pointer in a URL's fragment, percent-decoded (`~0`/`~1` stay escaped,

@@ -44,8 +44,8 @@ struct Def {
 pub(super) struct Registry {
     /// Target URL → name.
     names: HashMap<String, String>,
-    /// Name → target URL.
-    targets: HashMap<String, Url>,
+    /// Name → target URL and its `readOnly`/`writeOnly` flags.
+    targets: HashMap<String, (Url, Flags)>,
     converted: HashMap<(String, Mode), Rc<Def>>,
     /// Whether each `pattern` seen compiles as the validator's regex dialect.
     patterns: HashMap<String, bool>,
@@ -63,8 +63,8 @@ impl Registry {
         ok
     }
 
-    /// The `$defs` name of the schema at `url`, unique within the import.
-    fn register(&mut self, url: &Url) -> String {
+    /// The `$defs` name of the schema `target` at `url`, unique within the import.
+    fn register(&mut self, url: &Url, target: &Value) -> String {
         if let Some(name) = self.names.get(url.as_str()) {
             return name.clone();
         }
@@ -76,9 +76,21 @@ impl Registry {
             name = format!("{base}_{n}");
         }
         self.names.insert(url.as_str().to_owned(), name.clone());
-        self.targets.insert(name.clone(), url.clone());
+        let flag = |key: &str| target.get(key).and_then(Value::as_bool) == Some(true);
+        let flags = Flags {
+            read_only: flag("readOnly"),
+            write_only: flag("writeOnly"),
+        };
+        self.targets.insert(name.clone(), (url.clone(), flags));
         name
     }
+}
+
+/// A shared schema's `readOnly` and `writeOnly` flags.
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    read_only: bool,
+    write_only: bool,
 }
 
 /// Converts the schemas of one action side, collecting the definitions they use.
@@ -113,21 +125,25 @@ impl<'a, 'l> Converter<'a, 'l> {
         self.schema(at, value, 0)
     }
 
-    /// Whether the schema at `at` (following refs) is flagged `readOnly` or
-    /// `writeOnly`, whichever this converter's mode drops.
-    pub(super) fn is_hidden(&self, at: &At<'_>, value: &Value) -> Result<bool, ImportError> {
+    /// Whether a converted schema is flagged `readOnly` or `writeOnly` (itself or
+    /// the definition it refers to), whichever this converter's mode drops.
+    fn is_hidden(&self, converted: &Value) -> bool {
         let flag = match self.mode {
             Mode::Input => "readOnly",
             Mode::Output => "writeOnly",
         };
-        let flagged = |v: &Value| v.get(flag).and_then(Value::as_bool) == Some(true);
-        if flagged(value) {
-            return Ok(true);
+        if converted.get(flag).and_then(Value::as_bool) == Some(true) {
+            return true;
         }
-        Ok(self
-            .docs
-            .follow(at, value)?
-            .is_some_and(|node| flagged(node.value())))
+        let target = converted
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(|name| self.registry.targets.get(name));
+        target.is_some_and(|(_, flags)| match self.mode {
+            Mode::Input => flags.read_only,
+            Mode::Output => flags.write_only,
+        })
     }
 
     /// The converted definition `reference` (a `#/$defs/Name` this converter wrote) stands for.
@@ -176,7 +192,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         if let Some(def) = self.registry.converted.get(&cache_key) {
             return Ok(Rc::clone(def));
         }
-        let Some(url) = self.registry.targets.get(name).cloned() else {
+        let Some(url) = self.registry.targets.get(name).map(|(url, _)| url.clone()) else {
             return Err(ImportError::new(
                 super::error::ImportErrorKind::Reference,
                 format!("unknown schema {name}"),
@@ -230,7 +246,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         match map.get("$ref") {
             Some(Value::String(reference)) => {
                 let node = self.docs.follow_ref(at, reference)?;
-                let name = self.registry.register(&node.url);
+                let name = self.registry.register(&node.url, node.value());
                 out.insert("$ref".into(), Value::String(format!("#/$defs/{name}")));
             }
             Some(_) => self.warn_at(at, "$ref is not a string; ignored"),
@@ -396,11 +412,12 @@ impl<'a, 'l> Converter<'a, 'l> {
                 self.warn_at(&sub_at, "pattern does not compile; dropped");
                 continue;
             }
-            if keyword == "properties" && self.is_hidden(&sub_at, sub)? {
+            let schema = self.schema(&sub_at, sub, depth + 1)?;
+            if keyword == "properties" && self.is_hidden(&schema) {
                 hidden.push(name.clone());
                 continue;
             }
-            converted.insert(name.clone(), self.schema(&sub_at, sub, depth + 1)?);
+            converted.insert(name.clone(), schema);
         }
         Ok(converted)
     }
