@@ -1,1 +1,438 @@
-//! OpenAPI and Swagger import (being written).
+//! OpenAPI and Swagger import: a description document → an [`IntegrationDef`].
+//!
+//! Reads Swagger 2.0, OpenAPI 3.0, 3.1 and 3.2 (as far as it is compatible), in JSON
+//! or YAML, as a `serde_json::Value` with its own `$ref` resolver: local refs
+//! (`#/…`, with `~0`/`~1` and percent escapes), refs to other files relative to the
+//! file they are written in (also whole path items and operations, as DigitalOcean
+//! does), and refs inside referenced fragments. Only the parts an action needs are
+//! followed, so files nothing refers to (code samples, examples) are never read.
+//!
+//! # What becomes what
+//! - Every operation (`paths`, not `webhooks` or callbacks) is one action. Its slug is
+//!   the `operationId` limited to `[A-Za-z0-9_.-]`, else method and path
+//!   (`get_users_id`), made unique with `_2`, `_3`…
+//! - Path, query, header and cookie parameters (path-level ones overridden by
+//!   operation-level ones of the same name and location) and the request body form one
+//!   input schema: an object body's properties sit next to the parameters; any other
+//!   body is the input field `body` ([`BodySpec::field`](crate::model::BodySpec)).
+//!   A parameter whose name a body property already has is renamed
+//!   `{location}_{name}` (`query_limit`) and keeps its name on the wire (`wireName`);
+//!   a renamed path parameter renames its placeholder instead.
+//! - The output schema is the first 2xx response's JSON schema (`default` when there
+//!   is no 2xx response). Schemas are converted as the `schema` module describes;
+//!   shared ones end up in each schema's own `$defs`.
+//! - Auth, pagination hints and wishlist ranking: see the `auth`, `pagination` and
+//!   `wishlist` modules. Actions record `operationId`, `scopes`, and `security` when
+//!   their security differs from the integration's scheme, in `metadata`.
+//!
+//! # Base URLs
+//! [`ImportOptions::base_url`] wins. Otherwise the document's first server (variable
+//! defaults substituted) or Swagger's `schemes`/`host`/`basePath`; a document without
+//! one takes the server most of its paths or operations name (Twilio names one per
+//! path). An action whose own server differs from the integration's keeps the
+//! integration's base URL and records its server as `metadata.serverUrl`, so the
+//! executor or a reviewer can route it. A relative server URL resolves against the
+//! document's own URL when it was fetched over http(s); otherwise no base URL is set
+//! (a definition needs an absolute one) and a warning gives the relative URL.
+//!
+//! # Loading other documents
+//! [`from_file`] reads referenced files from disk ([`FileLoader`]). [`from_str`] and
+//! [`from_value`] resolve only refs inside the document ([`NoLoader`]): their text may
+//! come from an untrusted caller. [`from_source`] takes any [`Loader`], e.g. one that
+//! fetches remote refs through the caller's outbound URL policy.
+//!
+//! # Modules
+//! `load` (parsing, loaders), `resolve` (refs), `schema` (schema conversion),
+//! `operation` (operations → actions), `auth`, `servers`, `pagination`, `wishlist`,
+//! `naming` (slugs), `error`.
+
+mod auth;
+mod error;
+mod load;
+mod naming;
+mod operation;
+mod pagination;
+mod resolve;
+mod schema;
+mod servers;
+mod wishlist;
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+pub use error::{ImportError, ImportErrorKind};
+pub use load::{FileLoader, LoadError, Loader, NoLoader};
+
+use crate::model::IntegrationDef;
+use resolve::{At, Docs};
+use servers::Server;
+
+/// The URL scheme of documents given as text or value, which have no location.
+const MEMORY_SCHEME: &str = "memory";
+
+/// Choices a caller makes about an import; all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The integration's slug; from the document's title when unset.
+    pub slug: Option<String>,
+    /// The integration's name; the document's title when unset.
+    pub name: Option<String>,
+    /// The base URL, instead of the document's servers.
+    pub base_url: Option<String>,
+    /// Phrases naming the actions the caller wants most ("send message", "list users");
+    /// the best match of each is listed first and flagged `metadata.wished = true`.
+    pub wishlist: Vec<String>,
+    /// Keep only the actions with these slugs.
+    pub select: Option<Vec<String>>,
+}
+
+/// An imported integration and what the importer noticed on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportResult {
+    /// The integration, one action per operation (or per selected operation).
+    pub integration: IntegrationDef,
+    /// Things that were approximated, dropped or guessed.
+    pub warnings: Vec<ImportWarning>,
+    /// The slugs of the actions the wishlist matched, in wishlist order.
+    pub wished: Vec<String>,
+}
+
+/// Something the importer approximated, dropped or guessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportWarning {
+    /// The file it concerns; `None` for the root document given as text or value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// JSON pointer of the node inside that file.
+    pub pointer: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl ImportWarning {
+    fn at(at: &At<'_>, message: impl Into<String>) -> Self {
+        Self {
+            file: at.file(),
+            pointer: at.pointer(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImportWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}")?;
+        }
+        write!(f, "#{}: {}", self.pointer, self.message)
+    }
+}
+
+/// Imports a document given as JSON or YAML text; only refs inside it resolve.
+///
+/// ```
+/// use waygate_core::import::{self, ImportOptions};
+///
+/// let spec = r#"
+/// openapi: 3.0.3
+/// info: {title: Pet Store, version: "1.0"}
+/// servers: [{url: "https://pets.example.com/v1"}]
+/// paths:
+///   /pets/{id}:
+///     get:
+///       operationId: getPet
+///       parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+///       responses: {"200": {description: ok, content: {application/json: {schema: {type: object}}}}}
+/// "#;
+/// let result = import::from_str(spec, &ImportOptions::default()).unwrap();
+/// assert_eq!(result.integration.slug, "pet-store");
+/// assert_eq!(result.integration.actions[0].slug, "getPet");
+/// waygate_core::model::check(&result.integration).unwrap();
+/// ```
+///
+/// # Errors
+/// Invalid JSON/YAML (with line and column), a document that is not OpenAPI or
+/// Swagger, or a `$ref` that does not resolve (with its file and JSON pointer).
+pub fn from_str(text: &str, options: &ImportOptions) -> Result<ImportResult, ImportError> {
+    let url = memory_url();
+    let root = load::parse(text, None)?;
+    import(&url, root, &NoLoader, options)
+}
+
+/// Imports a document already parsed; only refs inside it resolve.
+///
+/// # Errors
+/// As [`from_str`], without syntax errors.
+pub fn from_value(value: Value, options: &ImportOptions) -> Result<ImportResult, ImportError> {
+    import(&memory_url(), value, &NoLoader, options)
+}
+
+/// Imports a file, reading the files its refs point to relative to each referring file.
+///
+/// # Errors
+/// As [`from_str`], and a file that cannot be read.
+pub fn from_file(
+    path: impl AsRef<Path>,
+    options: &ImportOptions,
+) -> Result<ImportResult, ImportError> {
+    let path = path.as_ref();
+    let fail = |message: String| {
+        ImportError::new(ImportErrorKind::Load, message).in_file(Some(path.display().to_string()))
+    };
+    let absolute =
+        std::fs::canonicalize(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let url = Url::from_file_path(&absolute).map_err(|()| fail("not a file path".into()))?;
+    let text = std::fs::read_to_string(&absolute)
+        .map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let root = load::parse(&text, resolve::file_name(&url))?;
+    import(&url, root, &FileLoader, options)
+}
+
+/// Imports the document `text` found at `url`, fetching the documents its refs point
+/// to (resolved against `url`) through `loader`.
+///
+/// # Errors
+/// As [`from_str`], and whatever `loader` refuses or fails to load.
+pub fn from_source(
+    text: &str,
+    url: &Url,
+    loader: &dyn Loader,
+    options: &ImportOptions,
+) -> Result<ImportResult, ImportError> {
+    let root = load::parse(text, resolve::file_name(url))?;
+    import(url, root, loader, options)
+}
+
+fn memory_url() -> Url {
+    Url::parse("memory:/document").unwrap_or_else(|_| unreachable!("a valid URL literal"))
+}
+
+fn import(
+    url: &Url,
+    root: Value,
+    loader: &dyn Loader,
+    options: &ImportOptions,
+) -> Result<ImportResult, ImportError> {
+    let swagger = version(&root, url)?;
+    let (docs, root) = Docs::new(loader, url, root);
+    let root_at = At::root(url);
+    let mut warnings = Vec::new();
+
+    let document_server = if swagger {
+        servers::swagger(&root, url)
+    } else {
+        root.get("servers").and_then(|s| servers::first(s, url))
+    };
+    let mut base_url = options.base_url.clone().or_else(|| match &document_server {
+        Some(Server::Absolute(u)) => Some(u.clone()),
+        _ => None,
+    });
+    if let (None, Some(Server::Relative(relative))) = (&base_url, &document_server) {
+        warnings.push(ImportWarning::at(
+            &root_at,
+            format!("server URL '{relative}' is relative and the document has no http(s) location; no base URL set"),
+        ));
+    }
+
+    let auth = auth::import(&docs, &root_at, &root, base_url.as_deref(), &mut warnings)?;
+    let mut registry = schema::Registry::default();
+    let mut walk = operation::Walk {
+        docs: &docs,
+        registry: &mut registry,
+        warnings: &mut warnings,
+        root: &root,
+        swagger,
+        auth: &auth,
+        credential_params: 0,
+        other_security: 0,
+    };
+    let imported = walk.operations(&root_at)?;
+
+    if base_url.is_none() && document_server.is_none() {
+        base_url = servers::most_common(imported.iter().filter_map(|i| match &i.server {
+            Some(Server::Absolute(u)) => Some(u.as_str()),
+            _ => None,
+        }));
+    }
+    let mut actions = Vec::with_capacity(imported.len());
+    for mut i in imported {
+        match i.server {
+            Some(Server::Absolute(u)) if base_url.as_deref() != Some(u.as_str()) => {
+                i.action
+                    .metadata
+                    .insert("serverUrl".into(), Value::String(u));
+            }
+            Some(Server::Relative(u)) => warnings.push(ImportWarning {
+                file: resolve::file_name(url),
+                pointer: String::new(),
+                message: format!(
+                    "action '{}' names the server '{u}', which is not an absolute URL; ignored",
+                    i.action.slug
+                ),
+            }),
+            _ => {}
+        }
+        actions.push(i.action);
+    }
+
+    if let Some(select) = &options.select {
+        for missing in select
+            .iter()
+            .filter(|s| !actions.iter().any(|a| &&a.slug == s))
+        {
+            warnings.push(ImportWarning {
+                file: None,
+                pointer: String::new(),
+                message: format!("selected action '{missing}' does not exist"),
+            });
+        }
+        actions.retain(|a| select.contains(&a.slug));
+    }
+    let wished = wish(&options.wishlist, &mut actions);
+
+    let info = root.get("info");
+    let text = |key: &str| {
+        info.and_then(|i| i.get(key))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let title = text("title").unwrap_or("API");
+    let mut integration = IntegrationDef::new(
+        options
+            .slug
+            .clone()
+            .unwrap_or_else(|| naming::integration_slug(title)),
+        options.name.clone().unwrap_or_else(|| title.to_owned()),
+    );
+    integration.description = text("description").map(str::to_owned);
+    integration.version = text("version").map(str::to_owned);
+    integration.base_url = base_url;
+    integration.auth = auth.spec;
+    integration.actions = actions;
+    Ok(ImportResult {
+        integration,
+        warnings,
+        wished,
+    })
+}
+
+/// Whether the document is Swagger 2.0 (else OpenAPI 3).
+fn version(root: &Value, url: &Url) -> Result<bool, ImportError> {
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if let Some(v) = root.get("swagger").and_then(as_text) {
+        if v.starts_with('2') {
+            return Ok(true);
+        }
+        return Err(not_openapi(
+            url,
+            format!("unsupported Swagger version '{v}'"),
+        ));
+    }
+    match root.get("openapi").and_then(as_text) {
+        Some(v) if v.starts_with('3') => Ok(false),
+        Some(v) => Err(not_openapi(
+            url,
+            format!("unsupported OpenAPI version '{v}'"),
+        )),
+        None => Err(not_openapi(
+            url,
+            "neither an 'openapi' nor a 'swagger' version field".into(),
+        )),
+    }
+}
+
+fn not_openapi(url: &Url, message: String) -> ImportError {
+    ImportError::new(ImportErrorKind::NotOpenApi, message)
+        .in_file(resolve::file_name(url))
+        .at("")
+}
+
+/// Ranks wished actions first (in wishlist order), flags them, returns their slugs.
+fn wish(wishlist: &[String], actions: &mut Vec<crate::model::ActionDef>) -> Vec<String> {
+    let mut picked: Vec<usize> = Vec::new();
+    for index in wishlist::rank(wishlist, actions).into_iter().flatten() {
+        if !picked.contains(&index) {
+            picked.push(index);
+        }
+    }
+    let mut wished_actions = Vec::with_capacity(picked.len());
+    let mut rest = Vec::with_capacity(actions.len());
+    let mut slots: Vec<Option<crate::model::ActionDef>> = actions.drain(..).map(Some).collect();
+    for &i in &picked {
+        if let Some(mut a) = slots[i].take() {
+            a.metadata.insert("wished".into(), Value::Bool(true));
+            wished_actions.push(a);
+        }
+    }
+    rest.extend(slots.into_iter().flatten());
+    let slugs = wished_actions.iter().map(|a| a.slug.clone()).collect();
+    actions.extend(wished_actions);
+    actions.extend(rest);
+    slugs
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn refuses_what_is_not_openapi() {
+        let err = from_value(json!({"info": {}}), &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::NotOpenApi);
+        let err = from_str("openapi: 4.0.0\npaths: {}", &ImportOptions::default()).unwrap_err();
+        assert!(err.message().contains("'4.0.0'"), "{err}");
+        let err = from_str("openapi: 3.0.0\npaths: [\n", &ImportOptions::default()).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.line().is_some()),
+            (ImportErrorKind::Syntax, true)
+        );
+    }
+
+    #[test]
+    fn a_dangling_ref_fails_naming_where_it_is() {
+        let doc = json!({"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": {"/a": {"get": {
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}});
+        let err = from_value(doc, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::Reference);
+        assert_eq!(err.file(), None);
+        assert_eq!(
+            err.pointer(),
+            Some("/paths/~1a/get/responses/200/content/application~1json/schema")
+        );
+    }
+
+    #[test]
+    fn cross_file_refs_resolve_through_the_loader() {
+        let root = "openapi: 3.0.0\ninfo: {title: T, version: '1'}\npaths:\n  /pets:\n    get: {$ref: 'ops/list.yml'}\n";
+        let files = |url: &Url| -> Result<String, LoadError> {
+            match url.path() {
+                "/spec/ops/list.yml" => Ok("operationId: listPets\nresponses:\n  '200':\n    description: ok\n    content:\n      application/json:\n        schema: {$ref: '../models.yml#/Pets'}\n".into()),
+                "/spec/models.yml" => Ok("Pets: {type: array, items: {$ref: '#/Pet'}}\nPet: {type: object, properties: {kids: {$ref: '#/Pets'}}}\n".into()),
+                other => Err(format!("no {other}").into()),
+            }
+        };
+        let url = Url::parse("https://example.com/spec/root.yml").unwrap();
+        let def = from_source(root, &url, &files, &ImportOptions::default())
+            .unwrap()
+            .integration;
+        let out = def.actions[0].output_schema.as_ref().unwrap();
+        assert_eq!(out["$ref"], "#/$defs/Pets");
+        assert_eq!(
+            out["$defs"]["Pet"]["properties"]["kids"]["$ref"],
+            "#/$defs/Pets"
+        );
+        crate::model::check(&def).unwrap();
+    }
+}

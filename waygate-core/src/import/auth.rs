@@ -1,0 +1,391 @@
+//! Security schemes (`components.securitySchemes`, Swagger's `securityDefinitions`)
+//! → [`AuthSpec`].
+//!
+//! The integration gets one scheme: the first one the top-level `security` names,
+//! else the first one defined (in key order). The others are reported as a warning;
+//! operations whose `security` does not accept the chosen scheme say so in their
+//! `metadata.security` (see `operation`).
+
+use serde_json::{Map, Value};
+
+use super::ImportWarning;
+use super::error::ImportError;
+use super::resolve::{At, Docs};
+use crate::model::{ApiKeyLocation, AuthSpec, OAuth2Flow, ParamLocation};
+
+/// The scheme chosen for the integration.
+pub(super) struct Auth {
+    /// The scheme as the model has it.
+    pub(super) spec: AuthSpec,
+    /// Its name in the document, when there is one.
+    pub(super) scheme: Option<String>,
+}
+
+impl Auth {
+    /// Whether the credential supplies the parameter `name` in `location`, so it is
+    /// not an input: the API key's own parameter, or a `token`/`access_token`
+    /// parameter next to an OAuth2 or bearer scheme (Slack's `token`).
+    pub(super) fn supplies(&self, location: ParamLocation, name: &str) -> bool {
+        match &self.spec {
+            AuthSpec::ApiKey {
+                location: at,
+                name: key,
+                ..
+            } => {
+                let same = matches!(
+                    (at, location),
+                    (ApiKeyLocation::Header, ParamLocation::Header)
+                        | (ApiKeyLocation::Query, ParamLocation::Query)
+                        | (ApiKeyLocation::Cookie, ParamLocation::Cookie)
+                );
+                same && key.eq_ignore_ascii_case(name)
+            }
+            AuthSpec::Oauth2 { .. } | AuthSpec::Bearer => {
+                location != ParamLocation::Path
+                    && ["token", "access_token"]
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(name))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Picks and converts the integration's scheme.
+///
+/// `base_url` resolves relative OAuth2 URLs.
+///
+/// # Errors
+/// A `$ref`'d scheme that does not resolve.
+pub(super) fn import(
+    docs: &Docs<'_>,
+    root_at: &At<'_>,
+    root: &Value,
+    base_url: Option<&str>,
+    warnings: &mut Vec<ImportWarning>,
+) -> Result<Auth, ImportError> {
+    let components = root_at.key("components");
+    let (schemes, at) = match root.pointer("/components/securitySchemes") {
+        Some(s) => (s, components.key("securitySchemes")),
+        None => (
+            root.get("securityDefinitions").unwrap_or(&Value::Null),
+            root_at.key("securityDefinitions"),
+        ),
+    };
+    let Some(schemes) = schemes.as_object().filter(|s| !s.is_empty()) else {
+        return Ok(Auth {
+            spec: AuthSpec::None,
+            scheme: None,
+        });
+    };
+    let top = root.get("security").and_then(Value::as_array);
+    let chosen = top
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(Map::keys)
+        .find(|name| schemes.contains_key(*name))
+        .or_else(|| schemes.keys().next())
+        .cloned()
+        .unwrap_or_default();
+    if schemes.len() > 1 {
+        let others: Vec<&str> = schemes
+            .keys()
+            .map(String::as_str)
+            .filter(|n| *n != chosen)
+            .collect();
+        warnings.push(ImportWarning::at(
+            &at,
+            format!(
+                "{} security schemes; using '{chosen}', not {}",
+                schemes.len(),
+                others.join(", ")
+            ),
+        ));
+    }
+    let scheme_at = at.key(&chosen);
+    let raw = &schemes[&chosen];
+    let node = docs.follow(&scheme_at, raw)?;
+    let scheme = node.as_ref().map_or(raw, |n| n.value());
+    let spec = convert(scheme, base_url, &scheme_at, warnings);
+    Ok(Auth {
+        spec,
+        scheme: Some(chosen),
+    })
+}
+
+fn convert(
+    scheme: &Value,
+    base_url: Option<&str>,
+    at: &At<'_>,
+    warnings: &mut Vec<ImportWarning>,
+) -> AuthSpec {
+    let text = |key: &str| scheme.get(key).and_then(Value::as_str).unwrap_or("");
+    match text("type") {
+        "apiKey" => {
+            let location = match text("in") {
+                "query" => ApiKeyLocation::Query,
+                "cookie" => ApiKeyLocation::Cookie,
+                _ => ApiKeyLocation::Header,
+            };
+            let name = text("name").trim();
+            if name.is_empty() {
+                warnings.push(ImportWarning::at(
+                    at,
+                    "apiKey scheme without a name; no auth imported",
+                ));
+                return AuthSpec::None;
+            }
+            AuthSpec::ApiKey {
+                location,
+                name: name.to_owned(),
+                prefix: None,
+            }
+        }
+        "basic" => AuthSpec::Basic,
+        "http" => match text("scheme").to_ascii_lowercase().as_str() {
+            "basic" => AuthSpec::Basic,
+            "bearer" => AuthSpec::Bearer,
+            other => {
+                warnings.push(ImportWarning::at(
+                    at,
+                    format!("http scheme '{other}' is not supported; the credential supplies the Authorization header"),
+                ));
+                AuthSpec::CustomHeaders {
+                    headers: vec!["Authorization".into()],
+                }
+            }
+        },
+        "oauth2" => oauth2(scheme, base_url, at, warnings),
+        "openIdConnect" => {
+            warnings.push(ImportWarning::at(
+                at,
+                "openIdConnect imported as a bearer token",
+            ));
+            AuthSpec::Bearer
+        }
+        other => {
+            warnings.push(ImportWarning::at(
+                at,
+                format!("security scheme type '{other}' is not supported"),
+            ));
+            AuthSpec::None
+        }
+    }
+}
+
+fn oauth2(
+    scheme: &Value,
+    base_url: Option<&str>,
+    at: &At<'_>,
+    warnings: &mut Vec<ImportWarning>,
+) -> AuthSpec {
+    // Swagger 2 has one flow inline; OpenAPI 3 a map of flows.
+    let flows: Vec<(&str, &Value)> = match scheme.get("flows").and_then(Value::as_object) {
+        Some(map) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+        None => vec![(
+            scheme.get("flow").and_then(Value::as_str).unwrap_or(""),
+            scheme,
+        )],
+    };
+    let mut kinds = Vec::new();
+    let mut scopes: Vec<String> = Vec::new();
+    let (mut authorization_url, mut token_url, mut refresh_url) = (None, None, None);
+    for (name, flow) in flows {
+        let mut url = |key: &str| {
+            let raw = flow.get(key).and_then(Value::as_str)?;
+            absolute(raw, base_url).or_else(|| {
+                warnings.push(ImportWarning::at(
+                    at,
+                    format!("{key} '{raw}' is not an absolute URL; left out"),
+                ));
+                None
+            })
+        };
+        let auth = url("authorizationUrl");
+        let token = url("tokenUrl");
+        let refresh = url("refreshUrl");
+        let kind = match name {
+            "authorizationCode" | "accessCode" => OAuth2Flow::AuthorizationCode,
+            "clientCredentials" | "application" => OAuth2Flow::ClientCredentials,
+            "password" => OAuth2Flow::Password,
+            "implicit" => OAuth2Flow::Implicit,
+            other => {
+                warnings.push(ImportWarning::at(
+                    at,
+                    format!("unknown OAuth2 flow '{other}'; ignored"),
+                ));
+                continue;
+            }
+        };
+        let usable = match kind {
+            OAuth2Flow::AuthorizationCode => auth.is_some() && token.is_some(),
+            OAuth2Flow::Implicit => auth.is_some(),
+            _ => token.is_some(),
+        };
+        if !usable {
+            warnings.push(ImportWarning::at(
+                at,
+                format!("OAuth2 flow '{name}' lacks its URLs; ignored"),
+            ));
+            continue;
+        }
+        kinds.push(kind);
+        authorization_url = authorization_url.or(auth);
+        token_url = token_url.or(token);
+        refresh_url = refresh_url.or(refresh);
+        for scope in flow
+            .get("scopes")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(Map::keys)
+        {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+    }
+    if kinds.is_empty() {
+        warnings.push(ImportWarning::at(
+            at,
+            "no usable OAuth2 flow; imported as a bearer token",
+        ));
+        return AuthSpec::Bearer;
+    }
+    if kinds.iter().all(|k| *k == OAuth2Flow::Implicit) {
+        token_url = None;
+    }
+    AuthSpec::Oauth2 {
+        flows: kinds,
+        authorization_url,
+        token_url,
+        refresh_url,
+        scopes,
+        pkce: true,
+    }
+}
+
+/// `raw` as an absolute http(s) URL, resolved against the base URL when relative.
+fn absolute(raw: &str, base_url: Option<&str>) -> Option<String> {
+    let parsed = match url::Url::parse(raw) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            url::Url::parse(base_url?).ok()?.join(raw).ok()?
+        }
+        Err(_) => return None,
+    };
+    (matches!(parsed.scheme(), "http" | "https") && parsed.has_host()).then(|| parsed.to_string())
+}
+
+/// Whether an operation's security `requirements` accept `scheme` on its own;
+/// an empty list means the operation needs no credentials.
+pub(super) fn accepts(requirements: &Value, scheme: &str) -> bool {
+    requirements.as_array().is_some_and(|reqs| {
+        reqs.iter()
+            .filter_map(Value::as_object)
+            .any(|req| req.len() == 1 && req.contains_key(scheme))
+    })
+}
+
+/// The scopes `requirements` ask of `scheme`.
+pub(super) fn scopes<'v>(requirements: &'v Value, scheme: &str) -> Vec<&'v Value> {
+    requirements
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get(scheme))
+        .filter_map(Value::as_array)
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::import::load::NoLoader;
+
+    fn auth(doc: Value) -> (AuthSpec, Option<String>, usize) {
+        let url = url::Url::parse("memory:/root").unwrap();
+        let (docs, root) = Docs::new(&NoLoader, &url, doc);
+        let mut warnings = Vec::new();
+        let a = import(
+            &docs,
+            &At::root(&url),
+            &root,
+            Some("https://api.example.com/v1"),
+            &mut warnings,
+        )
+        .unwrap();
+        (a.spec, a.scheme, warnings.len())
+    }
+
+    #[test]
+    fn swagger_access_code_is_authorization_code() {
+        let (spec, name, _) = auth(
+            json!({"securityDefinitions": {"s": {"type": "oauth2", "flow": "accessCode",
+            "authorizationUrl": "https://x/authorize", "tokenUrl": "https://x/token", "scopes": {"a": "", "b": ""}}}}),
+        );
+        assert_eq!(name.as_deref(), Some("s"));
+        assert_eq!(
+            spec,
+            AuthSpec::Oauth2 {
+                flows: vec![OAuth2Flow::AuthorizationCode],
+                authorization_url: Some("https://x/authorize".into()),
+                token_url: Some("https://x/token".into()),
+                refresh_url: None,
+                scopes: vec!["a".into(), "b".into()],
+                pkce: true,
+            }
+        );
+    }
+
+    #[test]
+    fn top_level_security_picks_the_scheme() {
+        let (spec, name, warnings) = auth(json!({
+            "components": {"securitySchemes": {
+                "a": {"type": "http", "scheme": "basic"},
+                "b": {"type": "apiKey", "in": "query", "name": "key"},
+            }},
+            "security": [{"b": []}],
+        }));
+        assert_eq!(name.as_deref(), Some("b"));
+        assert_eq!(
+            spec,
+            AuthSpec::ApiKey {
+                location: ApiKeyLocation::Query,
+                name: "key".into(),
+                prefix: None
+            }
+        );
+        assert_eq!(warnings, 1);
+    }
+
+    #[test]
+    fn relative_token_urls_resolve_against_the_base_url() {
+        let (spec, _, _) = auth(
+            json!({"components": {"securitySchemes": {"o": {"type": "oauth2", "flows": {
+            "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}}}}}}),
+        );
+        let AuthSpec::Oauth2 {
+            token_url, flows, ..
+        } = spec
+        else {
+            panic!("oauth2 expected")
+        };
+        assert_eq!(
+            token_url.as_deref(),
+            Some("https://api.example.com/oauth/token")
+        );
+        assert_eq!(flows, [OAuth2Flow::ClientCredentials]);
+    }
+
+    #[test]
+    fn requirements() {
+        let reqs = json!([{"a": ["x"]}, {"b": [], "c": []}]);
+        assert!(accepts(&reqs, "a"));
+        assert!(!accepts(&reqs, "b"));
+        assert_eq!(scopes(&reqs, "a"), [&json!("x")]);
+    }
+}
