@@ -1,3 +1,4 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
+mod import;
 mod serve;

@@ -144,9 +144,14 @@ fn slack_auth_base_url_and_wishlist() {
         post.input_schema["required"],
         serde_json::json!(["channel"])
     );
+    let token = post.parameters.iter().find(|p| p.name == "token").unwrap();
     assert!(
-        post.parameters.iter().all(|p| p.name != "token"),
-        "the credential supplies the token"
+        token.credential && token.required,
+        "the credential supplies Slack's required token header"
+    );
+    assert!(
+        post.input_schema["properties"].get("token").is_none(),
+        "the token is not an input"
     );
     assert!(
         result

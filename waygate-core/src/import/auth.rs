@@ -26,6 +26,12 @@ impl Auth {
     /// not an input: the API key's own parameter, or a `token`/`access_token`
     /// parameter next to an OAuth2 or bearer scheme (Slack's `token`).
     pub(super) fn supplies(&self, location: ParamLocation, name: &str) -> bool {
+        self.places(location, name) || self.token_parameter(location, name)
+    }
+
+    /// Whether the scheme itself puts the credential in `location` as `name`
+    /// (an API key's own parameter).
+    pub(super) fn places(&self, location: ParamLocation, name: &str) -> bool {
         match &self.spec {
             AuthSpec::ApiKey {
                 location: at,
@@ -40,14 +46,17 @@ impl Auth {
                 );
                 same && key.eq_ignore_ascii_case(name)
             }
-            AuthSpec::Oauth2 { .. } | AuthSpec::Bearer => {
-                location != ParamLocation::Path
-                    && ["token", "access_token"]
-                        .iter()
-                        .any(|t| t.eq_ignore_ascii_case(name))
-            }
             _ => false,
         }
+    }
+
+    /// A `token`/`access_token` parameter next to an OAuth2 or bearer scheme.
+    fn token_parameter(&self, location: ParamLocation, name: &str) -> bool {
+        matches!(self.spec, AuthSpec::Oauth2 { .. } | AuthSpec::Bearer)
+            && location != ParamLocation::Path
+            && ["token", "access_token"]
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(name))
     }
 }
 

@@ -21,6 +21,10 @@
 //! - The output schema is the first 2xx response's JSON schema (`default` when there
 //!   is no 2xx response). Schemas are converted as the `schema` module describes;
 //!   shared ones end up in each schema's own `$defs`.
+//! - Parameters that carry the credential (an API key's own parameter; `token` or
+//!   `access_token` next to OAuth2 or bearer auth) are not inputs. Required ones the
+//!   scheme does not place itself are kept as credential parameters
+//!   ([`Parameter::credential`](crate::model::Parameter)), filled from the credential.
 //! - Auth, pagination hints and wishlist ranking: see the `auth`, `pagination` and
 //!   `wishlist` modules. Actions record `operationId`, `scopes`, and `security` when
 //!   their security differs from the integration's scheme, in `metadata`.

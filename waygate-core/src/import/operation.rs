@@ -109,7 +109,7 @@ impl Walk<'_, '_> {
             self.warn(
                 root_at,
                 format!(
-                    "{} parameters carry the credential ({}); left out, the connection supplies them",
+                    "{} parameters carry the credential ({}): not inputs; the connection's credential fills the required ones",
                     self.credential_params,
                     self.auth.spec.kind()
                 ),
@@ -274,6 +274,16 @@ impl Walk<'_, '_> {
             }
             if self.auth.supplies(location, wire) {
                 self.credential_params += 1;
+                // A required one the scheme does not place itself (Slack's `token`
+                // next to OAuth2) is still sent: filled from the credential.
+                if p.get("required").and_then(Value::as_bool) == Some(true)
+                    && !self.auth.places(location, wire)
+                {
+                    let mut param = Parameter::new(wire, location);
+                    param.required = true;
+                    param.credential = true;
+                    action.parameters.push(param);
+                }
                 continue;
             }
             let name = if fields.contains(wire) {

@@ -137,6 +137,11 @@ pub struct Parameter {
     /// Whether the field must be present (path parameters always are).
     #[serde(default, skip_serializing_if = "is_false")]
     pub required: bool,
+    /// Filled from the connection's credential (its API key or token), not from
+    /// the input: for APIs that want the token as a parameter too (Slack's
+    /// required `token`). Never in the input schema; redacted in logs.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub credential: bool,
 }
 
 impl Parameter {
@@ -149,6 +154,7 @@ impl Parameter {
             style: None,
             explode: None,
             required: location == ParamLocation::Path,
+            credential: false,
         }
     }
 

@@ -267,6 +267,12 @@ impl Checker {
                     format!("'{wire}' is not a valid header name"),
                 );
             }
+            if p.credential && p.location == ParamLocation::Path {
+                self.problem(
+                    format!("{field}.in"),
+                    "a credential parameter goes in the query, a header or a cookie",
+                );
+            }
             if p.location == ParamLocation::Path
                 && !placeholders.iter().any(|n| n == p.name.as_str())
             {

@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::request::{HttpRequest, Part, RequestBody};
 use crate::credential::Credential;
 use crate::error::Error;
-use crate::model::{ApiKeyLocation, AuthSpec};
+use crate::model::{ApiKeyLocation, AuthSpec, ParamLocation, Parameter};
 
-/// Applies `credential` to `request`.
+/// Applies `credential` to `request`, then fills the action's credential
+/// parameters (see [`Parameter::credential`]) with its key or token.
 ///
 /// The credential's type decides the mechanism (basic, bearer, headers); an
 /// API key goes where the auth spec says, so it needs an `api_key` spec.
@@ -23,6 +24,42 @@ use crate::model::{ApiKeyLocation, AuthSpec};
 /// placed (an API key without an `api_key` auth spec, a value that is not a
 /// valid header).
 pub(crate) fn apply(
+    auth: &AuthSpec,
+    params: &[Parameter],
+    credential: &Credential,
+    request: &mut HttpRequest,
+) -> Result<(), Error> {
+    scheme(auth, credential, request)?;
+    for p in params.iter().filter(|p| p.credential) {
+        let token = match credential {
+            Credential::ApiKey { key } => key,
+            Credential::Bearer { token } => token,
+            Credential::Oauth2Tokens { access_token, .. } => access_token,
+            other => {
+                return Err(Error::config(format!(
+                    "parameter '{}' carries the credential's token, but a {} credential has none",
+                    p.wire_name(),
+                    other.kind()
+                )));
+            }
+        };
+        let location = match p.location {
+            ParamLocation::Query => ApiKeyLocation::Query,
+            ParamLocation::Header => ApiKeyLocation::Header,
+            ParamLocation::Cookie => ApiKeyLocation::Cookie,
+            ParamLocation::Path => {
+                return Err(Error::config(
+                    "a credential parameter cannot go in the path",
+                ));
+            }
+        };
+        place_key(request, location, p.wire_name(), None, token)?;
+    }
+    Ok(())
+}
+
+/// The auth scheme itself: the credential's own mechanism.
+fn scheme(
     auth: &AuthSpec,
     credential: &Credential,
     request: &mut HttpRequest,
@@ -152,6 +189,15 @@ mod tests {
 
     use super::*;
 
+    /// The scheme alone, without credential parameters.
+    fn apply(
+        auth: &AuthSpec,
+        credential: &Credential,
+        request: &mut HttpRequest,
+    ) -> Result<(), Error> {
+        super::apply(auth, &[], credential, request)
+    }
+
     fn request() -> HttpRequest {
         HttpRequest::new(Method::POST, "http://h/x?a=1".parse().unwrap())
     }
@@ -228,6 +274,30 @@ mod tests {
             ),
             ("a", "b")
         );
+    }
+
+    #[test]
+    fn credential_parameters_carry_the_token_too() {
+        let mut token = Parameter::new("token", ParamLocation::Query);
+        token.credential = true;
+        let mut r = request();
+        super::apply(
+            &AuthSpec::Bearer,
+            &[token.clone()],
+            &Credential::bearer("xoxb-1"),
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.headers[AUTHORIZATION], "Bearer xoxb-1");
+        assert_eq!(r.url.query(), Some("a=1&token=xoxb-1"));
+        let e = super::apply(
+            &AuthSpec::Basic,
+            &[token],
+            &Credential::basic("u", "p"),
+            &mut request(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("a basic credential has none"), "{e}");
     }
 
     #[test]

@@ -275,7 +275,12 @@ impl Executor {
                 value,
             );
         }
-        authorize::apply(&target.integration.def.auth, credential, request)
+        authorize::apply(
+            &target.integration.def.auth,
+            &target.action.def.parameters,
+            credential,
+            request,
+        )
     }
 
     /// Steps 6 to 8 for one request: authorize, then per attempt rate limit →

@@ -137,7 +137,8 @@ pub(crate) fn build(
     let mut headers = HeaderMap::new();
     let mut cookies = String::new();
     let mut query = Vec::new();
-    for p in &action.def.parameters {
+    // Credential parameters are filled by the authorize step, not from the input.
+    for p in action.def.parameters.iter().filter(|p| !p.credential) {
         let Some(value) = fields.get(&p.name).filter(|v| !v.is_null()) else {
             continue;
         };

@@ -1,5 +1,7 @@
 //! The `waygate` command line (API.md § CLI).
 
+mod import;
+
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +18,8 @@ pub struct Cli {
 enum Command {
     /// Serve the gateway.
     Serve(ServeArgs),
+    /// Import an OpenAPI or Swagger document (a file or an http(s) URL).
+    Import(import::ImportArgs),
 }
 
 /// Options of `waygate serve`.
@@ -34,6 +38,7 @@ impl Cli {
     pub async fn run(self) -> Result<(), String> {
         match self.command {
             Command::Serve(args) => serve(args).await,
+            Command::Import(args) => import::run(args).await,
         }
     }
 }
