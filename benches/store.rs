@@ -131,7 +131,10 @@ async fn run(label: &str, store: Store, integrations: usize, logs: usize) {
         let store = store.clone();
         let slug = slugs[i].clone();
         async move {
-            assert_eq!(store.list_actions(TENANT, &slug).await.unwrap().len(), ACTIONS);
+            assert_eq!(
+                store.list_actions(TENANT, &slug).await.unwrap().len(),
+                ACTIONS
+            );
         }
     })
     .await;
@@ -141,14 +144,27 @@ async fn run(label: &str, store: Store, integrations: usize, logs: usize) {
         let store = store.clone();
         let term = slugs[i].clone();
         async move {
-            assert!(!store.search_actions(TENANT, &term, 20).await.unwrap().is_empty());
+            assert!(
+                !store
+                    .search_actions(TENANT, &term, 20)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         }
     })
     .await;
     let mut search_broad = time_many(50, |_| {
         let store = store.clone();
         async move {
-            assert_eq!(store.search_actions(TENANT, "operation 7", 20).await.unwrap().len(), 20);
+            assert_eq!(
+                store
+                    .search_actions(TENANT, "operation 7", 20)
+                    .await
+                    .unwrap()
+                    .len(),
+                20
+            );
         }
     })
     .await;
@@ -221,7 +237,9 @@ async fn main() {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let store = Store::open(&url).await.unwrap();
     run("sqlite", store, integrations, logs).await;
-    let size = std::fs::metadata(dir.join("bench.db")).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.join("bench.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!("[sqlite] database file: {:.0} MB", size as f64 / 1e6);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -232,7 +250,9 @@ async fn main() {
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
             .unwrap();
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
         let store = Store::open(&format!("{base}/{name}")).await.unwrap();
         run("postgres", store, integrations, logs).await;
         admin

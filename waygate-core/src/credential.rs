@@ -178,7 +178,9 @@ impl Credential {
         // JSON escaping at most doubles most characters (\uXXXX for control
         // characters is rare in secrets); a reallocation would only leave a copy behind.
         let secret_len: usize = self.secrets().iter().map(|s| s.len()).sum();
-        let mut out = Zeroizing::new(Vec::with_capacity(256 + 2 * secret_len + 64 * self.secrets().len()));
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            256 + 2 * secret_len + 64 * self.secrets().len(),
+        ));
         serde_json::to_writer(&mut *out, &view).expect("serialising to memory cannot fail");
         let text = String::from_utf8(std::mem::take(&mut *out)).expect("serde_json writes UTF-8");
         Zeroizing::new(text)

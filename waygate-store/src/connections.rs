@@ -29,7 +29,11 @@ impl Store {
         let ring = self.keyring()?;
         let context = format!("storing connection '{}'", connection.name);
         let now = now_ms();
-        let tx = self.db().begin().await.map_err(|e| Error::db(&context, e))?;
+        let tx = self
+            .db()
+            .begin()
+            .await
+            .map_err(|e| Error::db(&context, e))?;
         let row = db::one(
             &tx,
             &context,
@@ -247,7 +251,9 @@ impl ConnectionStore for Store {
         integration: &str,
         connection: Connection,
     ) -> Result<(), StoreError> {
-        Ok(self.store_connection(tenant, integration, &connection).await?)
+        Ok(self
+            .store_connection(tenant, integration, &connection)
+            .await?)
     }
 
     async fn delete_connection(

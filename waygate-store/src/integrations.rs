@@ -50,11 +50,7 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown tenant; [`ErrorKind::Conflict`] when
     /// two actions share a slug; [`ErrorKind::Unavailable`] on database failure.
-    pub async fn store_integration(
-        &self,
-        tenant: &str,
-        def: &IntegrationDef,
-    ) -> Result<u64> {
+    pub async fn store_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
         let context = format!("storing integration '{}'", def.slug);
         let definition = serde_json::to_string(def)
             .map_err(|e| Error::new(ErrorKind::Config, "definition is not JSON").with_source(e))?;
@@ -197,7 +193,11 @@ impl Store {
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] on database failure.
-    pub async fn list_actions(&self, tenant: &str, integration: &str) -> Result<Vec<ActionSummary>> {
+    pub async fn list_actions(
+        &self,
+        tenant: &str,
+        integration: &str,
+    ) -> Result<Vec<ActionSummary>> {
         let rows = db::all(
             self.db(),
             "listing actions",

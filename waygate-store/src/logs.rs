@@ -222,7 +222,9 @@ async fn write(store: &Store, batch: &mut Vec<LogEntry>, counters: &Counters) {
         }
         match store.insert_logs(batch).await {
             Ok(()) => {
-                counters.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                counters
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 batch.clear();
                 return;
             }
@@ -316,7 +318,10 @@ pub struct LogPage {
 fn parse_cursor(text: &str) -> Result<(i64, i64)> {
     let bad = || Error::new(ErrorKind::Config, "the log cursor is not valid");
     let (at, id) = text.split_once('.').ok_or_else(bad)?;
-    Ok((at.parse().map_err(|_| bad())?, id.parse().map_err(|_| bad())?))
+    Ok((
+        at.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 impl Store {

@@ -160,7 +160,10 @@ fn sqlite_options(url: &str, rest: &str) -> Result<ConnectOptions> {
             "an in-memory SQLite database is not supported: give a file path (sqlite://path/to/waygate.db)",
         ));
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::new(
                 ErrorKind::Config,

@@ -45,7 +45,10 @@ impl ApiKeyPepper {
         if bytes.len() < 32 {
             return Err(Error::new(
                 ErrorKind::Config,
-                format!("the API key pepper must be at least 32 bytes, it is {}", bytes.len()),
+                format!(
+                    "the API key pepper must be at least 32 bytes, it is {}",
+                    bytes.len()
+                ),
             ));
         }
         Ok(Self(bytes))
@@ -220,7 +223,11 @@ impl Store {
         // so that no byte-by-byte timing of this process depends on the key.
         let stored: Vec<u8> = get(&row, "digest")?;
         let same = stored.len() == digest.len()
-            && stored.iter().zip(&digest).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+            && stored
+                .iter()
+                .zip(&digest)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
         if !same {
             return Ok(None);
         }

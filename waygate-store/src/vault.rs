@@ -11,10 +11,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};
-use rand::RngCore as _;
 use aes_gcm::{Aes256Gcm, Key};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -138,7 +138,8 @@ impl MasterKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err("cannot read the master key file", e)),
         }
-        std::fs::create_dir_all(data_dir).map_err(|e| io_err("cannot create the directory of", e))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| io_err("cannot create the directory of", e))?;
         let key = Self::generate();
         let text = Zeroizing::new(BASE64.encode(&key.bytes[..]));
         let mut options = std::fs::OpenOptions::new();
@@ -312,7 +313,10 @@ mod tests {
         assert!(ring.open("t1", "c2", &env).is_err());
         assert!(ring.open("t2", "c1", &env).is_err());
         let other = Keyring::new(MasterKey::generate());
-        assert_eq!(other.open("t1", "c1", &env).unwrap_err().kind(), ErrorKind::Crypto);
+        assert_eq!(
+            other.open("t1", "c1", &env).unwrap_err().kind(),
+            ErrorKind::Crypto
+        );
     }
 
     #[test]

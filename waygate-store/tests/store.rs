@@ -8,13 +8,13 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use support::TestDb;
 use sea_orm::{ConnectionTrait, Statement};
+use support::TestDb;
+use waygate_core::IntegrationDef;
 use waygate_core::credential::{Connection, Credential};
 use waygate_core::model::ActionDef;
 use waygate_core::pipeline::{LogEntry, LogSink};
 use waygate_core::storage::{ConnectionStore, IntegrationStore, StoreErrorKind};
-use waygate_core::IntegrationDef;
 use waygate_store::{
     ApiKeyPepper, ErrorKind, LogOutcome, LogQuery, LogSinkOptions, MasterKey, SqlLogSink, Store,
 };
@@ -103,19 +103,32 @@ async fn tenants_never_see_each_other(db: &TestDb) {
     s.put_integration("a", integration("crm", &["contacts"]))
         .await
         .unwrap();
-    s.put_connection("a", "crm", Connection::default_with(Credential::bearer("tok-of-a")))
-        .await
-        .unwrap();
+    s.put_connection(
+        "a",
+        "crm",
+        Connection::default_with(Credential::bearer("tok-of-a")),
+    )
+    .await
+    .unwrap();
     let pepper = ApiKeyPepper::new(vec![9; 32]).unwrap();
     let key = s.issue_api_key("a", "ci", &pepper).await.unwrap();
 
     assert!(s.integration("b", "crm").await.unwrap().is_none());
     assert!(s.list_integrations("b").await.unwrap().is_empty());
     assert!(s.list_actions("b", "crm").await.unwrap().is_empty());
-    assert!(s.search_actions("b", "contacts", 10).await.unwrap().is_empty());
+    assert!(
+        s.search_actions("b", "contacts", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(s.connection("b", "crm", "default").await.unwrap().is_none());
     let err = s
-        .put_connection("b", "crm", Connection::default_with(Credential::bearer("x")))
+        .put_connection(
+            "b",
+            "crm",
+            Connection::default_with(Credential::bearer("x")),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::NotFound);
@@ -178,22 +191,37 @@ async fn api_keys(db: &TestDb) {
     let raw = secrecy::ExposeSecret::expose_secret(&issued.key).to_owned();
     assert!(raw.starts_with("wg_live_") && raw.len() == 8 + 64, "{raw}");
     assert!(raw.starts_with(&issued.prefix));
-    let info = s.authenticate_api_key(&pepper, &raw).await.unwrap().unwrap();
+    let info = s
+        .authenticate_api_key(&pepper, &raw)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((info.tenant.as_str(), info.name.as_str()), ("t", "ci"));
     assert!(info.last_used_at.is_none());
     let other_pepper = ApiKeyPepper::new(vec![2; 32]).unwrap();
-    assert!(s.authenticate_api_key(&other_pepper, &raw).await.unwrap().is_none());
-    assert!(s
-        .authenticate_api_key(&pepper, &format!("{raw}0"))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        s.authenticate_api_key(&other_pepper, &raw)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.authenticate_api_key(&pepper, &format!("{raw}0"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     s.touch_api_key("t", &issued.id).await.unwrap();
     let listed = s.list_api_keys("t").await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some());
     assert!(s.revoke_api_key("t", &issued.id).await.unwrap());
-    assert!(s.authenticate_api_key(&pepper, &raw).await.unwrap().is_none());
+    assert!(
+        s.authenticate_api_key(&pepper, &raw)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(ApiKeyPepper::new(vec![0; 8]).is_err());
 }
 
@@ -223,7 +251,9 @@ fn credentials() -> Vec<(&'static str, Credential)> {
 async fn credentials_round_trip(db: &TestDb) {
     let s = &db.store;
     tenants(s, &["t"]).await;
-    s.put_integration("t", integration("crm", &["a"])).await.unwrap();
+    s.put_integration("t", integration("crm", &["a"]))
+        .await
+        .unwrap();
     for (name, c) in credentials() {
         let conn = Connection::new(name, c.clone()).with_base_url("https://eu.example.com");
         s.put_connection("t", "crm", conn).await.unwrap();
@@ -233,9 +263,13 @@ async fn credentials_round_trip(db: &TestDb) {
         assert_eq!(back.base_url.as_deref(), Some("https://eu.example.com"));
     }
     // Replacing keeps one row and the new secret.
-    s.put_connection("t", "crm", Connection::new("key", Credential::api_key("new-key-1")))
-        .await
-        .unwrap();
+    s.put_connection(
+        "t",
+        "crm",
+        Connection::new("key", Credential::api_key("new-key-1")),
+    )
+    .await
+    .unwrap();
     let back = s.connection("t", "crm", "key").await.unwrap().unwrap();
     assert_eq!(back.credential.secrets(), ["new-key-1"]);
     assert!(back.base_url.is_none());
@@ -243,7 +277,10 @@ async fn credentials_round_trip(db: &TestDb) {
     assert!(s.connection("t", "crm", "key").await.unwrap().is_none());
     // A store without the master key cannot read credentials.
     let blind = Store::open(&db.url).await.unwrap();
-    let err = blind.load_connection("t", "crm", "basic").await.unwrap_err();
+    let err = blind
+        .load_connection("t", "crm", "basic")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     blind.close().await.unwrap();
 }
@@ -251,11 +288,17 @@ async fn credentials_round_trip(db: &TestDb) {
 async fn a_moved_ciphertext_does_not_decrypt(db: &TestDb) {
     let s = &db.store;
     tenants(s, &["t"]).await;
-    s.put_integration("t", integration("crm", &["a"])).await.unwrap();
+    s.put_integration("t", integration("crm", &["a"]))
+        .await
+        .unwrap();
     for name in ["one", "two"] {
-        s.put_connection("t", "crm", Connection::new(name, Credential::bearer(format!("tok-{name}"))))
-            .await
-            .unwrap();
+        s.put_connection(
+            "t",
+            "crm",
+            Connection::new(name, Credential::bearer(format!("tok-{name}"))),
+        )
+        .await
+        .unwrap();
     }
     let raw = db.raw().await;
     let backend = raw.get_database_backend();
@@ -271,16 +314,25 @@ async fn a_moved_ciphertext_does_not_decrypt(db: &TestDb) {
     raw.close().await.unwrap();
     let err = s.load_connection("t", "crm", "two").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Crypto);
-    assert!(s.load_connection("t", "crm", "one").await.unwrap().is_some());
+    assert!(
+        s.load_connection("t", "crm", "one")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 async fn keys_rotate(db: &TestDb) {
     let s = &db.store;
     tenants(s, &["t", "u"]).await;
     for t in ["t", "u"] {
-        s.put_integration(t, integration("crm", &["a"])).await.unwrap();
+        s.put_integration(t, integration("crm", &["a"]))
+            .await
+            .unwrap();
         for (name, c) in credentials() {
-            s.put_connection(t, "crm", Connection::new(name, c)).await.unwrap();
+            s.put_connection(t, "crm", Connection::new(name, c))
+                .await
+                .unwrap();
         }
     }
     let new_key = MasterKey::generate();
@@ -290,7 +342,11 @@ async fn keys_rotate(db: &TestDb) {
     assert!(s.connection("u", "crm", "oauth").await.unwrap().is_some());
     let fresh = Store::open(&db.url).await.unwrap();
     fresh.set_master_key(new_key);
-    let back = fresh.load_connection("t", "crm", "basic").await.unwrap().unwrap();
+    let back = fresh
+        .load_connection("t", "crm", "basic")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(back.credential.secrets(), ["hunter2-SECRETPW-222"]);
     // A second rotation re-encrypts all of them again.
     assert_eq!(fresh.rotate_keys(MasterKey::generate()).await.unwrap(), 10);
@@ -300,10 +356,16 @@ async fn keys_rotate(db: &TestDb) {
 async fn refresh_locks(db: &TestDb) {
     let s = &db.store;
     tenants(s, &["t"]).await;
-    s.put_integration("t", integration("crm", &["a"])).await.unwrap();
-    s.put_connection("t", "crm", Connection::default_with(Credential::bearer("tok")))
+    s.put_integration("t", integration("crm", &["a"]))
         .await
         .unwrap();
+    s.put_connection(
+        "t",
+        "crm",
+        Connection::default_with(Credential::bearer("tok")),
+    )
+    .await
+    .unwrap();
     let lease = Duration::from_secs(60);
     let (a, b) = tokio::join!(
         s.try_lock_refresh("t", "crm", "default", lease),
@@ -312,15 +374,26 @@ async fn refresh_locks(db: &TestDb) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.is_some() as u8 + b.is_some() as u8, 1, "exactly one wins");
     let held = a.or(b).unwrap();
-    assert!(s.try_lock_refresh("t", "crm", "default", lease).await.unwrap().is_none());
+    assert!(
+        s.try_lock_refresh("t", "crm", "default", lease)
+            .await
+            .unwrap()
+            .is_none()
+    );
     held.release().await.unwrap();
-    let again = s.try_lock_refresh("t", "crm", "default", lease).await.unwrap();
+    let again = s
+        .try_lock_refresh("t", "crm", "default", lease)
+        .await
+        .unwrap();
     assert!(again.is_some(), "free after release");
     drop(again);
     // Dropping releases too (on SQLite through a spawned task).
     let mut taken = None;
     for _ in 0..100 {
-        taken = s.try_lock_refresh("t", "crm", "default", lease).await.unwrap();
+        taken = s
+            .try_lock_refresh("t", "crm", "default", lease)
+            .await
+            .unwrap();
         if taken.is_some() {
             break;
         }
@@ -336,10 +409,16 @@ async fn expired_leases_are_taken_over(db: &TestDb) {
     }
     let s = &db.store;
     tenants(s, &["t"]).await;
-    s.put_integration("t", integration("crm", &["a"])).await.unwrap();
-    s.put_connection("t", "crm", Connection::default_with(Credential::bearer("tok")))
+    s.put_integration("t", integration("crm", &["a"]))
         .await
         .unwrap();
+    s.put_connection(
+        "t",
+        "crm",
+        Connection::default_with(Credential::bearer("tok")),
+    )
+    .await
+    .unwrap();
     // A holder that "died": its lease has already run out.
     let stale = s
         .try_lock_refresh("t", "crm", "default", Duration::ZERO)
@@ -353,11 +432,12 @@ async fn expired_leases_are_taken_over(db: &TestDb) {
     assert!(next.is_some(), "an expired lease is taken over");
     // The stale holder's release must not free the new holder's lease.
     stale.release().await.unwrap();
-    assert!(s
-        .try_lock_refresh("t", "crm", "default", Duration::from_secs(60))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        s.try_lock_refresh("t", "crm", "default", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 fn entry(tenant: &str, i: u64, integration: &str, error: bool) -> LogEntry {
@@ -365,9 +445,11 @@ fn entry(tenant: &str, i: u64, integration: &str, error: bool) -> LogEntry {
         request_id: format!("req-{i}"),
         tenant: tenant.into(),
         integration: integration.into(),
-        action: if i % 2 == 0 { "list" } else { "get" }.into(),
+        action: if i.is_multiple_of(2) { "list" } else { "get" }.into(),
         connection: Some("default".into()),
-        started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(i / 3),
+        started_at: SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_800_000_000)
+            + Duration::from_millis(i / 3),
         duration: Duration::from_millis(12),
         attempts: 1,
         upstream_status: Some(if error { 503 } else { 200 }),
@@ -381,7 +463,12 @@ async fn request_logs(db: &TestDb) {
     let s = &db.store;
     let sink = SqlLogSink::start(s.clone(), LogSinkOptions::default());
     for i in 0..1200 {
-        sink.record(entry("t", i, if i < 1000 { "crm" } else { "billing" }, i % 10 == 0));
+        sink.record(entry(
+            "t",
+            i,
+            if i < 1000 { "crm" } else { "billing" },
+            i.is_multiple_of(10),
+        ));
     }
     sink.record(entry("other", 0, "crm", false));
     sink.flush().await;
@@ -416,15 +503,25 @@ async fn request_logs(db: &TestDb) {
     assert_eq!(page.entries.len(), 100);
     assert!(page.entries.iter().all(|e| e.upstream_status == Some(503)));
     let mut q = LogQuery::new();
-    q.since = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(390));
+    q.since = Some(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(390),
+    );
     q.limit = Some(1000);
     assert_eq!(s.list_logs("t", &q).await.unwrap().entries.len(), 30);
-    assert_eq!(s.list_logs("other", &LogQuery::new()).await.unwrap().entries.len(), 1);
+    assert_eq!(
+        s.list_logs("other", &LogQuery::new())
+            .await
+            .unwrap()
+            .entries
+            .len(),
+        1
+    );
     let mut bad = LogQuery::new();
     bad.cursor = Some("nope".into());
     assert!(s.list_logs("t", &bad).await.is_err());
     // Retention.
-    let cutoff = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(200);
+    let cutoff =
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_millis(200);
     assert_eq!(s.delete_logs_older_than(cutoff).await.unwrap(), 601);
     // After shutdown nothing is lost silently: late entries are counted.
     sink.record(entry("t", 5000, "crm", false));
@@ -469,7 +566,9 @@ async fn no_secret_is_written_in_clear() {
     let db = TestDb::sqlite().await;
     let s = &db.store;
     tenants(s, &["t"]).await;
-    s.put_integration("t", integration("crm", &["a"])).await.unwrap();
+    s.put_integration("t", integration("crm", &["a"]))
+        .await
+        .unwrap();
     let all = credentials();
     for (name, c) in &all {
         s.put_connection("t", "crm", Connection::new(*name, c.clone()))
