@@ -107,7 +107,11 @@ impl Store {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&placeholders(i * ACTION_COLUMNS + 1, ACTION_COLUMNS));
+                sql.push_str(&placeholders(
+                    self.backend(),
+                    i * ACTION_COLUMNS + 1,
+                    ACTION_COLUMNS,
+                ));
                 let search = [
                     Some(a.slug.as_str()),
                     a.name.as_deref(),

@@ -334,7 +334,11 @@ impl Store {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&placeholders(i * LOG_COLUMNS + 1, LOG_COLUMNS));
+            sql.push_str(&placeholders(
+                self.backend(),
+                i * LOG_COLUMNS + 1,
+                LOG_COLUMNS,
+            ));
             let request = e
                 .request
                 .as_ref()
