@@ -7,8 +7,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::IntegrationDef;
@@ -122,6 +123,67 @@ impl Credential {
             Self::Oauth2Tokens { .. } => "oauth2_tokens",
             Self::Oauth2ClientCredentials { .. } => "oauth2_client_credentials",
         }
+    }
+
+    /// The credential as the JSON its `Deserialize` reads back, secrets in clear,
+    /// for a credential vault to encrypt. Nothing else should call this.
+    ///
+    /// `Credential` deliberately has no `Serialize`: a secret must never reach a
+    /// response or a log by accident. The text is written straight into a buffer
+    /// that is zeroed on drop (sized up front, so it is not reallocated and copied).
+    pub fn to_vault_json(&self) -> Zeroizing<String> {
+        let view = match self {
+            Self::None => VaultView::None,
+            Self::ApiKey { key } => VaultView::ApiKey {
+                key: key.expose_secret(),
+            },
+            Self::Basic { username, password } => VaultView::Basic {
+                username,
+                password: password.expose_secret(),
+            },
+            Self::Bearer { token } => VaultView::Bearer {
+                token: token.expose_secret(),
+            },
+            Self::CustomHeaders { headers } => VaultView::CustomHeaders {
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.expose_secret()))
+                    .collect(),
+            },
+            Self::Oauth2Tokens {
+                client_id,
+                client_secret,
+                access_token,
+                refresh_token,
+                expires_at,
+                scopes,
+            } => VaultView::Oauth2Tokens {
+                client_id,
+                client_secret: client_secret.expose_secret(),
+                access_token: access_token.expose_secret(),
+                refresh_token: refresh_token.as_ref().map(|r| r.expose_secret()),
+                expires_at: expires_at.map(crate::time::format_rfc3339),
+                scopes,
+            },
+            Self::Oauth2ClientCredentials {
+                client_id,
+                client_secret,
+                scopes,
+            } => VaultView::Oauth2ClientCredentials {
+                client_id,
+                client_secret: client_secret.expose_secret(),
+                scopes,
+            },
+        };
+        // JSON escaping at most doubles most characters (\uXXXX for control
+        // characters is rare in secrets); a reallocation would only leave a copy behind.
+        let secret_len: usize = self.secrets().iter().map(|s| s.len()).sum();
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            256 + 2 * secret_len + 64 * self.secrets().len(),
+        ));
+        serde_json::to_writer(&mut *out, &view).expect("serialising to memory cannot fail");
+        let text = String::from_utf8(std::mem::take(&mut *out)).expect("serde_json writes UTF-8");
+        Zeroizing::new(text)
     }
 
     /// Every secret string this credential holds, for redaction of logs and previews.
@@ -265,6 +327,44 @@ impl ResolveCredential for StoredCredential {
     }
 }
 
+/// A borrowed mirror of [`Credential`] that serialises to what its `Deserialize`
+/// reads; private, so only [`Credential::to_vault_json`] can produce secret JSON.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum VaultView<'a> {
+    None,
+    ApiKey {
+        key: &'a str,
+    },
+    Basic {
+        username: &'a str,
+        password: &'a str,
+    },
+    Bearer {
+        token: &'a str,
+    },
+    CustomHeaders {
+        headers: std::collections::BTreeMap<&'a str, &'a str>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Oauth2Tokens {
+        client_id: &'a str,
+        client_secret: &'a str,
+        access_token: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refresh_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        scopes: &'a [String],
+    },
+    #[serde(rename_all = "camelCase")]
+    Oauth2ClientCredentials {
+        client_id: &'a str,
+        client_secret: &'a str,
+        scopes: &'a [String],
+    },
+}
+
 fn header_map<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Vec<(String, SecretString)>, D::Error> {
@@ -309,6 +409,38 @@ mod tests {
             for secret in c.secrets() {
                 assert!(!text.contains(secret), "{text}");
             }
+        }
+    }
+
+    #[test]
+    fn vault_json_reads_back_as_the_same_credential() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_900_000_000);
+        let all = [
+            Credential::None,
+            Credential::api_key("sk-\"quoted\"-1"),
+            Credential::basic("ann", "hunter2-pw"),
+            Credential::bearer("tok-abc-999"),
+            Credential::custom_headers([("X-Key", "custom-secret"), ("X-Other", "v2")]),
+            Credential::Oauth2Tokens {
+                client_id: "cid".into(),
+                client_secret: SecretString::from("cs".to_owned()),
+                access_token: SecretString::from("at".to_owned()),
+                refresh_token: Some(SecretString::from("rt".to_owned())),
+                expires_at: Some(at),
+                scopes: vec!["a".into(), "b".into()],
+            },
+            Credential::Oauth2ClientCredentials {
+                client_id: "cid".into(),
+                client_secret: SecretString::from("cs".to_owned()),
+                scopes: vec![],
+            },
+        ];
+        for c in &all {
+            let json = c.to_vault_json();
+            let back: Credential = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.kind(), c.kind());
+            assert_eq!(back.secrets(), c.secrets());
+            assert_eq!(format!("{back:?}"), format!("{c:?}"));
         }
     }
 

@@ -1,6 +1,58 @@
 //! # waygate-store
 //!
-//! SQL storage for Waygate (SQLite by default, PostgreSQL for replicas): it will
-//! implement `waygate_core::storage`'s ports, the credential vault and the
-//! cross-process locks. It holds no code yet; until it does, the engine runs on
-//! `waygate_core::storage::MemoryStore`.
+//! SQL storage for Waygate: SQLite by default (one file, nothing to run), and
+//! PostgreSQL when several gateway replicas share one system of record. The same
+//! schema, the same SQL text and the same test suite run on both.
+//!
+//! [`Store`] implements the engine's ports
+//! ([`IntegrationStore`](waygate_core::storage::IntegrationStore),
+//! [`ConnectionStore`](waygate_core::storage::ConnectionStore)) and the
+//! [`LogSink`](waygate_core::pipeline::LogSink) (through [`SqlLogSink`]), and adds
+//! what the gateway needs: tenants, API keys, action search, the credential
+//! vault and refresh locks. Every function that touches tenant data takes the
+//! tenant id. No sea-orm type appears in this crate's public API.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), waygate_store::Error> {
+//! use waygate_store::{MasterKey, Store};
+//!
+//! let store = Store::open("sqlite://data/waygate.db").await?; // migrates too
+//! let (key, _source) = MasterKey::resolve(std::path::Path::new("data"))?;
+//! store.set_master_key(key);
+//! store.create_tenant("acme", "Acme Corp").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - `store` — [`Store::open`] for `sqlite://` and `postgres://`, migration at open, the keyring.
+//! - `migration` — forward-only schema migrations (sea-orm-migration).
+//! - `db` — running one SQL text on either backend (`$n` placeholders).
+//! - `integrations` — the `IntegrationStore` port; action rows, listing and search.
+//! - `connections` — the `ConnectionStore` port; credentials through the vault; key rotation.
+//! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
+//! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
+//! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
+//! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
+//! - `error` — [`Error`] with a backend-neutral [`ErrorKind`].
+//! - `time` — times as epoch milliseconds.
+
+mod connections;
+mod db;
+mod error;
+mod integrations;
+mod locks;
+mod logs;
+mod migration;
+mod store;
+mod tenants;
+mod time;
+mod vault;
+
+pub use error::{Error, ErrorKind, Result};
+pub use integrations::ActionSummary;
+pub use locks::RefreshLock;
+pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
+pub use store::{Backend, Store};
+pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey};
+pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

@@ -1,0 +1,267 @@
+//! Connections and their credentials: core's [`ConnectionStore`] port, with the
+//! credential sealed by the vault, and master key rotation.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::TransactionTrait;
+use waygate_core::credential::{Connection, Credential};
+use waygate_core::storage::{ConnectionStore, StoreError};
+
+use crate::db::{self, get};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::Store;
+use crate::time::{now_ms, to_ms};
+use crate::vault::{Envelope, MasterKey};
+
+impl Store {
+    /// Creates or replaces a connection (by name) and its credential, as one transaction.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when the tenant has no such integration;
+    /// [`ErrorKind::Config`] when no master key is set.
+    pub async fn store_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        connection: &Connection,
+    ) -> Result<()> {
+        let ring = self.keyring()?;
+        let context = format!("storing connection '{}'", connection.name);
+        let now = now_ms();
+        let tx = self
+            .db()
+            .begin()
+            .await
+            .map_err(|e| Error::db(&context, e))?;
+        let row = db::one(
+            &tx,
+            &context,
+            "INSERT INTO connections (id, tenant_id, integration_id, name, base_url, created_at, updated_at)
+             SELECT $1, $2, i.id, $4, $5, $6, $6 FROM integrations i WHERE i.tenant_id = $2 AND i.slug = $3
+             ON CONFLICT (tenant_id, integration_id, name) DO UPDATE SET
+               base_url = excluded.base_url, updated_at = excluded.updated_at
+             RETURNING id",
+            vec![
+                uuid::Uuid::new_v4().to_string().into(),
+                tenant.into(),
+                integration.into(),
+                connection.name.as_str().into(),
+                connection.base_url.clone().into(),
+                now.into(),
+            ],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found(format!("integration '{integration}'")))?;
+        let connection_id: String = get(&row, "id")?;
+        // The credential keeps its id across updates; the associated data binds
+        // the ciphertext to (tenant, credential id).
+        let existing = db::one(
+            &tx,
+            &context,
+            "SELECT id FROM credentials WHERE connection_id = $1",
+            vec![connection_id.as_str().into()],
+        )
+        .await?;
+        let credential_id = match existing {
+            Some(r) => get::<String>(&r, "id")?,
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let json = connection.credential.to_vault_json();
+        let sealed = ring.seal(tenant, &credential_id, json.as_bytes())?;
+        let (expires_at, scopes) = match &connection.credential {
+            Credential::Oauth2Tokens {
+                expires_at, scopes, ..
+            } => (expires_at.map(to_ms), scopes.clone()),
+            Credential::Oauth2ClientCredentials { scopes, .. } => (None, scopes.clone()),
+            _ => (None, Vec::new()),
+        };
+        let scopes = serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into());
+        db::exec(
+            &tx,
+            &context,
+            "INSERT INTO credentials (id, tenant_id, connection_id, kind, key_id, nonce, ciphertext, expires_at, scopes, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (connection_id) DO UPDATE SET
+               kind = excluded.kind, key_id = excluded.key_id, nonce = excluded.nonce,
+               ciphertext = excluded.ciphertext, expires_at = excluded.expires_at,
+               scopes = excluded.scopes, status = 'active', refresh_failures = 0,
+               updated_at = excluded.updated_at",
+            vec![
+                credential_id.as_str().into(),
+                tenant.into(),
+                connection_id.as_str().into(),
+                connection.credential.kind().into(),
+                sealed.key_id.into(),
+                sealed.nonce.into(),
+                sealed.ciphertext.into(),
+                expires_at.into(),
+                scopes.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(|e| Error::db(&context, e))
+    }
+
+    /// The named connection of an integration, its credential decrypted.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Crypto`] when the credential does not decrypt;
+    /// [`ErrorKind::Config`] when no master key is set.
+    pub async fn load_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        name: &str,
+    ) -> Result<Option<Connection>> {
+        let row = db::one(
+            self.db(),
+            "reading a connection",
+            "SELECT c.name, c.base_url, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
+             FROM connections c
+             JOIN integrations i ON i.id = c.integration_id
+             LEFT JOIN credentials k ON k.connection_id = c.id
+             WHERE c.tenant_id = $1 AND i.tenant_id = $1 AND i.slug = $2 AND c.name = $3",
+            vec![tenant.into(), integration.into(), name.into()],
+        )
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let credential = match get::<Option<String>>(&row, "credential_id")? {
+            None => Credential::None,
+            Some(id) => {
+                let envelope = Envelope {
+                    key_id: get(&row, "key_id")?,
+                    nonce: get(&row, "nonce")?,
+                    ciphertext: get(&row, "ciphertext")?,
+                };
+                let plain = self.keyring()?.open(tenant, &id, &envelope)?;
+                serde_json::from_slice(&plain).map_err(|e| {
+                    Error::new(ErrorKind::Crypto, "a decrypted credential is not readable")
+                        .with_source(e)
+                })?
+            }
+        };
+        let mut connection = Connection::new(get::<String>(&row, "name")?, credential);
+        connection.base_url = get(&row, "base_url")?;
+        Ok(Some(connection))
+    }
+
+    /// Deletes a connection and its credential; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn remove_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        name: &str,
+    ) -> Result<bool> {
+        let n = db::exec(
+            self.db(),
+            "deleting a connection",
+            "DELETE FROM connections WHERE tenant_id = $1 AND name = $3 AND integration_id IN
+               (SELECT id FROM integrations WHERE tenant_id = $1 AND slug = $2)",
+            vec![tenant.into(), integration.into(), name.into()],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Re-encrypts every credential under `new_key` in one transaction, then
+    /// makes it this store's current key (the old one still decrypts, for
+    /// other processes that have not switched yet). Returns how many were re-encrypted.
+    ///
+    /// Other replicas must be given the new key before they read a rotated credential.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Crypto`] when a credential does not decrypt with a known key:
+    /// then nothing is changed.
+    pub async fn rotate_keys(&self, new_key: MasterKey) -> Result<u64> {
+        let ring = self.keyring()?;
+        let next = ring.rotated(new_key);
+        let context = "rotating the master key";
+        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
+        // Write first, so SQLite takes its write lock before reading (a read
+        // snapshot cannot be upgraded once another writer has committed).
+        db::exec(
+            &tx,
+            context,
+            "UPDATE credentials SET updated_at = updated_at WHERE key_id = $1",
+            vec![next.current_id().into()],
+        )
+        .await?;
+        let rows = db::all(
+            &tx,
+            context,
+            "SELECT id, tenant_id, key_id, nonce, ciphertext FROM credentials WHERE key_id <> $1",
+            vec![next.current_id().into()],
+        )
+        .await?;
+        let now = now_ms();
+        let mut count = 0;
+        for row in &rows {
+            let id: String = get(row, "id")?;
+            let tenant: String = get(row, "tenant_id")?;
+            let envelope = Envelope {
+                key_id: get(row, "key_id")?,
+                nonce: get(row, "nonce")?,
+                ciphertext: get(row, "ciphertext")?,
+            };
+            let plain = next.open(&tenant, &id, &envelope)?;
+            let sealed = next.seal(&tenant, &id, &plain)?;
+            db::exec(
+                &tx,
+                context,
+                "UPDATE credentials SET key_id = $2, nonce = $3, ciphertext = $4, updated_at = $5 WHERE id = $1",
+                vec![
+                    id.into(),
+                    sealed.key_id.into(),
+                    sealed.nonce.into(),
+                    sealed.ciphertext.into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+            count += 1;
+        }
+        tx.commit().await.map_err(|e| Error::db(context, e))?;
+        self.replace_keyring(next);
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for Store {
+    async fn connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        name: &str,
+    ) -> Result<Option<Arc<Connection>>, StoreError> {
+        Ok(self
+            .load_connection(tenant, integration, name)
+            .await?
+            .map(Arc::new))
+    }
+
+    async fn put_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        connection: Connection,
+    ) -> Result<(), StoreError> {
+        Ok(self
+            .store_connection(tenant, integration, &connection)
+            .await?)
+    }
+
+    async fn delete_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.remove_connection(tenant, integration, name).await?)
+    }
+}

@@ -1,0 +1,305 @@
+//! Integrations and their action rows: core's [`IntegrationStore`] port, plus
+//! listing and searching actions.
+//!
+//! The definition is stored whole as JSON (it is read whole by the engine); the
+//! actions are also written as rows, denormalised, so that listing and searching
+//! them needs no JSON parsing. Both are written in one transaction.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::{TransactionTrait, Value};
+use waygate_core::IntegrationDef;
+use waygate_core::storage::{IntegrationStore, StoreError, StoredIntegration};
+
+use crate::db::{self, get, placeholders};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::Store;
+use crate::time::now_ms;
+
+/// Columns of one action row, in insert order.
+const ACTION_COLUMNS: usize = 10;
+
+/// Rows per multi-row insert: far below both backends' bound-parameter limits.
+const ACTION_BATCH: usize = 200;
+
+/// One action as listed: what a catalogue or a search result shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActionSummary {
+    /// The integration's slug.
+    pub integration: String,
+    /// The action's slug.
+    pub slug: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Group (tag) the action is listed under.
+    pub group: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+}
+
+impl Store {
+    /// Stores an integration and its action rows as one transaction: either
+    /// everything is written or nothing is. The revision increases on every write.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown tenant; [`ErrorKind::Conflict`] when
+    /// two actions share a slug; [`ErrorKind::Unavailable`] on database failure.
+    pub async fn store_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
+        let context = format!("storing integration '{}'", def.slug);
+        let definition = serde_json::to_string(def)
+            .map_err(|e| Error::new(ErrorKind::Config, "definition is not JSON").with_source(e))?;
+        let tags = serde_json::to_string(&def.tags).unwrap_or_else(|_| "[]".into());
+        let now = now_ms();
+        // A revision never goes back, even across delete and re-create: it is at
+        // least the time in microseconds, and at least one more than before.
+        let floor = now.saturating_mul(1000);
+        let tx = self
+            .db()
+            .begin()
+            .await
+            .map_err(|e| Error::db(&context, e))?;
+        let row = db::one(
+            &tx,
+            &context,
+            "INSERT INTO integrations (id, tenant_id, slug, name, definition, status, version, revision, tags, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $9)
+             ON CONFLICT (tenant_id, slug) DO UPDATE SET
+               name = excluded.name, definition = excluded.definition, version = excluded.version,
+               revision = CASE WHEN integrations.revision + 1 > excluded.revision
+                               THEN integrations.revision + 1 ELSE excluded.revision END,
+               tags = excluded.tags, updated_at = excluded.updated_at
+             RETURNING id, revision",
+            vec![
+                uuid::Uuid::new_v4().to_string().into(),
+                tenant.into(),
+                def.slug.as_str().into(),
+                def.name.as_str().into(),
+                definition.into(),
+                def.version.clone().into(),
+                floor.into(),
+                tags.into(),
+                now.into(),
+            ],
+        )
+        .await?
+        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "the upsert returned no row"))?;
+        let id: String = get(&row, "id")?;
+        let revision: i64 = get(&row, "revision")?;
+        db::exec(
+            &tx,
+            &context,
+            "DELETE FROM actions WHERE integration_id = $1",
+            vec![id.as_str().into()],
+        )
+        .await?;
+        for chunk in def.actions.chunks(ACTION_BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO actions (integration_id, tenant_id, integration_slug, slug, name, description, action_group, method, path, search_text) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * ACTION_COLUMNS);
+            for (i, a) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&placeholders(
+                    self.backend(),
+                    i * ACTION_COLUMNS + 1,
+                    ACTION_COLUMNS,
+                ));
+                let search = [
+                    Some(a.slug.as_str()),
+                    a.name.as_deref(),
+                    a.description.as_deref(),
+                    a.group.as_deref(),
+                    Some(a.path.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase();
+                values.extend([
+                    id.as_str().into(),
+                    tenant.into(),
+                    def.slug.as_str().into(),
+                    a.slug.as_str().into(),
+                    a.name.clone().into(),
+                    a.description.clone().into(),
+                    a.group.clone().into(),
+                    a.method.as_str().into(),
+                    a.path.as_str().into(),
+                    search.into(),
+                ]);
+            }
+            db::exec(&tx, &context, &sql, values).await?;
+        }
+        tx.commit().await.map_err(|e| Error::db(&context, e))?;
+        Ok(u64::try_from(revision).unwrap_or(0))
+    }
+
+    /// The integration with `slug` of `tenant`, with its revision.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure or an unreadable stored definition.
+    pub async fn load_integration(
+        &self,
+        tenant: &str,
+        slug: &str,
+    ) -> Result<Option<StoredIntegration>> {
+        let row = db::one(
+            self.db(),
+            "reading an integration",
+            "SELECT definition, revision FROM integrations WHERE tenant_id = $1 AND slug = $2",
+            vec![tenant.into(), slug.into()],
+        )
+        .await?;
+        row.map(|r| stored(&r)).transpose()
+    }
+
+    /// The tenant's integrations, by slug.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn load_integrations(&self, tenant: &str) -> Result<Vec<StoredIntegration>> {
+        let rows = db::all(
+            self.db(),
+            "listing integrations",
+            "SELECT definition, revision FROM integrations WHERE tenant_id = $1 ORDER BY slug",
+            vec![tenant.into()],
+        )
+        .await?;
+        rows.iter().map(stored).collect()
+    }
+
+    /// Deletes an integration with its actions, connections and credentials;
+    /// `false` when the tenant has none with this slug.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn remove_integration(&self, tenant: &str, slug: &str) -> Result<bool> {
+        let n = db::exec(
+            self.db(),
+            "deleting an integration",
+            "DELETE FROM integrations WHERE tenant_id = $1 AND slug = $2",
+            vec![tenant.into(), slug.into()],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// The actions of one integration, by slug.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn list_actions(
+        &self,
+        tenant: &str,
+        integration: &str,
+    ) -> Result<Vec<ActionSummary>> {
+        let rows = db::all(
+            self.db(),
+            "listing actions",
+            "SELECT integration_slug, slug, name, description, action_group, method, path
+             FROM actions WHERE tenant_id = $1 AND integration_slug = $2 ORDER BY slug",
+            vec![tenant.into(), integration.into()],
+        )
+        .await?;
+        rows.iter().map(summary).collect()
+    }
+
+    /// Actions of the tenant whose slug, name, description, group or path
+    /// contains `text` (case-insensitive), at most `limit`, by integration and slug.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn search_actions(
+        &self,
+        tenant: &str,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<ActionSummary>> {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let rows = db::all(
+            self.db(),
+            "searching actions",
+            "SELECT integration_slug, slug, name, description, action_group, method, path
+             FROM actions WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\'
+             ORDER BY integration_slug, slug LIMIT $3",
+            vec![tenant.into(), pattern.into(), i64::from(limit).into()],
+        )
+        .await?;
+        rows.iter().map(summary).collect()
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn stored(row: &sea_orm::QueryResult) -> Result<StoredIntegration> {
+    let definition: String = get(row, "definition")?;
+    let revision: i64 = get(row, "revision")?;
+    let def = IntegrationDef::from_json(&definition).map_err(|e| {
+        Error::new(ErrorKind::Unavailable, "a stored definition cannot be read").with_source(e)
+    })?;
+    Ok(StoredIntegration {
+        def: Arc::new(def),
+        revision: u64::try_from(revision).unwrap_or(0),
+    })
+}
+
+fn summary(row: &sea_orm::QueryResult) -> Result<ActionSummary> {
+    Ok(ActionSummary {
+        integration: get(row, "integration_slug")?,
+        slug: get(row, "slug")?,
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        group: get(row, "action_group")?,
+        method: get(row, "method")?,
+        path: get(row, "path")?,
+    })
+}
+
+#[async_trait]
+impl IntegrationStore for Store {
+    async fn integration(
+        &self,
+        tenant: &str,
+        slug: &str,
+    ) -> Result<Option<StoredIntegration>, StoreError> {
+        Ok(self.load_integration(tenant, slug).await?)
+    }
+
+    async fn put_integration(
+        &self,
+        tenant: &str,
+        def: IntegrationDef,
+    ) -> Result<StoredIntegration, StoreError> {
+        let revision = self.store_integration(tenant, &def).await?;
+        Ok(StoredIntegration {
+            def: Arc::new(def),
+            revision,
+        })
+    }
+
+    async fn list_integrations(&self, tenant: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        Ok(self.load_integrations(tenant).await?)
+    }
+
+    async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {
+        Ok(self.remove_integration(tenant, slug).await?)
+    }
+}

@@ -1,0 +1,17 @@
+//! Schema migrations: forward only, run at open and by [`crate::Store::migrate`].
+//!
+//! Each migration is a module `mYYYYMMDD_NNNNNN_name` with a list of statements.
+//! A released migration is never edited; a change is a new migration.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261122_000001_initial;
+
+/// The list of migrations, oldest first.
+pub(crate) struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}
