@@ -55,3 +55,35 @@ fn a_taken_address_fails_with_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn migrate_creates_the_sqlite_database_in_the_data_dir() {
+    let dir = std::env::temp_dir().join(format!("waygate-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_waygate"))
+            .args(["migrate", "--data-dir", &dir.display().to_string()])
+            .env_remove("WAYGATE_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let out = run();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("is up to date (Sqlite)"));
+    }
+    assert!(dir.join("waygate.db").is_file());
+    let bad = Command::new(env!("CARGO_BIN_EXE_waygate"))
+        .args(["migrate", "--database-url", "mysql://nope"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("sqlite:// or postgres://"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,6 +1,7 @@
 //! The `waygate` command line (API.md § CLI).
 
 mod import;
+mod storage;
 
 use std::net::SocketAddr;
 
@@ -20,6 +21,8 @@ enum Command {
     Serve(ServeArgs),
     /// Import an OpenAPI or Swagger document (a file or an http(s) URL).
     Import(import::ImportArgs),
+    /// Create or upgrade the database schema (forward-only migrations).
+    Migrate(storage::StorageArgs),
 }
 
 /// Options of `waygate serve`.
@@ -39,6 +42,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Migrate(args) => migrate(args).await,
         }
     }
 }
@@ -55,6 +59,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     crate::http::serve(listener, crate::http::shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn migrate(args: storage::StorageArgs) -> Result<(), String> {
+    let store = args.open().await?;
+    println!(
+        "database {} is up to date ({:?})",
+        redact_url(&args.url()),
+        store.backend()
+    );
+    store.close().await.map_err(|e| storage::with_causes(&e))
+}
+
+/// A database URL without its password, for output.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Structured JSON logs on stderr; `RUST_LOG` filters (default `info`).
