@@ -1,7 +1,6 @@
 //! Where the gateway keeps its data: `--data-dir` and `--database-url`, as
 //! API.md's environment table describes them.
 
-use std::error::Error as _;
 use std::path::PathBuf;
 
 use waygate_store::Store;
