@@ -166,23 +166,10 @@ impl Executor {
     }
 
     async fn run(&self, call: &Call, run: &mut Run) -> Result<Value, Error> {
-        let target = resolve::target(
-            self,
-            &call.tenant,
-            &call.integration,
-            &call.action,
-            call.options.connection.as_deref(),
-        )
-        .await?;
+        let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
-        if !call.options.bypass_validation {
-            validate::input(&self.inner.schemas, &target.action, &call.input)?;
-        }
-        let credential = self
-            .inner
-            .credentials
-            .resolve(&target.integration.def, &target.connection)
-            .await?;
+        self.validate(call, &target)?;
+        let credential = self.credential(&target).await?;
         if let Some(connector) = self.connector(&target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
@@ -207,30 +194,47 @@ impl Executor {
     /// # Errors
     /// The errors of the steps up to building and authorising the request.
     pub async fn preview(&self, call: &Call) -> Result<RequestPreview, Error> {
-        let target = resolve::target(
-            self,
-            &call.tenant,
-            &call.integration,
-            &call.action,
-            call.options.connection.as_deref(),
-        )
-        .await?;
-        if !call.options.bypass_validation {
-            validate::input(&self.inner.schemas, &target.action, &call.input)?;
-        }
+        let target = self.target(call).await?;
+        self.validate(call, &target)?;
         if self.connector(&target).is_some() {
             return Err(Error::config(
                 "this action runs a connector, whose requests cannot be previewed",
             ));
         }
-        let credential = self
-            .inner
-            .credentials
-            .resolve(&target.integration.def, &target.connection)
-            .await?;
+        let credential = self.credential(&target).await?;
         let mut request = request::build(&target.action, target.base_url(), &call.input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
         Ok(Redactor::new(&target.integration.def.auth, credential.secrets()).request(&request))
+    }
+
+    /// Step 1: the compiled action, its integration and the connection.
+    async fn target(&self, call: &Call) -> Result<Target, Error> {
+        let connection = call.options.connection.as_deref();
+        resolve::target(
+            self,
+            &call.tenant,
+            &call.integration,
+            &call.action,
+            connection,
+        )
+        .await
+    }
+
+    /// Step 2, unless the call bypasses it.
+    fn validate(&self, call: &Call, target: &Target) -> Result<(), Error> {
+        if call.options.bypass_validation {
+            return Ok(());
+        }
+        validate::input(&self.inner.schemas, &target.action, &call.input)
+    }
+
+    /// The credential to apply now (refreshed first, when a resolver does that).
+    async fn credential(&self, target: &Target) -> Result<Credential, Error> {
+        let integration = &target.integration.def;
+        self.inner
+            .credentials
+            .resolve(integration, &target.connection)
+            .await
     }
 
     /// The circuit breaker state of one connection of an integration (per process).
