@@ -4,6 +4,10 @@
 //! can never reach another's integrations or connections. `waygate-store`
 //! implements the same traits on SQLite and PostgreSQL.
 
+mod cache;
+
+pub use cache::CachedIntegrations;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};

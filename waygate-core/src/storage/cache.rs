@@ -1,0 +1,217 @@
+//! An in-memory cache in front of an [`IntegrationStore`], for the invocation
+//! hot path: a resolve is a map lookup instead of a database round trip.
+//!
+//! Writes through the cache invalidate its entry at once. Writes by other
+//! processes (replicas sharing PostgreSQL) become visible when the entry's
+//! time-to-live runs out, so `ttl` bounds how stale another replica's change
+//! can look.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::{IntegrationStore, StoreError, StoredIntegration};
+use crate::clock::SharedClock;
+use crate::model::IntegrationDef;
+
+/// Tenant → slug → (when fetched, what was found, absence included).
+type Entries = HashMap<String, HashMap<String, (Instant, Option<StoredIntegration>)>>;
+
+/// Caches `integration` lookups of `S` for `ttl`; other calls pass through.
+pub struct CachedIntegrations<S> {
+    inner: S,
+    ttl: Duration,
+    clock: SharedClock,
+    entries: RwLock<Entries>,
+}
+
+impl<S> fmt::Debug for CachedIntegrations<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedIntegrations")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: IntegrationStore> CachedIntegrations<S> {
+    /// Caches lookups of `inner` for `ttl`, timed by `clock`.
+    pub fn new(inner: S, ttl: Duration, clock: SharedClock) -> Self {
+        Self {
+            inner,
+            ttl,
+            clock,
+            entries: RwLock::default(),
+        }
+    }
+
+    fn forget(&self, tenant: &str, slug: &str) {
+        let mut entries = self.entries.write().expect("integration cache poisoned");
+        if let Some(of_tenant) = entries.get_mut(tenant) {
+            of_tenant.remove(slug);
+        }
+    }
+}
+
+#[async_trait]
+impl<S: IntegrationStore> IntegrationStore for CachedIntegrations<S> {
+    async fn integration(
+        &self,
+        tenant: &str,
+        slug: &str,
+    ) -> Result<Option<StoredIntegration>, StoreError> {
+        let now = self.clock.instant();
+        {
+            let entries = self.entries.read().expect("integration cache poisoned");
+            if let Some((at, found)) = entries.get(tenant).and_then(|t| t.get(slug))
+                && now.duration_since(*at) < self.ttl
+            {
+                return Ok(found.clone());
+            }
+        }
+        let found = self.inner.integration(tenant, slug).await?;
+        let mut entries = self.entries.write().expect("integration cache poisoned");
+        let of_tenant = entries.entry(tenant.to_owned()).or_default();
+        of_tenant.insert(slug.to_owned(), (now, found.clone()));
+        Ok(found)
+    }
+
+    async fn put_integration(
+        &self,
+        tenant: &str,
+        def: IntegrationDef,
+    ) -> Result<StoredIntegration, StoreError> {
+        let slug = def.slug.clone();
+        let result = self.inner.put_integration(tenant, def).await;
+        // Forget even on failure: the write may have happened before the error.
+        self.forget(tenant, &slug);
+        result
+    }
+
+    async fn list_integrations(&self, tenant: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        self.inner.list_integrations(tenant).await
+    }
+
+    async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {
+        let result = self.inner.delete_integration(tenant, slug).await;
+        self.forget(tenant, slug);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::storage::MemoryStore;
+
+    /// A store that counts the lookups reaching it.
+    #[derive(Default)]
+    struct Counting {
+        store: MemoryStore,
+        lookups: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl IntegrationStore for Arc<Counting> {
+        async fn integration(
+            &self,
+            tenant: &str,
+            slug: &str,
+        ) -> Result<Option<StoredIntegration>, StoreError> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.store.integration(tenant, slug).await
+        }
+        async fn put_integration(
+            &self,
+            tenant: &str,
+            def: IntegrationDef,
+        ) -> Result<StoredIntegration, StoreError> {
+            self.store.put_integration(tenant, def).await
+        }
+        async fn list_integrations(
+            &self,
+            tenant: &str,
+        ) -> Result<Vec<StoredIntegration>, StoreError> {
+            self.store.list_integrations(tenant).await
+        }
+        async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {
+            self.store.delete_integration(tenant, slug).await
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_from_memory_until_a_write_or_the_ttl() {
+        let counting = Arc::new(Counting::default());
+        let clock = ManualClock::new(std::time::SystemTime::UNIX_EPOCH);
+        let cache =
+            CachedIntegrations::new(counting.clone(), Duration::from_secs(2), clock.clone());
+        assert!(cache.integration("t", "crm").await.unwrap().is_none());
+        assert!(
+            cache.integration("t", "crm").await.unwrap().is_none(),
+            "absence is cached too"
+        );
+        assert_eq!(counting.lookups.load(Ordering::Relaxed), 1);
+
+        cache
+            .put_integration("t", IntegrationDef::new("crm", "CRM"))
+            .await
+            .unwrap();
+        assert_eq!(
+            cache
+                .integration("t", "crm")
+                .await
+                .unwrap()
+                .unwrap()
+                .def
+                .name,
+            "CRM"
+        );
+        assert_eq!(
+            counting.lookups.load(Ordering::Relaxed),
+            2,
+            "a write through the cache invalidates"
+        );
+
+        // Another replica writes behind the cache's back: visible after the TTL.
+        counting
+            .store
+            .put_integration("t", IntegrationDef::new("crm", "CRM v2"))
+            .await
+            .unwrap();
+        assert_eq!(
+            cache
+                .integration("t", "crm")
+                .await
+                .unwrap()
+                .unwrap()
+                .def
+                .name,
+            "CRM"
+        );
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(
+            cache
+                .integration("t", "crm")
+                .await
+                .unwrap()
+                .unwrap()
+                .def
+                .name,
+            "CRM v2"
+        );
+
+        cache.delete_integration("t", "crm").await.unwrap();
+        assert!(cache.integration("t", "crm").await.unwrap().is_none());
+        assert!(
+            cache.integration("u", "crm").await.unwrap().is_none(),
+            "tenants stay apart"
+        );
+    }
+}
