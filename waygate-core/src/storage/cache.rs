@@ -146,6 +146,12 @@ mod tests {
         }
     }
 
+    /// The name of tenant `t`'s `crm` integration, as the cache answers.
+    async fn name(cache: &CachedIntegrations<Arc<Counting>>) -> Option<String> {
+        let found = cache.integration("t", "crm").await.unwrap();
+        found.map(|s| s.def.name.clone())
+    }
+
     #[tokio::test]
     async fn serves_from_memory_until_a_write_or_the_ttl() {
         let counting = Arc::new(Counting::default());
@@ -163,16 +169,7 @@ mod tests {
             .put_integration("t", IntegrationDef::new("crm", "CRM"))
             .await
             .unwrap();
-        assert_eq!(
-            cache
-                .integration("t", "crm")
-                .await
-                .unwrap()
-                .unwrap()
-                .def
-                .name,
-            "CRM"
-        );
+        assert_eq!(name(&cache).await.unwrap(), "CRM");
         assert_eq!(
             counting.lookups.load(Ordering::Relaxed),
             2,
@@ -185,27 +182,9 @@ mod tests {
             .put_integration("t", IntegrationDef::new("crm", "CRM v2"))
             .await
             .unwrap();
-        assert_eq!(
-            cache
-                .integration("t", "crm")
-                .await
-                .unwrap()
-                .unwrap()
-                .def
-                .name,
-            "CRM"
-        );
+        assert_eq!(name(&cache).await.unwrap(), "CRM");
         clock.advance(Duration::from_secs(2));
-        assert_eq!(
-            cache
-                .integration("t", "crm")
-                .await
-                .unwrap()
-                .unwrap()
-                .def
-                .name,
-            "CRM v2"
-        );
+        assert_eq!(name(&cache).await.unwrap(), "CRM v2");
 
         cache.delete_integration("t", "crm").await.unwrap();
         assert!(cache.integration("t", "crm").await.unwrap().is_none());
