@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::model::{ActionDef, PaginationSpec, PaginationStrategy, ParamLocation};
+use crate::schema::pointer_token;
 
 const CURSOR_PARAMS: [&str; 9] = [
     "cursor",
@@ -170,7 +171,7 @@ fn find_field(root: &Value, schema: &Value, names: &[&str], depth: usize) -> Opt
         if names.iter().any(|n| n.eq_ignore_ascii_case(name))
             && (is_string || sub.get("type").is_none())
         {
-            return Some(format!("/{}", escape(name)));
+            return Some(format!("/{}", pointer_token(name)));
         }
     }
     if depth >= 1 {
@@ -178,7 +179,7 @@ fn find_field(root: &Value, schema: &Value, names: &[&str], depth: usize) -> Opt
     }
     properties(root, schema).find_map(|(name, sub)| {
         let found = find_field(root, sub, names, depth + 1)?;
-        Some(format!("/{}{found}", escape(name)))
+        Some(format!("/{}{found}", pointer_token(name)))
     })
 }
 
@@ -197,11 +198,7 @@ fn items(root: &Value, schema: &Value, depth: usize) -> Option<String> {
         .iter()
         .find(|n| ITEM_NAMES.contains(&n.as_str()))
         .or_else(|| arrays.first());
-    pick.map(|name| format!("/{}", escape(name)))
-}
-
-fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
+    pick.map(|name| format!("/{}", pointer_token(name)))
 }
 
 #[cfg(test)]

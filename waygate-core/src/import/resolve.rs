@@ -243,7 +243,7 @@ impl<'a> At<'a> {
                 Segment::None => {}
                 Segment::Key(key) => {
                     pointer.push('/');
-                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    pointer.push_str(&crate::schema::pointer_token(key));
                 }
                 Segment::Index(i) => {
                     pointer.push('/');

@@ -203,7 +203,7 @@ pub(crate) fn build(
 }
 
 fn pointer(field: &str) -> String {
-    format!("/{}", field.replace('~', "~0").replace('/', "~1"))
+    format!("/{}", crate::schema::pointer_token(field))
 }
 
 fn not_scalar(field: &str) -> Error {

@@ -34,6 +34,11 @@ pub fn compile(schema: &Value) -> Result<Validator, String> {
     })
 }
 
+/// A key as one JSON pointer token (RFC 6901: `~` → `~0`, `/` → `~1`).
+pub(crate) fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// One way a value breaks its schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,7 +113,7 @@ pub fn violations(validator: &Validator, schema: &Value, value: &Value) -> Vec<V
             } = kind
             {
                 pointer.push('/');
-                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&pointer_token(name));
             }
             let expected = schema.pointer(e.schema_path().as_str()).cloned();
             let place = if pointer.is_empty() {
