@@ -1,4 +1,7 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
+mod gateway;
 mod import;
+mod secrets;
 mod serve;
+mod support;

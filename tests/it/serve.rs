@@ -15,8 +15,13 @@ impl Drop for Running {
 
 #[tokio::test]
 async fn serve_answers_healthz_on_the_printed_url() {
+    let dir = crate::support::TempDir::new("first-run");
+    let data = dir.0.join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_waygate"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env_remove("WAYGATE_DATABASE_URL")
+        .env_remove("WAYGATE_MASTER_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
