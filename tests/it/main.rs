@@ -5,3 +5,4 @@ mod import;
 mod secrets;
 mod serve;
 mod support;
+mod surface;

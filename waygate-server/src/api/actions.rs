@@ -146,7 +146,9 @@ fn call(
 }
 
 /// Invoke an action.
-#[utoipa::path(post, path = "/actions/{integration}/{action}", tag = "actions",
+#[utoipa::path(
+    post,
+    operation_id = "invokeAction", path = "/actions/{integration}/{action}", tag = "actions",
     params(("integration" = String, Path, description = "Integration slug"),
         ("action" = String, Path, description = "Action slug")),
     request_body = InvokeRequest,
@@ -207,7 +209,9 @@ pub async fn invoke(
 }
 
 /// Dry run: validate the input and show the request that would be sent; sends nothing.
-#[utoipa::path(post, path = "/actions/{integration}/{action}/test", tag = "actions",
+#[utoipa::path(
+    post,
+    operation_id = "testAction", path = "/actions/{integration}/{action}/test", tag = "actions",
     params(("integration" = String, Path, description = "Integration slug"),
         ("action" = String, Path, description = "Action slug")),
     request_body = InvokeRequest,
@@ -229,7 +233,9 @@ pub async fn test(
 }
 
 /// Describe an action: its schemas and binding.
-#[utoipa::path(get, path = "/actions/{integration}/{action}/schema", tag = "actions",
+#[utoipa::path(
+    get,
+    operation_id = "getActionSchema", path = "/actions/{integration}/{action}/schema", tag = "actions",
     params(("integration" = String, Path, description = "Integration slug"),
         ("action" = String, Path, description = "Action slug")),
     responses((status = 200, body = SchemaResponse), (status = 404, body = super::ErrorBody)))]

@@ -110,7 +110,9 @@ fn credential(value: Value) -> ApiResult<Credential> {
 }
 
 /// Create a connection with its credential.
-#[utoipa::path(post, path = "/integrations/{idOrSlug}/connections", tag = "connections",
+#[utoipa::path(
+    post,
+    operation_id = "createConnection", path = "/integrations/{idOrSlug}/connections", tag = "connections",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     request_body = CreateConnection,
     responses((status = 201, body = ConnectionView), (status = 400, body = super::ErrorBody),
@@ -164,7 +166,9 @@ pub async fn create(
 }
 
 /// List an integration's connections.
-#[utoipa::path(get, path = "/integrations/{idOrSlug}/connections", tag = "connections",
+#[utoipa::path(
+    get,
+    operation_id = "listConnections", path = "/integrations/{idOrSlug}/connections", tag = "connections",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     responses((status = 200, body = Page<ConnectionView>), (status = 404, body = super::ErrorBody)))]
 pub async fn list(
@@ -182,7 +186,9 @@ pub async fn list(
 }
 
 /// Revoke and delete a connection's credential (and the connection).
-#[utoipa::path(post, path = "/integrations/{idOrSlug}/disconnect", tag = "connections",
+#[utoipa::path(
+    post,
+    operation_id = "disconnect", path = "/integrations/{idOrSlug}/disconnect", tag = "connections",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     request_body = Disconnect,
     responses((status = 204), (status = 404, body = super::ErrorBody)))]

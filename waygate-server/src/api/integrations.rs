@@ -290,7 +290,9 @@ async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<(
 }
 
 /// List the tenant's integrations.
-#[utoipa::path(get, path = "/integrations", tag = "integrations",
+#[utoipa::path(
+    get,
+    operation_id = "listIntegrations", path = "/integrations", tag = "integrations",
     params(ListIntegrations),
     responses((status = 200, body = Page<IntegrationView>), (status = 401, body = super::ErrorBody)))]
 pub async fn list(
@@ -317,7 +319,9 @@ pub async fn list(
 }
 
 /// Create an integration from a definition (JSON, or YAML with a YAML content type).
-#[utoipa::path(post, path = "/integrations", tag = "integrations",
+#[utoipa::path(
+    post,
+    operation_id = "createIntegration", path = "/integrations", tag = "integrations",
     request_body(content = Object, description = "An integration definition (config as code)"),
     responses((status = 201, body = IntegrationDetail), (status = 400, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody)))]
@@ -342,7 +346,9 @@ pub async fn create_from_definition(
 }
 
 /// Import an OpenAPI or Swagger document as an integration.
-#[utoipa::path(post, path = "/integrations/import", tag = "integrations",
+#[utoipa::path(
+    post,
+    operation_id = "importOpenApi", path = "/integrations/import", tag = "integrations",
     request_body = ImportRequest,
     responses((status = 201, body = ImportResponse), (status = 400, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody)))]
@@ -380,7 +386,9 @@ pub async fn import_openapi(
 }
 
 /// Read an integration.
-#[utoipa::path(get, path = "/integrations/{idOrSlug}", tag = "integrations",
+#[utoipa::path(
+    get,
+    operation_id = "getIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     responses((status = 200, body = IntegrationDetail), (status = 404, body = super::ErrorBody)))]
 pub async fn get(
@@ -395,7 +403,9 @@ pub async fn get(
 
 /// Change an integration's name, description, base URL, tags, status or
 /// defaults; the next invocation uses them.
-#[utoipa::path(patch, path = "/integrations/{idOrSlug}", tag = "integrations",
+#[utoipa::path(
+    patch,
+    operation_id = "updateIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     request_body = UpdateIntegration,
     responses((status = 200, body = IntegrationDetail), (status = 400, body = super::ErrorBody),
@@ -452,7 +462,9 @@ pub async fn update(
 }
 
 /// Delete an integration with its actions and connections.
-#[utoipa::path(delete, path = "/integrations/{idOrSlug}", tag = "integrations",
+#[utoipa::path(
+    delete,
+    operation_id = "deleteIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn delete(
@@ -469,7 +481,9 @@ pub async fn delete(
 }
 
 /// The whole definition as config as code: JSON, or YAML with `Accept: application/yaml`.
-#[utoipa::path(get, path = "/integrations/{idOrSlug}/export", tag = "integrations",
+#[utoipa::path(
+    get,
+    operation_id = "exportIntegration", path = "/integrations/{idOrSlug}/export", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     responses((status = 200, description = "The definition", content(
         (Object = "application/json"), (String = "application/yaml"))),
@@ -497,7 +511,9 @@ pub async fn export(
 }
 
 /// The actions of an integration, with their schemas.
-#[utoipa::path(get, path = "/integrations/{idOrSlug}/actions", tag = "integrations",
+#[utoipa::path(
+    get,
+    operation_id = "listActions", path = "/integrations/{idOrSlug}/actions", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug"), ListActions),
     responses((status = 200, body = Page<ActionView>), (status = 404, body = super::ErrorBody)))]
 pub async fn actions(
@@ -549,7 +565,9 @@ pub fn action_view(integration: &str, a: &waygate_core::ActionDef) -> ActionView
 }
 
 /// Health from the connections' credential status and this process's breakers.
-#[utoipa::path(get, path = "/integrations/{idOrSlug}/health", tag = "integrations",
+#[utoipa::path(
+    get,
+    operation_id = "getIntegrationHealth", path = "/integrations/{idOrSlug}/health", tag = "integrations",
     params(("idOrSlug" = String, Path, description = "Integration id or slug")),
     responses((status = 200, body = HealthView), (status = 404, body = super::ErrorBody)))]
 pub async fn health(

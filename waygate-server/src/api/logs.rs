@@ -123,7 +123,9 @@ fn since(text: Option<&str>) -> ApiResult<Option<SystemTime>> {
 }
 
 /// Request logs, newest first, with integration and action names.
-#[utoipa::path(get, path = "/logs", tag = "logs", params(ListLogs),
+#[utoipa::path(
+    get,
+    operation_id = "listLogs", path = "/logs", tag = "logs", params(ListLogs),
     responses((status = 200, body = Page<LogView>), (status = 400, body = super::ErrorBody)))]
 pub async fn list(
     State(app): State<AppState>,
@@ -217,7 +219,9 @@ fn view(r: LogRecord, names: &Names) -> LogView {
 }
 
 /// Per-integration and per-action counts, error rates and latency percentiles.
-#[utoipa::path(get, path = "/metrics", tag = "logs", params(StatsQuery),
+#[utoipa::path(
+    get,
+    operation_id = "getMetrics", path = "/metrics", tag = "logs", params(StatsQuery),
     responses((status = 200, body = StatsView), (status = 400, body = super::ErrorBody)))]
 pub async fn stats(
     State(app): State<AppState>,

@@ -105,6 +105,58 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers any operation can give, added where an operation does not list them:
+/// every call is authenticated, rate limited and parsed before its handler runs.
+struct CommonResponses;
+
+impl CommonResponses {
+    const ANY: [(&'static str, &'static str); 6] = [
+        ("400", "The request is malformed or breaks a rule"),
+        ("401", "No valid API key"),
+        ("403", "The key may not do this (operator vs tenant)"),
+        (
+            "429",
+            "The tenant's gateway rate limit is spent; see Retry-After",
+        ),
+        ("500", "A gateway bug; the request id is in x-request-id"),
+        ("503", "Storage is unavailable"),
+    ];
+    const WITH_BODY: (&'static str, &'static str) =
+        ("413", "The request body is larger than the gateway accepts");
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let error = || {
+            utoipa::openapi::ResponseBuilder::new().content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                let extra = has_body.then_some(Self::WITH_BODY);
+                for (status, text) in Self::ANY.into_iter().chain(extra) {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error().description(text).build().into());
+                }
+            }
+        }
+    }
+}
+
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tenants::create_tenant))
@@ -137,9 +189,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::stats))
 }
 
+/// The routes and their document, completed with the common answers (which
+/// need the paths, so they are added after the routes are collected).
+fn routes_and_document() -> (Router<AppState>, OpenApiDoc) {
+    let (router, mut openapi) = routes().split_for_parts();
+    CommonResponses.modify(&mut openapi);
+    (router, openapi)
+}
+
 /// The `/api/v1` router (authenticated) and the OpenAPI document describing it.
 pub fn router(state: AppState) -> (Router, OpenApiDoc) {
-    let (router, openapi) = routes().split_for_parts();
+    let (router, openapi) = routes_and_document();
     let router = router
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -151,5 +211,5 @@ pub fn router(state: AppState) -> (Router, OpenApiDoc) {
 
 /// The OpenAPI document alone (for tests and tooling).
 pub fn openapi() -> OpenApiDoc {
-    routes().split_for_parts().1
+    routes_and_document().1
 }

@@ -167,7 +167,9 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// Create a tenant and its first API key (operator).
-#[utoipa::path(post, path = "/tenants", tag = "tenants",
+#[utoipa::path(
+    post,
+    operation_id = "createTenant", path = "/tenants", tag = "tenants",
     request_body = CreateTenant,
     responses((status = 201, body = CreatedTenant), (status = 400, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
@@ -213,7 +215,9 @@ async fn load_tenant(app: &AppState, id: &str) -> ApiResult<TenantInfo> {
 }
 
 /// Read a tenant (operator, or the tenant itself).
-#[utoipa::path(get, path = "/tenants/{id}", tag = "tenants",
+#[utoipa::path(
+    get,
+    operation_id = "getTenant", path = "/tenants/{id}", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id")),
     responses((status = 200, body = TenantView), (status = 404, body = super::ErrorBody)))]
 pub async fn get_tenant(
@@ -226,7 +230,9 @@ pub async fn get_tenant(
 }
 
 /// Change a tenant's name or settings (operator).
-#[utoipa::path(patch, path = "/tenants/{id}", tag = "tenants",
+#[utoipa::path(
+    patch,
+    operation_id = "updateTenant", path = "/tenants/{id}", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id")),
     request_body = UpdateTenant,
     responses((status = 200, body = TenantView), (status = 400, body = super::ErrorBody),
@@ -282,7 +288,9 @@ fn merge_settings(
 }
 
 /// Delete a tenant and everything it owns (operator).
-#[utoipa::path(delete, path = "/tenants/{id}", tag = "tenants",
+#[utoipa::path(
+    delete,
+    operation_id = "deleteTenant", path = "/tenants/{id}", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id")),
     responses((status = 204), (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn delete_tenant(
@@ -305,7 +313,9 @@ pub async fn delete_tenant(
 }
 
 /// List a tenant's API keys, without their secrets.
-#[utoipa::path(get, path = "/tenants/{id}/api-keys", tag = "tenants",
+#[utoipa::path(
+    get,
+    operation_id = "listApiKeys", path = "/tenants/{id}/api-keys", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id")),
     responses((status = 200, body = Page<ApiKeyView>), (status = 404, body = super::ErrorBody)))]
 pub async fn list_api_keys(
@@ -324,7 +334,9 @@ pub async fn list_api_keys(
 }
 
 /// Issue another API key (operator, or the tenant itself); shown only in this answer.
-#[utoipa::path(post, path = "/tenants/{id}/api-keys", tag = "tenants",
+#[utoipa::path(
+    post,
+    operation_id = "createApiKey", path = "/tenants/{id}/api-keys", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id")),
     request_body = CreateApiKey,
     responses((status = 201, body = IssuedKey), (status = 404, body = super::ErrorBody)))]
@@ -357,7 +369,9 @@ pub async fn create_api_key(
 }
 
 /// Revoke an API key (operator, or the tenant itself).
-#[utoipa::path(delete, path = "/tenants/{id}/api-keys/{keyId}", tag = "tenants",
+#[utoipa::path(
+    delete,
+    operation_id = "revokeApiKey", path = "/tenants/{id}/api-keys/{keyId}", tag = "tenants",
     params(("id" = String, Path, description = "Tenant id"), ("keyId" = String, Path, description = "Key id")),
     responses((status = 204), (status = 404, body = super::ErrorBody)))]
 pub async fn revoke_api_key(
