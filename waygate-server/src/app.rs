@@ -138,6 +138,10 @@ impl AppState {
 /// # Errors
 /// One line: a malformed key, an unreadable data directory, an unreachable database.
 pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
+    // A malformed key in the environment fails before anything is created; a
+    // key is generated only once the database is known to work.
+    MasterKey::from_env().map_err(|e| causes(&e))?;
+    let store = Store::open(url).await.map_err(|e| causes(&e))?;
     let (key, source) = MasterKey::resolve(data_dir).map_err(|e| causes(&e))?;
     if let KeySource::Generated(path) = &source {
         eprintln!(
@@ -145,7 +149,6 @@ pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
             path.display()
         );
     }
-    let store = Store::open(url).await.map_err(|e| causes(&e))?;
     store.set_master_key(key);
     Ok(store)
 }
