@@ -90,6 +90,9 @@ fn fails_to_start(args: &[&str], env: &[(&str, &str)]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// Flags, environment, and what the one line of the failure must name.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[test]
 fn bad_configuration_fails_at_start_with_one_line() {
     let dir = crate::support::TempDir::new("bad-config");
@@ -97,7 +100,7 @@ fn bad_configuration_fails_at_start_with_one_line() {
     let file = dir.0.join("a-file");
     std::fs::write(&file, "not a directory").unwrap();
     let under_file = file.join("sub").display().to_string();
-    let cases: [(Vec<&str>, Vec<(&str, &str)>, &str); 5] = [
+    let cases: [Case<'_>; 5] = [
         (
             vec!["--data-dir", &data],
             vec![("WAYGATE_MASTER_KEY", "not-base64!")],
