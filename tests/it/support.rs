@@ -41,7 +41,17 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts a gateway with its own data dir; `env` adds or overrides variables.
     pub(crate) fn start(env: &[(&str, &str)]) -> Self {
-        let dir = TempDir::new("gateway");
+        Self::start_in(TempDir::new("gateway"), env)
+    }
+
+    /// Starts a gateway on the data dir of an earlier one (stopped or killed).
+    pub(crate) fn restart(mut self) -> Self {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
+        Self::start_in(dir, &[])
+    }
+
+    fn start_in(dir: TempDir, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_waygate"));
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
@@ -53,7 +63,13 @@ impl Gateway {
             .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.0.join("server.log")).unwrap());
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.0.join("server.log"))
+                    .unwrap(),
+            );
         for (k, v) in env {
             command.env(k, v);
         }
@@ -138,6 +154,15 @@ impl Gateway {
             }
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: nothing is flushed.
+    pub(crate) fn kill(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status();
         }
     }
 
