@@ -443,6 +443,38 @@ async fn upstream_failures_map_to_the_documented_answers() {
         .await;
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["circuitBreaker"], "open", "{health}");
+
+    // A disabled integration refuses invocations until it is active again.
+    let (status, body) = gw
+        .call(
+            Method::PATCH,
+            "/api/v1/integrations/chaos",
+            &key,
+            Some(json!({"status": "disabled"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "disabled");
+    let (status, err) = invoke("slow").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert_eq!(err["error"]["code"], "CONFIGURATION_ERROR");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disabled")
+    );
+    let (status, _) = gw
+        .call(
+            Method::PATCH,
+            "/api/v1/integrations/chaos",
+            &key,
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ok) = invoke("slow").await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
 }
 
 #[tokio::test]

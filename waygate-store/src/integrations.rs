@@ -155,7 +155,7 @@ impl Store {
         let row = db::one(
             self.db(),
             "reading an integration",
-            "SELECT definition, revision FROM integrations WHERE tenant_id = $1 AND slug = $2",
+            "SELECT definition, revision, status FROM integrations WHERE tenant_id = $1 AND slug = $2",
             vec![tenant.into(), slug.into()],
         )
         .await?;
@@ -170,7 +170,7 @@ impl Store {
         let rows = db::all(
             self.db(),
             "listing integrations",
-            "SELECT definition, revision FROM integrations WHERE tenant_id = $1 ORDER BY slug",
+            "SELECT definition, revision, status FROM integrations WHERE tenant_id = $1 ORDER BY slug",
             vec![tenant.into()],
         )
         .await?;
@@ -252,12 +252,14 @@ fn escape_like(text: &str) -> String {
 fn stored(row: &sea_orm::QueryResult) -> Result<StoredIntegration> {
     let definition: String = get(row, "definition")?;
     let revision: i64 = get(row, "revision")?;
+    let status: String = get(row, "status")?;
     let def = IntegrationDef::from_json(&definition).map_err(|e| {
         Error::new(ErrorKind::Unavailable, "a stored definition cannot be read").with_source(e)
     })?;
     Ok(StoredIntegration {
         def: Arc::new(def),
         revision: u64::try_from(revision).unwrap_or(0),
+        enabled: status == "active",
     })
 }
 
@@ -289,9 +291,15 @@ impl IntegrationStore for Store {
         def: IntegrationDef,
     ) -> Result<StoredIntegration, StoreError> {
         let revision = self.store_integration(tenant, &def).await?;
+        // A write keeps the status; read it rather than assume it.
+        let enabled = self
+            .integration_summary(tenant, &def.slug)
+            .await?
+            .is_none_or(|s| s.status == "active");
         Ok(StoredIntegration {
             def: Arc::new(def),
             revision,
+            enabled,
         })
     }
 

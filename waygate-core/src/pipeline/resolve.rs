@@ -184,6 +184,11 @@ async fn compiled(
         .integration(tenant, slug)
         .await?
         .ok_or_else(|| Error::not_found(format!("integration '{slug}'")))?;
+    if !stored.enabled {
+        return Err(Error::config(format!(
+            "integration '{slug}' is disabled: set its status to active to invoke its actions"
+        )));
+    }
     let registry = &exec.inner.registry;
     {
         let compiled = registry.compiled.read().expect("registry lock poisoned");

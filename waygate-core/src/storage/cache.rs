@@ -48,7 +48,9 @@ impl<S: IntegrationStore> CachedIntegrations<S> {
         }
     }
 
-    fn forget(&self, tenant: &str, slug: &str) {
+    /// Forgets what is cached for one integration: after a write that did not
+    /// go through this cache (the gateway's status change, for one).
+    pub fn invalidate(&self, tenant: &str, slug: &str) {
         let mut entries = self.entries.write().expect("integration cache poisoned");
         if let Some(of_tenant) = entries.get_mut(tenant) {
             of_tenant.remove(slug);
@@ -87,7 +89,7 @@ impl<S: IntegrationStore> IntegrationStore for CachedIntegrations<S> {
         let slug = def.slug.clone();
         let result = self.inner.put_integration(tenant, def).await;
         // Forget even on failure: the write may have happened before the error.
-        self.forget(tenant, &slug);
+        self.invalidate(tenant, &slug);
         result
     }
 
@@ -97,7 +99,7 @@ impl<S: IntegrationStore> IntegrationStore for CachedIntegrations<S> {
 
     async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {
         let result = self.inner.delete_integration(tenant, slug).await;
-        self.forget(tenant, slug);
+        self.invalidate(tenant, slug);
         result
     }
 }

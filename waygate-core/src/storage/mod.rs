@@ -60,6 +60,8 @@ pub struct StoredIntegration {
     pub def: Arc<IntegrationDef>,
     /// Increases with every write of this integration.
     pub revision: u64,
+    /// `false` when the integration is disabled: its actions are not invoked.
+    pub enabled: bool,
 }
 
 /// Integration definitions, per tenant.
@@ -165,6 +167,7 @@ impl MemoryStore {
         let stored = StoredIntegration {
             def: Arc::new(def),
             revision,
+            enabled: true,
         };
         let mut tenants = self.tenants.write().map_err(|_| poisoned())?;
         let data = tenants.entry(tenant.to_owned()).or_default();

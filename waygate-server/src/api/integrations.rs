@@ -455,6 +455,7 @@ pub async fn update(
             .set_integration_status(&tenant, &summary.slug, status)
             .await
             .map_err(|e| store_error("setting the status", &e))?;
+        app.integrations.invalidate(&tenant, &summary.slug);
     }
     let summary = find(&app, &tenant, &summary.slug).await?;
     let def = definition(&app, &tenant, &summary.slug).await?;
