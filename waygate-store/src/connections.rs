@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::TransactionTrait;
-use waygate_core::credential::{Connection, Credential};
+use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::storage::{ConnectionStore, StoreError};
 
 use crate::db::{self, get};
@@ -118,7 +118,7 @@ impl Store {
         let row = db::one(
             self.db(),
             "reading a connection",
-            "SELECT c.name, c.base_url, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
+            "SELECT c.name, c.base_url, c.status, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
              FROM connections c
              JOIN integrations i ON i.id = c.integration_id
              LEFT JOIN credentials k ON k.connection_id = c.id
@@ -144,6 +144,7 @@ impl Store {
         };
         let mut connection = Connection::new(get::<String>(&row, "name")?, credential);
         connection.base_url = get(&row, "base_url")?;
+        connection.status = ConnectionStatus::parse(&get::<String>(&row, "status")?);
         Ok(Some(connection))
     }
 

@@ -33,6 +33,8 @@
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
+//! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
+//! - `oauth_states` — pending authorizations: single-use, expiring `state`s with sealed PKCE verifiers.
 //! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
 //! - `error` — [`Error`] with a backend-neutral [`ErrorKind`].
 //! - `time` — times as epoch milliseconds.
@@ -44,14 +46,17 @@ mod integrations;
 mod locks;
 mod logs;
 mod migration;
+mod oauth_states;
 mod store;
 mod tenants;
 mod time;
+mod tokens;
 mod vault;
 
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
 pub use locks::RefreshLock;
+pub use oauth_states::{PendingAuthorization, StateOutcome};
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use store::{Backend, Store};
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey};
