@@ -73,9 +73,9 @@ impl Store {
     ) -> Result<()> {
         let digest = digest(state);
         let verifier = pending.verifier.as_ref().map_or("", |v| v.secret());
-        let sealed = self
-            .keyring()?
-            .seal(&pending.tenant, &row_id(&digest), verifier.as_bytes())?;
+        let sealed =
+            self.keyring()?
+                .seal(&pending.tenant, &row_id(&digest), verifier.as_bytes())?;
         let now = now_ms();
         let n = db::exec(
             self.db(),

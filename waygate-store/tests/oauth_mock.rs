@@ -157,7 +157,10 @@ fn expired(refresh_token: &str) -> Connection {
 
 async fn setup(store: &Store, mock: &MockOAuth, connection: Option<Connection>) {
     store.create_tenant("t1", "t1").await.unwrap();
-    store.put_integration("t1", mock.integration()).await.unwrap();
+    store
+        .put_integration("t1", mock.integration())
+        .await
+        .unwrap();
     if let Some(c) = connection {
         store.store_connection("t1", "acme", &c).await.unwrap();
     }
@@ -168,9 +171,9 @@ async fn invoke_all(executors: &[Executor], per_executor: usize) -> Vec<Result<V
     for exec in executors {
         for _ in 0..per_executor {
             let exec = exec.clone();
-            tasks.push(tokio::spawn(
-                async move { exec.invoke(&whoami()).await.map(|i| i.data) },
-            ));
+            tasks.push(tokio::spawn(async move {
+                exec.invoke(&whoami()).await.map(|i| i.data)
+            }));
         }
     }
     let mut results = Vec::new();
@@ -190,7 +193,10 @@ fn assert_all_ok(results: &[Result<Value, Error>]) {
 }
 
 async fn stored_refresh_token(store: &Store) -> String {
-    let c = store.load_connection("t1", "acme", "default").await.unwrap();
+    let c = store
+        .load_connection("t1", "acme", "default")
+        .await
+        .unwrap();
     match c.unwrap().credential {
         Credential::Oauth2Tokens { refresh_token, .. } => {
             refresh_token.unwrap().expose_secret().to_owned()
@@ -210,12 +216,19 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
         let results = invoke_all(&[exec], 50).await;
         assert_all_ok(&results);
         let refreshes = mock.count("refresh_token").await;
-        eprintln!("{:?}: 50 calls, {refreshes} refresh request(s)", db.store.backend());
+        eprintln!(
+            "{:?}: 50 calls, {refreshes} refresh request(s)",
+            db.store.backend()
+        );
         assert_eq!(refreshes, 1);
         let stats = mock.stats().await;
         assert_eq!(stats["requests"][0]["refresh_token"], "rt-0");
         assert_eq!(stats["requests"][0]["basic_auth"], true);
-        assert_ne!(stored_refresh_token(&db.store).await, "rt-0", "rotated token saved");
+        assert_ne!(
+            stored_refresh_token(&db.store).await,
+            "rt-0",
+            "rotated token saved"
+        );
         db.finish().await;
     }
 }
@@ -307,7 +320,7 @@ async fn twenty_concurrent_client_credentials_calls_fetch_one_token() {
     });
     setup(&db.store, &mock, Some(connection)).await;
     let exec = executor(&db.store, &resolver(&db.store));
-    let results = invoke_all(&[exec.clone()], 20).await;
+    let results = invoke_all(std::slice::from_ref(&exec), 20).await;
     assert_all_ok(&results);
     assert_all_ok(&invoke_all(&[exec], 5).await);
     let fetched = mock.count("client_credentials").await;
@@ -348,7 +361,8 @@ async fn authorization_code_with_pkce_end_to_end() {
     assert_eq!(query["state"], start.state);
 
     // The callback: consume the state, exchange the code, store the tokens.
-    let StateOutcome::Consumed(found) = db.store.consume_oauth_state(&query["state"]).await.unwrap()
+    let StateOutcome::Consumed(found) =
+        db.store.consume_oauth_state(&query["state"]).await.unwrap()
     else {
         panic!("a fresh state is consumed");
     };

@@ -67,7 +67,11 @@ async fn states_are_single_use_bound_and_expiring(db: &TestDb) {
         panic!("the first use consumes");
     };
     assert_eq!(
-        (p.tenant.as_str(), p.integration.as_str(), p.connection.as_str()),
+        (
+            p.tenant.as_str(),
+            p.integration.as_str(),
+            p.connection.as_str()
+        ),
         ("t1", "acme", "default")
     );
     assert_eq!(p.redirect_uri, "https://gw.example.com/oauth/callback");
@@ -156,7 +160,11 @@ async fn the_token_port(db: &TestDb) {
     let key = CredentialKey::new("t1", "acme", "default");
 
     let due = port.expiring(Duration::from_secs(300)).await.unwrap();
-    assert_eq!(due, vec![key.clone()], "only t1's token expires within 5 min");
+    assert_eq!(
+        due,
+        vec![key.clone()],
+        "only t1's token expires within 5 min"
+    );
 
     let loaded = port.load_tokens(&key).await.unwrap().unwrap();
     assert_eq!(access_token(&loaded.credential), "at-1");
@@ -176,12 +184,21 @@ async fn the_token_port(db: &TestDb) {
     };
     assert_eq!(refresh_token.as_ref().unwrap().expose_secret(), "rt-2");
     assert_eq!(port.record_failure(&key).await.unwrap(), 1, "saving resets");
-    assert!(port.expiring(Duration::from_secs(300)).await.unwrap().is_empty());
+    assert!(
+        port.expiring(Duration::from_secs(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     port.set_status(&key, ConnectionStatus::NeedsReauth)
         .await
         .unwrap();
-    let conn = s.load_connection("t1", "acme", "default").await.unwrap().unwrap();
+    let conn = s
+        .load_connection("t1", "acme", "default")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(conn.status, ConnectionStatus::NeedsReauth);
     assert_eq!(
         s.load_connection("t2", "acme", "default")
@@ -199,13 +216,21 @@ async fn the_token_port(db: &TestDb) {
     port.set_status(&key, ConnectionStatus::NeedsReauth)
         .await
         .unwrap();
-    assert!(port.expiring(Duration::from_secs(300)).await.unwrap().is_empty());
+    assert!(
+        port.expiring(Duration::from_secs(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let lease = Duration::from_secs(30);
     let held = port.try_lock(&key, lease).await.unwrap().expect("free");
     assert!(port.try_lock(&key, lease).await.unwrap().is_none(), "held");
     held.release().await;
-    assert!(port.try_lock(&key, lease).await.unwrap().is_some(), "released");
+    assert!(
+        port.try_lock(&key, lease).await.unwrap().is_some(),
+        "released"
+    );
 
     let missing = CredentialKey::new("t1", "acme", "nope");
     assert!(port.save_tokens(&missing, &soon.credential).await.is_err());

@@ -104,8 +104,8 @@ mod tests {
 
     #[test]
     fn url_carries_state_scopes_and_s256_challenge() {
-        let start = begin_authorization(&spec(true), "cid", "https://gw/oauth/callback", None)
-            .unwrap();
+        let start =
+            begin_authorization(&spec(true), "cid", "https://gw/oauth/callback", None).unwrap();
         let p = params(&start.url);
         assert_eq!(p["prompt"], "consent");
         assert_eq!(p["response_type"], "code");

@@ -72,8 +72,11 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Stores refreshed tokens (the new refresh token with the new access
     /// token), marks the connection active and clears the failure count, in
     /// one transaction.
-    async fn save_tokens(&self, key: &CredentialKey, credential: &Credential)
-    -> Result<(), StoreError>;
+    async fn save_tokens(
+        &self,
+        key: &CredentialKey,
+        credential: &Credential,
+    ) -> Result<(), StoreError>;
 
     /// Counts one failed refresh; returns the failures in a row so far.
     async fn record_failure(&self, key: &CredentialKey) -> Result<u32, StoreError>;

@@ -251,7 +251,10 @@ impl Inner {
                 .await
             {
                 Err(GrantError::Transient(reason)) if attempt < self.config.attempts => {
-                    let cap = self.config.backoff.saturating_mul(1 << (attempt - 1).min(16));
+                    let cap = self
+                        .config
+                        .backoff
+                        .saturating_mul(1 << (attempt - 1).min(16));
                     let wait = cap.mul_f64(rand::random::<f64>());
                     tracing::debug!(attempt, %reason, ?wait, "token request failed; retrying");
                     self.clock.sleep(wait).await;

@@ -156,13 +156,19 @@ impl OAuth2Resolver {
             ..SweepReport::default()
         };
         for key in due {
-            let result = match integrations.integration(&key.tenant, &key.integration).await {
+            let result = match integrations
+                .integration(&key.tenant, &key.integration)
+                .await
+            {
                 Ok(Some(stored)) => {
                     self.inner
                         .refresh(&key, &stored.def.auth, Want::Fresh)
                         .await
                 }
-                Ok(None) => Err(Error::not_found(format!("integration '{}'", key.integration))),
+                Ok(None) => Err(Error::not_found(format!(
+                    "integration '{}'",
+                    key.integration
+                ))),
                 Err(e) => Err(e.into()),
             };
             match result {
