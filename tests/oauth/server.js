@@ -8,6 +8,7 @@
 // Control endpoints (on "api"):
 //   GET  /stats   -> {"counts": {"refresh_token": n, ...}, "requests": [{grant_type, code_verifier?, refresh_token?}]}
 //   POST /config  JSON {"rotation": bool, "refreshToken": "initial", "invalidGrant": bool,
+//                       "failNext": n (answer 503 to the next n token requests),
 //                       "tokenDelayMs": n, "expiresIn": s}
 // Protected API (on "api"): GET /api/whoami with "Authorization: Bearer <token>"
 // answers 200 only for an access token this server issued and that has not expired.
@@ -27,7 +28,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8"
 const entry = pkg.exports?.["."]?.import?.default ?? pkg.exports?.["."]?.import ?? pkg.main;
 const { OAuth2Issuer, OAuth2Service } = await import(pathToFileURL(path.join(pkgDir, entry)).href);
 
-const config = { rotation: false, invalidGrant: false, tokenDelayMs: 0, expiresIn: 3600 };
+const config = { rotation: false, invalidGrant: false, failNext: 0, tokenDelayMs: 0, expiresIn: 3600 };
 let newestRefreshToken = null;
 const counts = {};
 const requests = [];
@@ -51,6 +52,12 @@ service.on("beforeResponse", (response, req) => {
     response.statusCode = 400;
     response.body = { error: "invalid_grant", error_description: "refused by the test server" };
   };
+  if (config.failNext > 0) {
+    config.failNext -= 1;
+    response.statusCode = 503;
+    response.body = { error: "temporarily_unavailable" };
+    return;
+  }
   if (config.invalidGrant && grant === "refresh_token") return refuse();
   if (grant === "refresh_token" && config.rotation && body.refresh_token !== newestRefreshToken) {
     return refuse();

@@ -28,6 +28,7 @@ impl Store {
     ) -> Result<()> {
         let ring = self.keyring()?;
         let context = format!("storing connection '{}'", connection.name);
+        // A new credential (a re-authorization) makes the connection active again.
         let now = now_ms();
         let tx = self
             .db()
@@ -40,7 +41,8 @@ impl Store {
             "INSERT INTO connections (id, tenant_id, integration_id, name, base_url, created_at, updated_at)
              SELECT $1, $2, i.id, $4, $5, $6, $6 FROM integrations i WHERE i.tenant_id = $2 AND i.slug = $3
              ON CONFLICT (tenant_id, integration_id, name) DO UPDATE SET
-               base_url = excluded.base_url, updated_at = excluded.updated_at
+               base_url = excluded.base_url, updated_at = excluded.updated_at,
+               status = 'active'
              RETURNING id",
             vec![
                 uuid::Uuid::new_v4().to_string().into(),

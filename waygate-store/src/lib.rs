@@ -57,7 +57,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
 pub use locks::RefreshLock;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
-pub use oauth_states::{PendingAuthorization, StateOutcome};
+pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use store::{Backend, Store};
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

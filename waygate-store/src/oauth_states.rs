@@ -9,9 +9,11 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use waygate_core::oauth2::PkceVerifier;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::db::{self, get};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,6 +34,29 @@ pub struct PendingAuthorization {
     pub redirect_uri: String,
     /// The PKCE verifier, when the flow uses PKCE.
     pub verifier: Option<PkceVerifier>,
+    /// The OAuth client, when `/connect` received it (the connection has none
+    /// yet); sealed with the verifier.
+    pub client: Option<OAuthClient>,
+}
+
+/// An OAuth app's client id and secret.
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    /// The client id.
+    pub id: String,
+    /// The client secret.
+    pub secret: SecretString,
+}
+
+/// The sealed part of a state row.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
 }
 
 /// What consuming a `state` found.
@@ -72,10 +97,18 @@ impl Store {
         ttl: Duration,
     ) -> Result<()> {
         let digest = digest(state);
-        let verifier = pending.verifier.as_ref().map_or("", |v| v.secret());
-        let sealed =
-            self.keyring()?
-                .seal(&pending.tenant, &row_id(&digest), verifier.as_bytes())?;
+        let secrets = Sealed {
+            verifier: pending.verifier.as_ref().map(|v| v.secret().to_owned()),
+            client_id: pending.client.as_ref().map(|c| c.id.clone()),
+            client_secret: pending
+                .client
+                .as_ref()
+                .map(|c| c.secret.expose_secret().to_owned()),
+        };
+        let plain = Zeroizing::new(serde_json::to_vec(&secrets).expect("serialising to memory"));
+        let sealed = self
+            .keyring()?
+            .seal(&pending.tenant, &row_id(&digest), &plain)?;
         let now = now_ms();
         let n = db::exec(
             self.db(),
@@ -148,8 +181,9 @@ impl Store {
             ciphertext: get(&row, "ciphertext")?,
         };
         let plain = self.keyring()?.open(&tenant, &row_id(&digest), &envelope)?;
-        let verifier = String::from_utf8(plain.to_vec())
-            .map_err(|_| Error::new(ErrorKind::Crypto, "a stored PKCE verifier is not text"))?;
+        let mut secrets: Sealed = serde_json::from_slice(&plain).map_err(|e| {
+            Error::new(ErrorKind::Crypto, "a stored OAuth2 state is not readable").with_source(e)
+        })?;
         let slug = db::one(
             self.db(),
             context,
@@ -162,8 +196,17 @@ impl Store {
             integration: get(&slug, "slug")?,
             connection: get(&row, "connection_name")?,
             redirect_uri: get(&row, "redirect_uri")?,
-            verifier: (!verifier.is_empty())
-                .then(|| PkceVerifier::from_secret(SecretString::from(verifier))),
+            verifier: secrets
+                .verifier
+                .take()
+                .map(|v| PkceVerifier::from_secret(SecretString::from(v))),
+            client: match (secrets.client_id.take(), secrets.client_secret.take()) {
+                (Some(id), Some(secret)) => Some(OAuthClient {
+                    id,
+                    secret: SecretString::from(secret),
+                }),
+                _ => None,
+            },
             tenant,
         }))
     }
@@ -180,5 +223,12 @@ impl Store {
             vec![now_ms().saturating_sub(duration_ms(grace)).into()],
         )
         .await
+    }
+}
+
+impl Drop for Sealed {
+    fn drop(&mut self) {
+        self.verifier.zeroize();
+        self.client_secret.zeroize();
     }
 }

@@ -23,11 +23,12 @@ use support::{POSTGRES_ENV, TestDb};
 use waygate_core::IntegrationDef;
 use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::error::ResolutionAction;
+use waygate_core::oauth2::RefreshConfig;
 use waygate_core::oauth2::{OAuth2Resolver, begin_authorization};
 use waygate_core::pipeline::{Call, CallOptions, Executor};
 use waygate_core::storage::IntegrationStore;
 use waygate_core::{Error, UrlPolicy};
-use waygate_store::{MasterKey, PendingAuthorization, StateOutcome, Store};
+use waygate_store::{MasterKey, OAuthClient, PendingAuthorization, StateOutcome, Store};
 
 /// The Node process: OAuth server on `oauth`, control + protected API on `api`.
 struct MockOAuth {
@@ -116,8 +117,13 @@ impl Drop for MockOAuth {
 }
 
 fn resolver(store: &Store) -> OAuth2Resolver {
+    resolver_with(store, RefreshConfig::default())
+}
+
+fn resolver_with(store: &Store, config: RefreshConfig) -> OAuth2Resolver {
     OAuth2Resolver::builder(Arc::new(store.clone()))
         .url_policy(UrlPolicy::strict().allow_loopback())
+        .config(config)
         .build()
         .unwrap()
 }
@@ -345,6 +351,11 @@ async fn authorization_code_with_pkce_end_to_end() {
         connection: "default".into(),
         redirect_uri: redirect_uri.into(),
         verifier: start.verifier.clone(),
+        // As `/connect` receives them when the connection has no client yet.
+        client: Some(OAuthClient {
+            id: "client-a".into(),
+            secret: SecretString::from("secret-a".to_owned()),
+        }),
     };
     db.store
         .create_oauth_state(&start.state, &pending, Duration::from_secs(600))
@@ -367,11 +378,15 @@ async fn authorization_code_with_pkce_end_to_end() {
         panic!("a fresh state is consumed");
     };
     let resolver = resolver(&db.store);
-    let secret = SecretString::from("secret-a".to_owned());
+    let client = found
+        .client
+        .clone()
+        .expect("the client was kept with the state");
+    let secret = client.secret.clone();
     let credential = resolver
         .exchange_code(
             &def.auth,
-            "client-a",
+            &client.id,
             &secret,
             &query["code"],
             &found.redirect_uri,
@@ -451,6 +466,15 @@ async fn invalid_grant_marks_the_connection_needs_reauth() {
             .unwrap();
         assert_eq!(report.due, 0);
         assert_eq!(mock.count("refresh_token").await, 1);
+
+        // Re-authorized: the new credential works again.
+        mock.configure(json!({"invalidGrant": false})).await;
+        db.store
+            .store_connection("t1", "acme", &expired("rt-new"))
+            .await
+            .unwrap();
+        exec.invoke(&whoami()).await.unwrap();
+        assert_eq!(mock.count("refresh_token").await, 2);
         db.finish().await;
     }
 }
@@ -479,5 +503,43 @@ async fn the_sweep_refreshes_tokens_about_to_expire() {
         .await
         .unwrap();
     assert_eq!(mock.count("refresh_token").await, 1);
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node + oauth2-mock-server (WAYGATE_OAUTH_MOCK_MODULES); run by .ci/run"]
+async fn transient_failures_are_retried_then_counted_to_needs_reauth() {
+    let db = TestDb::sqlite().await;
+    let mock = MockOAuth::start().await;
+    setup(&db.store, &mock, Some(expired("rt-0"))).await;
+
+    // Two 503s, then success: one call, three token requests, no failure left.
+    mock.configure(json!({"failNext": 2})).await;
+    let exec = executor(&db.store, &resolver(&db.store));
+    exec.invoke(&whoami()).await.unwrap();
+    assert_eq!(mock.count("refresh_token").await, 3);
+
+    // Failing every time, one attempt per refresh, two failures allowed.
+    db.store
+        .store_connection("t1", "acme", &expired("rt-1"))
+        .await
+        .unwrap();
+    mock.configure(json!({"failNext": 1000})).await;
+    let mut config = RefreshConfig::default();
+    config.attempts = 1;
+    config.max_failures = 2;
+    let exec = executor(&db.store, &resolver_with(&db.store, config));
+    let first = exec.invoke(&whoami()).await.unwrap_err();
+    assert!(first.is_retryable(), "a transient failure: {first}");
+    let conn = db.store.load_connection("t1", "acme", "default").await;
+    assert_eq!(conn.unwrap().unwrap().status, ConnectionStatus::Active);
+    let second = exec.invoke(&whoami()).await.unwrap_err();
+    assert_eq!(
+        second.suggested_resolution().action,
+        ResolutionAction::RefreshCredentials
+    );
+    let conn = db.store.load_connection("t1", "acme", "default").await;
+    assert_eq!(conn.unwrap().unwrap().status, ConnectionStatus::NeedsReauth);
+    assert_eq!(mock.count("refresh_token").await, 5);
     db.finish().await;
 }

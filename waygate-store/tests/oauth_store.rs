@@ -16,7 +16,7 @@ use waygate_core::IntegrationDef;
 use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::oauth2::{CredentialKey, PkceVerifier, TokenStore};
 use waygate_core::storage::IntegrationStore;
-use waygate_store::{ErrorKind, PendingAuthorization, StateOutcome, Store};
+use waygate_store::{ErrorKind, OAuthClient, PendingAuthorization, StateOutcome, Store};
 
 async fn setup(store: &Store, tenants: &[&str]) {
     for t in tenants {
@@ -52,6 +52,7 @@ fn pending(tenant: &str, verifier: Option<PkceVerifier>) -> PendingAuthorization
         connection: "default".into(),
         redirect_uri: "https://gw.example.com/oauth/callback".into(),
         verifier,
+        client: None,
     }
 }
 
@@ -95,14 +96,22 @@ async fn states_are_single_use_bound_and_expiring(db: &TestDb) {
     ));
     assert_eq!(s.purge_oauth_states(Duration::ZERO).await.unwrap(), 1);
 
-    // Without PKCE there is no verifier.
-    s.create_oauth_state("state-3", &pending("t1", None), ttl)
+    // Without PKCE there is no verifier; a client given to `/connect` comes back.
+    let mut with_client = pending("t1", None);
+    with_client.client = Some(OAuthClient {
+        id: "client-a".into(),
+        secret: SecretString::from("client-a-secret".to_owned()),
+    });
+    s.create_oauth_state("state-3", &with_client, ttl)
         .await
         .unwrap();
     let StateOutcome::Consumed(p) = s.consume_oauth_state("state-3").await.unwrap() else {
         panic!("consumes");
     };
     assert!(p.verifier.is_none());
+    let client = p.client.expect("the client is kept");
+    assert_eq!(client.id, "client-a");
+    assert_eq!(client.secret.expose_secret(), "client-a-secret");
 
     // An unknown tenant or integration stores nothing.
     let err = s
@@ -126,7 +135,9 @@ async fn states_are_single_use_bound_and_expiring(db: &TestDb) {
     assert_eq!(consumed, 1);
 
     // Neither the state nor the verifier is stored in clear.
-    s.create_oauth_state("state-6", &pending("t1", Some(verifier.clone())), ttl)
+    let mut secretive = pending("t1", Some(verifier.clone()));
+    secretive.client = with_client.client.clone();
+    s.create_oauth_state("state-6", &secretive, ttl)
         .await
         .unwrap();
     let raw = db.raw().await;
@@ -142,6 +153,7 @@ async fn states_are_single_use_bound_and_expiring(db: &TestDb) {
         let cipher: Vec<u8> = row.try_get("", "ciphertext").unwrap();
         assert!(!contains(&digest, b"state-6"));
         assert!(!contains(&cipher, verifier.secret().as_bytes()));
+        assert!(!contains(&cipher, b"client-a-secret"));
     }
 }
 
@@ -222,6 +234,15 @@ async fn the_token_port(db: &TestDb) {
             .unwrap()
             .is_empty()
     );
+
+    // Re-authorizing (storing a new credential) makes the connection active again.
+    s.store_connection("t1", "acme", &soon).await.unwrap();
+    let conn = s
+        .load_connection("t1", "acme", "default")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(conn.status, ConnectionStatus::Active);
 
     let lease = Duration::from_secs(30);
     let held = port.try_lock(&key, lease).await.unwrap().expect("free");
