@@ -1,4 +1,10 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
+mod cli;
+mod crash;
+mod gateway;
 mod import;
+mod secrets;
 mod serve;
+mod support;
+mod surface;

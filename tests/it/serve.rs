@@ -13,16 +13,23 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn serve_answers_healthz_on_the_printed_url() {
+/// Starts `waygate serve` on a data dir; returns the process, its URL and a
+/// reader of its stderr (kept open so that the server never blocks on it).
+fn start(data: &std::path::Path) -> (Running, String, std::process::ChildStderr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_waygate"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env_remove("WAYGATE_DATABASE_URL")
+        .env_remove("WAYGATE_MASTER_KEY")
+        .env_remove("WAYGATE_ADMIN_KEY")
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line
@@ -30,6 +37,14 @@ async fn serve_answers_healthz_on_the_printed_url() {
         .strip_prefix("waygate listening on ")
         .expect(&line)
         .to_owned();
+    (running, url, stderr)
+}
+
+#[tokio::test]
+async fn first_run_creates_the_data_dir_key_and_database_and_says_so_once() {
+    let dir = crate::support::TempDir::new("first-run");
+    let data = dir.0.join("data");
+    let (running, url, stderr) = start(&data);
     let health: serde_json::Value = reqwest::get(format!("{url}/healthz"))
         .await
         .unwrap()
@@ -37,6 +52,88 @@ async fn serve_answers_healthz_on_the_printed_url() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    drop(running);
+    let warnings = std::io::read_to_string(stderr).unwrap();
+    let lines: Vec<&str> = warnings.lines().collect();
+    assert_eq!(lines.len(), 1, "{warnings}");
+    assert!(
+        lines[0].starts_with("waygate: generated a new master key in ")
+            && lines[0].contains("back it up"),
+        "{warnings}"
+    );
+    assert!(data.join("waygate.db").is_file());
+    let key = data.join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The second start reuses the key, silently.
+    let (running, _, stderr) = start(&data);
+    drop(running);
+    assert_eq!(std::io::read_to_string(stderr).unwrap(), "");
+}
+
+/// Runs `waygate serve` expecting a start-up failure; returns its stderr.
+fn fails_to_start(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_waygate"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("WAYGATE_DATABASE_URL")
+        .env_remove("WAYGATE_MASTER_KEY")
+        .env_remove("WAYGATE_ADMIN_KEY")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Flags, environment, and what the one line of the failure must name.
+type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
+#[test]
+fn bad_configuration_fails_at_start_with_one_line() {
+    let dir = crate::support::TempDir::new("bad-config");
+    let data = dir.0.join("data").display().to_string();
+    let file = dir.0.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let under_file = file.join("sub").display().to_string();
+    let cases: [Case<'_>; 5] = [
+        (
+            vec!["--data-dir", &data],
+            vec![("WAYGATE_MASTER_KEY", "not-base64!")],
+            "WAYGATE_MASTER_KEY",
+        ),
+        (
+            vec!["--data-dir", &data, "--database-url", "mysql://x/y"],
+            vec![],
+            "sqlite:// or postgres://",
+        ),
+        (
+            vec![
+                "--data-dir",
+                &data,
+                "--database-url",
+                "postgres://nobody@127.0.0.1:1/none",
+            ],
+            vec![],
+            "cannot open the Postgres database",
+        ),
+        (vec!["--data-dir", &under_file], vec![], "a-file"),
+        (
+            vec!["--data-dir", &data],
+            vec![("WAYGATE_ADMIN_KEY", "short")],
+            "WAYGATE_ADMIN_KEY must be at least",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let err = fails_to_start(&args, &env);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("waygate: "), "{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
 }
 
 #[test]

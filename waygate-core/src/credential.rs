@@ -186,6 +186,19 @@ impl Credential {
         Zeroizing::new(text)
     }
 
+    /// The secrets as they are encoded on the wire, where that differs from
+    /// [`Credential::secrets`]: the base64 `user:password` pair of basic auth.
+    pub fn wire_secrets(&self) -> Vec<String> {
+        match self {
+            Self::Basic { username, password } => {
+                use base64::Engine as _;
+                let pair = format!("{username}:{}", password.expose_secret());
+                vec![base64::engine::general_purpose::STANDARD.encode(pair)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Every secret string this credential holds, for redaction of logs and previews.
     pub fn secrets(&self) -> Vec<&str> {
         match self {

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parses `2030-01-02T03:04:05Z`, with optional fractions and a `±HH:MM` offset.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
@@ -54,7 +54,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 }
 
 /// Formats as `2030-01-02T03:04:05.123Z` (UTC, milliseconds).
-pub(crate) fn format_rfc3339(time: SystemTime) -> String {
+pub fn format_rfc3339(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));

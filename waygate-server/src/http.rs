@@ -1,14 +1,38 @@
-//! The HTTP surface: the axum router and graceful serving.
+//! The HTTP surface: the root router and graceful serving.
+//!
+//! - `/api/v1/…` — the REST API ([`crate::api`]), authenticated.
+//! - `/api/v1/openapi.json` and `/docs` — its OpenAPI 3.1 document and an
+//!   offline Swagger UI (assets vendored into the binary).
+//! - `/healthz` — liveness; `/metrics` — Prometheus text.
 
 use std::future::Future;
 
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use serde_json::{Value, json};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+use crate::{api, ops};
 
 /// The gateway's routes.
-pub fn router() -> Router {
-    Router::new().route("/healthz", get(healthz))
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api::router(state.clone());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .with_state(state.clone())
+        .nest("/api/v1", api)
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .layer(middleware::from_fn(api::rejections::normalize))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state,
+            ops::request_id::track,
+        ))
 }
 
 /// Liveness: the process serves requests.
@@ -16,18 +40,36 @@ async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Serves [`router`] on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
+/// Prometheus text exposition.
+async fn prometheus(State(app): State<AppState>) -> impl IntoResponse {
+    app.metrics
+        .log_queue(app.logs.queued(), app.logs.written(), app.logs.dropped());
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes: then stops
+/// accepting, lets in-flight requests finish, and writes the queued request logs.
 ///
 /// # Errors
 /// I/O errors of the listener.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router())
+    let served = axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.logs.shutdown().await;
+    tracing::info!(
+        written = state.logs.written(),
+        dropped = state.logs.dropped(),
+        "request logs flushed"
+    );
+    served
 }
 
 /// Completes on Ctrl-C or SIGTERM.

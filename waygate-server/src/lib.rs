@@ -1,14 +1,18 @@
 //! # waygate-server
 //!
-//! The gateway around `waygate-core`, and the `waygate` command line.
-//!
-//! Today it serves the operational endpoints (`GET /healthz`); the REST API of
-//! `API.md` (tenants, integrations, connections, invocation, logs) is added by
-//! the gateway issue on top of the store.
+//! The multi-tenant REST gateway around `waygate-core` and `waygate-store`,
+//! and the `waygate` command line. `API.md` is its contract.
 //!
 //! # Layout
-//! - [`cli`]: the `waygate` command line (clap).
-//! - [`http`]: the axum router and graceful serving.
+//! - [`cli`]: the `waygate` command line (clap): serve, migrate, tenant, import, invoke.
+//! - [`app`]: shared state: the store, the engine wired to it, settings.
+//! - [`http`]: the root router (`/healthz`, `/metrics`, `/docs`) and graceful serving.
+//! - [`api`]: `/api/v1`: authentication, tenant limits, one module per resource,
+//!   the error shape, the OpenAPI document.
+//! - [`ops`]: Prometheus metrics, request ids and access records.
 
+pub mod api;
+pub mod app;
 pub mod cli;
 pub mod http;
+pub mod ops;

@@ -29,35 +29,46 @@
 //! - `migration` — forward-only schema migrations (sea-orm-migration).
 //! - `db` — running one SQL text on either backend (`$n` placeholders).
 //! - `integrations` — the `IntegrationStore` port; action rows, listing and search.
+//! - `catalog` — integrations as listed: status, tags, action count, by id or slug.
+//! - `connection_info` — connections as listed, without their credential.
+//! - `server_secrets` — the API key pepper, sealed by the vault, shared by replicas.
 //! - `connections` — the `ConnectionStore` port; credentials through the vault; key rotation.
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
+//! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
 //! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
 //! - `oauth_states` — pending authorizations: single-use, expiring `state`s with sealed PKCE verifiers.
 //! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
 //! - `error` — [`Error`] with a backend-neutral [`ErrorKind`].
 //! - `time` — times as epoch milliseconds.
 
+mod catalog;
+mod connection_info;
 mod connections;
 mod db;
 mod error;
 mod integrations;
 mod locks;
+mod log_stats;
 mod logs;
 mod migration;
 mod oauth_states;
+mod server_secrets;
 mod store;
 mod tenants;
 mod time;
 mod tokens;
 mod vault;
 
+pub use catalog::{INTEGRATION_STATUSES, IntegrationPage, IntegrationQuery, IntegrationSummary};
+pub use connection_info::ConnectionInfo;
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
 pub use locks::RefreshLock;
+pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use store::{Backend, Store};
-pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey};
+pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

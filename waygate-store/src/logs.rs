@@ -98,6 +98,11 @@ impl SqlLogSink {
         self.counters.dropped.load(Ordering::Relaxed)
     }
 
+    /// Entries waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Entries stored so far.
     pub fn written(&self) -> u64 {
         self.counters.written.load(Ordering::Relaxed)

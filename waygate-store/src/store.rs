@@ -186,3 +186,24 @@ fn sqlite_options(url: &str, rest: &str) -> Result<ConnectOptions> {
         });
     Ok(options)
 }
+
+impl Store {
+    /// Checks the database file's structure: SQLite's `PRAGMA integrity_check`
+    /// (`ok`, or the problems it lists); on PostgreSQL, which checks its own
+    /// pages, a round trip that proves the server answers.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the check cannot run.
+    pub async fn integrity_check(&self) -> Result<String> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "PRAGMA integrity_check",
+            Backend::Postgres => "SELECT 'ok' AS integrity_check",
+        };
+        let rows = crate::db::all(self.db(), "checking integrity", sql, vec![]).await?;
+        let lines = rows
+            .iter()
+            .map(|r| crate::db::get::<String>(r, "integrity_check"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(lines.join("\n"))
+    }
+}

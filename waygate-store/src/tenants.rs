@@ -54,7 +54,8 @@ impl ApiKeyPepper {
         Ok(Self(bytes))
     }
 
-    fn digest(&self, key: &str) -> Vec<u8> {
+    /// The HMAC-SHA-256 of `key` under this pepper: what is stored and looked up.
+    pub fn digest(&self, key: &str) -> Vec<u8> {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any size");
         mac.update(key.as_bytes());
@@ -279,5 +280,122 @@ impl Store {
         )
         .await
         .map(drop)
+    }
+}
+
+/// A tenant as stored.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TenantInfo {
+    /// Its id.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// `active` unless an operator changed it.
+    pub status: String,
+    /// Settings the operator set (a JSON object, e.g. `rateLimitPerMinute`).
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// When it was created.
+    pub created_at: SystemTime,
+}
+
+fn tenant_info(row: &sea_orm::QueryResult) -> Result<TenantInfo> {
+    let settings: String = get(row, "settings")?;
+    Ok(TenantInfo {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        status: get(row, "status")?,
+        settings: serde_json::from_str(&settings).map_err(|e| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "stored tenant settings are not JSON",
+            )
+            .with_source(e)
+        })?,
+        created_at: from_ms(get(row, "created_at")?),
+    })
+}
+
+impl Store {
+    /// The tenant with this id.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn tenant(&self, id: &str) -> Result<Option<TenantInfo>> {
+        let row = db::one(
+            self.db(),
+            "reading a tenant",
+            "SELECT id, name, status, settings, created_at FROM tenants WHERE id = $1",
+            vec![id.into()],
+        )
+        .await?;
+        row.as_ref().map(tenant_info).transpose()
+    }
+
+    /// Changes a tenant's name and/or replaces its settings; the updated
+    /// tenant, or `None` when there is none with this id.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn update_tenant(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        settings: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Option<TenantInfo>> {
+        let settings = settings.map(|s| serde_json::Value::Object(s.clone()).to_string());
+        db::exec(
+            self.db(),
+            "updating a tenant",
+            "UPDATE tenants SET name = COALESCE($2, name), settings = COALESCE($3, settings) WHERE id = $1",
+            vec![id.into(), name.map(str::to_owned).into(), settings.into()],
+        )
+        .await?;
+        self.tenant(id).await
+    }
+}
+
+impl Store {
+    /// Creates a tenant and issues its first key (named `default`). When the
+    /// key cannot be issued the tenant is removed again, so that no tenant is
+    /// left without a way in.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] when the id is taken; [`ErrorKind::Unavailable`]
+    /// on database failure.
+    pub async fn create_tenant_with_key(
+        &self,
+        id: &str,
+        name: &str,
+        pepper: &ApiKeyPepper,
+    ) -> Result<(TenantInfo, IssuedApiKey)> {
+        self.create_tenant(id, name).await?;
+        let issued = match self.issue_api_key(id, "default", pepper).await {
+            Ok(k) => k,
+            Err(e) => {
+                let _ = self.delete_tenant(id).await;
+                return Err(e);
+            }
+        };
+        let tenant = self
+            .tenant(id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("tenant '{id}'")))?;
+        Ok((tenant, issued))
+    }
+
+    /// Every tenant, by id.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn list_tenants(&self) -> Result<Vec<TenantInfo>> {
+        let rows = db::all(
+            self.db(),
+            "listing tenants",
+            "SELECT id, name, status, settings, created_at FROM tenants ORDER BY id",
+            vec![],
+        )
+        .await?;
+        rows.iter().map(tenant_info).collect()
     }
 }

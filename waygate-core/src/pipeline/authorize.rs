@@ -2,7 +2,6 @@
 //! integration's auth spec says. Header values holding secrets are marked
 //! sensitive, so `http`'s `Debug` output hides them too.
 
-use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -81,13 +80,9 @@ fn scheme(
                 other.kind()
             ))),
         },
-        Credential::Basic { username, password } => {
-            let pair = format!("{username}:{}", password.expose_secret());
-            let value = format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            );
-            set_secret_header(request, AUTHORIZATION, &value)
+        Credential::Basic { .. } => {
+            let encoded = credential.wire_secrets().concat();
+            set_secret_header(request, AUTHORIZATION, &format!("Basic {encoded}"))
         }
         Credential::Bearer { token } => set_secret_header(
             request,

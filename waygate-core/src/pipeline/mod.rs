@@ -204,7 +204,7 @@ impl Executor {
         let credential = self.credential(&call.tenant, &target).await?;
         let mut request = request::build(&target.action, target.base_url(), &call.input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
-        Ok(Redactor::new(&target.integration.def.auth, credential.secrets()).request(&request))
+        Ok(Redactor::for_credential(&target.integration.def.auth, &credential).request(&request))
     }
 
     /// Step 1: the compiled action, its integration and the connection.
@@ -300,7 +300,7 @@ impl Executor {
     ) -> Result<UpstreamResponse, Error> {
         self.authorize(target, credential, options, &mut request)?;
         // Redaction is paid for only when something will be logged or returned.
-        let redactor = || Redactor::new(&target.integration.def.auth, credential.secrets());
+        let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
         let logging = self.inner.log_sink.is_some();
         if logging {
             run.request = Some(redactor().request(&request));

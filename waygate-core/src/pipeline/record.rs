@@ -12,8 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::request::{HttpRequest, RequestBody};
+use crate::credential::Credential;
 use crate::model::{ApiKeyLocation, AuthSpec};
 
 /// What replaces a secret.
@@ -64,12 +66,24 @@ pub struct RequestPreview {
 /// Knows what to hide for one call.
 #[derive(Debug)]
 pub(crate) struct Redactor<'a> {
-    secrets: Vec<&'a str>,
+    secrets: Vec<Cow<'a, str>>,
     key_name: Option<(&'a str, ApiKeyLocation)>,
 }
 
 impl<'a> Redactor<'a> {
-    pub(crate) fn new(auth: &'a AuthSpec, secrets: Vec<&'a str>) -> Self {
+    /// Hides the credential's secrets, and the forms they take on the wire (an
+    /// upstream that echoes `Authorization: Basic …` echoes the encoded pair).
+    pub(crate) fn for_credential(auth: &'a AuthSpec, credential: &'a Credential) -> Self {
+        let mut secrets: Vec<Cow<'a, str>> = credential
+            .secrets()
+            .into_iter()
+            .map(Cow::Borrowed)
+            .collect();
+        secrets.extend(credential.wire_secrets().into_iter().map(Cow::Owned));
+        Self::new(auth, secrets)
+    }
+
+    pub(crate) fn new(auth: &'a AuthSpec, secrets: Vec<Cow<'a, str>>) -> Self {
         let key_name = match auth {
             AuthSpec::ApiKey { location, name, .. } => Some((name.as_str(), *location)),
             _ => None,
@@ -82,6 +96,8 @@ impl<'a> Redactor<'a> {
     fn is_secret_field(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
         SECRET_FIELDS.contains(&lower.as_str())
+            // A JSON object of echoed headers names them as fields.
+            || SECRET_HEADERS.contains(&lower.as_str())
             || lower.ends_with("_token")
             || lower.ends_with("password")
             || self
@@ -93,8 +109,8 @@ impl<'a> Redactor<'a> {
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for s in &self.secrets {
-            if out.contains(s) {
-                out = out.replace(s, REDACTED);
+            if out.contains(s.as_ref()) {
+                out = out.replace(s.as_ref(), REDACTED);
             }
         }
         out
@@ -301,7 +317,7 @@ mod tests {
             name: "key".into(),
             prefix: None,
         };
-        let r = Redactor::new(&auth, vec!["s3cr3t-value"]);
+        let r = Redactor::new(&auth, vec!["s3cr3t-value".into()]);
         let mut req = HttpRequest::new(
             Method::POST,
             "http://h/p?key=s3cr3t-value&q=ok&token=t0k"

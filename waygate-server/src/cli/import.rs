@@ -5,6 +5,9 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use url::Url;
+
+use super::storage::{StorageArgs, tenant};
+use crate::app::causes;
 use waygate_core::UrlPolicy;
 use waygate_core::import::{ImportOptions, ImportResult, NoLoader, from_file, from_source};
 
@@ -23,6 +26,9 @@ pub(super) struct ImportArgs {
     /// Print the definition and store nothing.
     #[arg(long)]
     dry_run: bool,
+    /// The tenant to store it for (needed when there are several).
+    #[arg(long, env = "WAYGATE_TENANT")]
+    tenant: Option<String>,
     /// Print JSON instead of YAML.
     #[arg(long)]
     json: bool,
@@ -32,16 +38,11 @@ pub(super) struct ImportArgs {
     /// Allow URLs on loopback and private networks.
     #[arg(long, env = "WAYGATE_ALLOW_PRIVATE_NETWORKS", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
     allow_private_networks: bool,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 pub(super) async fn run(args: ImportArgs) -> Result<(), String> {
-    if !args.dry_run {
-        // Storing needs the gateway's store, which this build does not contain yet.
-        return Err(
-            "storing an import needs the gateway store, not in this build yet: add --dry-run"
-                .into(),
-        );
-    }
     let options = ImportOptions {
         slug: args.slug.clone(),
         wishlist: args.wishlist.clone(),
@@ -61,7 +62,44 @@ pub(super) async fn run(args: ImportArgs) -> Result<(), String> {
         from_file(&args.source, &options)
     }
     .map_err(|e| e.to_string())?;
-    print(&result, args.json)
+    if args.dry_run {
+        return print(&result, args.json);
+    }
+    store(&args, result).await
+}
+
+/// Checks the definition and stores it for the tenant, as one transaction.
+async fn store(args: &ImportArgs, result: ImportResult) -> Result<(), String> {
+    let def = result.integration;
+    waygate_core::model::check(&def)
+        .map_err(|e| format!("the imported definition is not valid: {e}"))?;
+    let store = args.storage.open_unkeyed().await?;
+    let tenant = tenant(&store, args.tenant.clone()).await?;
+    if store
+        .integration_summary(&tenant, &def.slug)
+        .await
+        .map_err(|e| causes(&e))?
+        .is_some()
+    {
+        return Err(format!(
+            "tenant '{tenant}' has an integration '{}' already: choose another --slug",
+            def.slug
+        ));
+    }
+    store
+        .store_integration(&tenant, &def)
+        .await
+        .map_err(|e| causes(&e))?;
+    let mut err = std::io::stderr().lock();
+    for w in &result.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    println!(
+        "imported {} actions into '{}' for tenant '{tenant}'",
+        def.actions.len(),
+        def.slug
+    );
+    store.close().await.map_err(|e| causes(&e))
 }
 
 /// Fetches a document through the outbound URL policy.

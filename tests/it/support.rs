@@ -1,0 +1,192 @@
+//! Running the real `waygate serve` for a test, and a scripted upstream API.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The operator key the test servers are started with.
+pub(crate) const ADMIN_KEY: &str = "test-operator-key-0123456789abcdef";
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("waygate-{tag}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `waygate serve` process on 127.0.0.1, killed when dropped.
+pub(crate) struct Gateway {
+    child: Option<Child>,
+    pub(crate) url: String,
+    pub(crate) dir: TempDir,
+    pub(crate) client: reqwest::Client,
+}
+
+impl Gateway {
+    /// Starts a gateway with its own data dir; `env` adds or overrides variables.
+    pub(crate) fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_in(TempDir::new("gateway"), env)
+    }
+
+    /// Starts a gateway on the data dir of an earlier one (stopped or killed).
+    pub(crate) fn restart(mut self) -> Self {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
+        Self::start_in(dir, &[])
+    }
+
+    fn start_in(dir: TempDir, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_waygate"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.0.join("data"))
+            .env_remove("WAYGATE_DATABASE_URL")
+            .env_remove("WAYGATE_MASTER_KEY")
+            .env("WAYGATE_ADMIN_KEY", ADMIN_KEY)
+            .env("WAYGATE_TENANT_RATE_LIMIT", "0")
+            .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.0.join("server.log"))
+                    .unwrap(),
+            );
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("waygate listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no URL in {line:?}; log: {}",
+                    std::fs::read_to_string(dir.0.join("server.log")).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        Self {
+            child: Some(child),
+            url,
+            dir,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request with a bearer key; returns the status and the JSON body
+    /// (`Value::Null` when the body is empty).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, body)
+    }
+
+    /// Creates a tenant with the operator key; returns its id and API key.
+    pub(crate) async fn tenant(&self, name: &str) -> (String, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/tenants",
+                ADMIN_KEY,
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["tenant"]["id"].as_str().unwrap().to_owned(),
+            body["apiKey"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Stops the server with SIGTERM (graceful: logs are flushed) and waits.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            for _ in 0..100 {
+                if child.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: nothing is flushed.
+    pub(crate) fn kill(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// What the server wrote on stderr so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.0.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Serves `router` on 127.0.0.1:0 in the background; returns its base URL.
+pub(crate) async fn serve_upstream(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{addr}")
+}

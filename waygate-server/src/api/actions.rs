@@ -1,0 +1,265 @@
+//! Invoking actions: `POST /actions/{integration}/{action}` through the engine's
+//! pipeline, its dry run (`/test`) and its description (`/schema`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use waygate_core::error::ErrorKind as CoreKind;
+use waygate_core::pipeline::{Call, CallOptions};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::integrations::definition;
+use crate::app::AppState;
+use crate::ops::metrics::InvocationOutcome;
+
+/// The header that skips input validation for one call (DESIGN.md §5).
+const BYPASS_VALIDATION: &str = "x-waygate-bypass-validation";
+
+/// Body of an invocation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvokeRequest {
+    /// The action's input object.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub input: Value,
+    /// The connection's name; `default` when absent.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// Per-call options.
+    #[serde(default)]
+    pub options: InvokeOptions,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// Per-call options of an invocation.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvokeOptions {
+    /// Follow pagination to the end (within the limits).
+    #[serde(default)]
+    pub fetch_all: bool,
+    /// With `fetchAll`: pages at most.
+    #[serde(default)]
+    pub max_pages: Option<u32>,
+    /// With `fetchAll`: items at most.
+    #[serde(default)]
+    pub max_items: Option<u32>,
+    /// With `fetchAll`: characters of JSON at most.
+    #[serde(default)]
+    pub max_characters: Option<u64>,
+    /// With `fetchAll`: where a cut result goes on.
+    #[serde(default)]
+    pub continuation: Option<String>,
+    /// Skip input validation.
+    #[serde(default)]
+    pub bypass_validation: bool,
+    /// Sent as the idempotency header; makes a write safe to retry.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// Answer an upstream error with the upstream's own status and body.
+    #[serde(default)]
+    pub passthrough_errors: bool,
+}
+
+/// A successful invocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvokeResponse {
+    /// The upstream's data.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// `requestId`, `attempts`, `durationMs`, `upstreamStatus`.
+    #[schema(value_type = Object)]
+    pub meta: Value,
+}
+
+/// A dry run: the request that would be sent, secrets redacted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestResponse {
+    /// Whether the input passed validation.
+    pub valid: bool,
+    /// Method, URL, headers and body that would be sent.
+    #[schema(value_type = Object)]
+    pub request: Value,
+}
+
+/// The action's description.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaResponse {
+    /// `integration.action`.
+    pub id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// What it does.
+    pub description: Option<String>,
+    /// JSON Schema of the input.
+    #[schema(value_type = Object)]
+    pub input_schema: Value,
+    /// JSON Schema of the output, when documented.
+    #[schema(value_type = Option<Object>)]
+    pub output_schema: Option<Value>,
+    /// Method, path, group, idempotency, pagination and other binding facts.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+}
+
+fn call(
+    tenant: String,
+    integration: String,
+    action: String,
+    body: InvokeRequest,
+    headers: &HeaderMap,
+) -> ApiResult<Call> {
+    if body.options.fetch_all {
+        return Err(ApiError::bad_request(
+            "options.fetchAll: following pagination is not available in this version; call page by page",
+        ));
+    }
+    if !body.input.is_object() {
+        return Err(ApiError::bad_request("input must be a JSON object"));
+    }
+    let bypass = body.options.bypass_validation
+        || headers
+            .get(BYPASS_VALIDATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(Call {
+        tenant,
+        integration,
+        action,
+        input: body.input,
+        options: CallOptions {
+            connection: body.connection,
+            idempotency_key: body.options.idempotency_key,
+            bypass_validation: bypass,
+        },
+    })
+}
+
+/// Invoke an action.
+#[utoipa::path(
+    post,
+    operation_id = "invokeAction", path = "/actions/{integration}/{action}", tag = "actions",
+    params(("integration" = String, Path, description = "Integration slug"),
+        ("action" = String, Path, description = "Action slug")),
+    request_body = InvokeRequest,
+    responses((status = 200, body = InvokeResponse),
+        (status = 400, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 429, body = super::ErrorBody),
+        (status = 502, body = super::ErrorBody), (status = 503, body = super::ErrorBody),
+        (status = 504, body = super::ErrorBody)))]
+pub async fn invoke(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path((integration, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<InvokeRequest>,
+) -> ApiResult<Response> {
+    let passthrough = body.options.passthrough_errors;
+    let call = call(tenant, integration, action, body, &headers)?;
+    let result = app.executor.invoke(&call).await;
+    let meta = match &result {
+        Ok(i) => Some(&i.meta),
+        Err(e) => e.meta(),
+    };
+    if let Some(meta) = meta {
+        app.metrics.invocation(
+            &call.tenant,
+            &call.integration,
+            &call.action,
+            InvocationOutcome {
+                error_code: result.as_ref().err().map(waygate_core::Error::code),
+                upstream_status: meta.upstream_status,
+                attempts: meta.attempts,
+                duration: meta.duration,
+            },
+        );
+    }
+    let connection = call
+        .options
+        .connection
+        .as_deref()
+        .unwrap_or(waygate_core::Connection::DEFAULT);
+    app.metrics.breaker(
+        &call.tenant,
+        &call.integration,
+        connection,
+        app.executor
+            .breaker_state(&call.tenant, &call.integration, connection),
+    );
+    match result {
+        Ok(invocation) => Ok(Json(invocation).into_response()),
+        Err(e) => {
+            if passthrough && let CoreKind::Upstream { status, body } = e.kind() {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+                return Ok((status, Json(body.clone())).into_response());
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Dry run: validate the input and show the request that would be sent; sends nothing.
+#[utoipa::path(
+    post,
+    operation_id = "testAction", path = "/actions/{integration}/{action}/test", tag = "actions",
+    params(("integration" = String, Path, description = "Integration slug"),
+        ("action" = String, Path, description = "Action slug")),
+    request_body = InvokeRequest,
+    responses((status = 200, body = TestResponse), (status = 400, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn test(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path((integration, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<InvokeRequest>,
+) -> ApiResult<Json<TestResponse>> {
+    let call = call(tenant, integration, action, body, &headers)?;
+    let preview = app.executor.preview(&call).await?;
+    Ok(Json(TestResponse {
+        valid: true,
+        request: serde_json::to_value(preview).unwrap_or(Value::Null),
+    }))
+}
+
+/// Describe an action: its schemas and binding.
+#[utoipa::path(
+    get,
+    operation_id = "getActionSchema", path = "/actions/{integration}/{action}/schema", tag = "actions",
+    params(("integration" = String, Path, description = "Integration slug"),
+        ("action" = String, Path, description = "Action slug")),
+    responses((status = 200, body = SchemaResponse), (status = 404, body = super::ErrorBody)))]
+pub async fn schema(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path((integration, action)): Path<(String, String)>,
+) -> ApiResult<Json<SchemaResponse>> {
+    let def = definition(&app, &tenant, &integration).await?;
+    let a = def
+        .action(&action)
+        .ok_or_else(|| ApiError::not_found(format!("action '{integration}.{action}'")))?;
+    let mut metadata = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(m) = metadata.as_object_mut() {
+        for key in ["slug", "name", "description", "inputSchema", "outputSchema"] {
+            m.remove(key);
+        }
+    }
+    Ok(Json(SchemaResponse {
+        id: format!("{integration}.{action}"),
+        name: a.name.clone(),
+        description: a.description.clone(),
+        input_schema: a.input_schema.clone(),
+        output_schema: a.output_schema.clone(),
+        metadata,
+    }))
+}

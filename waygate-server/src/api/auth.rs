@@ -1,0 +1,233 @@
+//! Who is calling: every `/api/v1` request is authenticated before anything
+//! else, by the operator key (`WAYGATE_ADMIN_KEY`) or a tenant's `wg_live_` key.
+//!
+//! A key is looked up by its HMAC digest (one indexed read) and the answer is
+//! kept for a few seconds, so that a busy client costs no database read per
+//! request. Revoking a key through this process drops it from the cache at
+//! once; other replicas stop accepting it within [`AUTH_TTL`].
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use waygate_store::API_KEY_PREFIX;
+
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// How long an authenticated key is trusted without reading the store again.
+pub const AUTH_TTL: Duration = Duration::from_secs(5);
+
+/// How often `last_used_at` is written for a busy key.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// Entries kept at most; the cache starts over when full.
+const MAX_ENTRIES: usize = 10_000;
+
+/// The caller of a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// The operator (tenant management).
+    Operator,
+    /// A tenant, by one of its API keys.
+    Tenant(TenantKey),
+}
+
+/// A tenant authenticated by an API key.
+#[derive(Debug, Clone)]
+pub struct TenantKey {
+    /// The tenant's id.
+    pub tenant: String,
+    /// The key's id.
+    pub key_id: String,
+    /// The tenant's own gateway rate limit, when the operator set one.
+    pub rate_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    key: TenantKey,
+    checked: Instant,
+    touched: Instant,
+}
+
+/// Recently authenticated keys, by digest.
+#[derive(Debug, Default)]
+pub struct AuthCache {
+    entries: RwLock<HashMap<Vec<u8>, Entry>>,
+}
+
+impl AuthCache {
+    fn get(&self, digest: &[u8]) -> Option<Entry> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .get(digest)
+            .filter(|e| e.checked.elapsed() < AUTH_TTL)
+            .cloned()
+    }
+
+    fn put(&self, digest: Vec<u8>, entry: Entry) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(digest, entry);
+        }
+    }
+
+    /// Forgets every cached key of `tenant` (after a revocation or a settings change).
+    pub fn forget_tenant(&self, tenant: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|_, e| e.key.tenant != tenant);
+        }
+    }
+}
+
+/// Middleware: authenticates the caller, applies the tenant's rate limit and
+/// puts the [`Principal`] into the request's extensions.
+pub async fn authenticate(
+    State(app): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map(str::to_owned));
+    let principal = match principal(&app, header).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if let Principal::Tenant(key) = &principal
+        && let Err(wait) = app.limits.check(&key.tenant, key.rate_limit)
+    {
+        app.metrics.tenant_rate_limited(&key.tenant);
+        return ApiError::rate_limited(wait.as_millis() as u64).into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// The caller named by the `Authorization` header's value (absent, or not text).
+async fn principal(
+    app: &AppState,
+    header: Option<Result<String, axum::http::header::ToStrError>>,
+) -> Result<Principal, ApiError> {
+    let value = header
+        .ok_or_else(|| ApiError::unauthorized("missing 'Authorization: Bearer <key>' header"))?;
+    let token = value
+        .as_deref()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <key>'"))?;
+    if let Some(admin) = &app.settings.admin_key
+        && constant_time_eq(token.as_bytes(), admin.expose_secret().as_bytes())
+    {
+        return Ok(Principal::Operator);
+    }
+    if !token.starts_with(API_KEY_PREFIX) {
+        return Err(ApiError::unauthorized("the API key is not valid"));
+    }
+    let digest = app.pepper.digest(token);
+    if let Some(entry) = app.auth.get(&digest) {
+        if entry.touched.elapsed() >= TOUCH_EVERY {
+            touch(app, &digest, entry.clone());
+        }
+        return Ok(Principal::Tenant(entry.key));
+    }
+    let info = app
+        .store
+        .authenticate_api_key(&app.pepper, token)
+        .await
+        .map_err(|e| ApiError::unavailable("authenticating the API key", &e))?
+        .ok_or_else(|| ApiError::unauthorized("the API key is not valid or was revoked"))?;
+    let tenant = app
+        .store
+        .tenant(&info.tenant)
+        .await
+        .map_err(|e| ApiError::unavailable("reading the tenant", &e))?
+        .ok_or_else(|| ApiError::unauthorized("the API key's tenant no longer exists"))?;
+    let key = TenantKey {
+        rate_limit: super::tenants::rate_limit_setting(&tenant.settings),
+        tenant: info.tenant,
+        key_id: info.id,
+    };
+    let entry = Entry {
+        key: key.clone(),
+        checked: Instant::now(),
+        touched: Instant::now() - TOUCH_EVERY,
+    };
+    touch(app, &digest, entry);
+    Ok(Principal::Tenant(key))
+}
+
+/// Records `last_used_at` in the background, at most once a minute per key.
+fn touch(app: &AppState, digest: &[u8], mut entry: Entry) {
+    let store = app.store.clone();
+    let (tenant, id) = (entry.key.tenant.clone(), entry.key.key_id.clone());
+    entry.touched = Instant::now();
+    app.auth.put(digest.to_vec(), entry);
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_api_key(&tenant, &id).await {
+            tracing::warn!(error = %crate::app::causes(&e), "recording API key use failed");
+        }
+    });
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A handler argument: the calling tenant's id. The operator is refused (403),
+/// since tenant resources belong to one tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.extensions.get::<Principal>() {
+            Some(Principal::Tenant(key)) => Ok(Self(key.tenant.clone())),
+            Some(Principal::Operator) => Err(ApiError::forbidden(
+                "this endpoint acts for one tenant: use a tenant API key",
+            )),
+            None => Err(ApiError::unauthorized("not authenticated")),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("not authenticated"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}

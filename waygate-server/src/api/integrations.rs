@@ -1,0 +1,630 @@
+//! Integrations: create from a definition or an OpenAPI document, list, read,
+//! update, export as config as code, delete; their actions and health.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use waygate_core::IntegrationDef;
+use waygate_core::import::{self, ImportOptions};
+use waygate_core::model::{self, Defaults};
+use waygate_core::storage::IntegrationStore as _;
+use waygate_core::time::format_rfc3339 as rfc3339;
+use waygate_store::{IntegrationQuery, IntegrationSummary};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult, store_error};
+use super::page::Page;
+use crate::app::AppState;
+
+/// An integration as listed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationView {
+    /// Its id.
+    pub id: String,
+    /// Its slug, unique per tenant.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Upstream API version, when known.
+    pub version: Option<String>,
+    /// How many actions it has.
+    pub action_count: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl From<IntegrationSummary> for IntegrationView {
+    fn from(s: IntegrationSummary) -> Self {
+        Self {
+            id: s.id,
+            slug: s.slug,
+            name: s.name,
+            status: s.status,
+            tags: s.tags,
+            version: s.version,
+            action_count: s.action_count,
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// An integration read whole: the listing fields and its settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationDetail {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub summary: IntegrationView,
+    /// What the API is for.
+    pub description: Option<String>,
+    /// Where requests go unless a connection overrides it.
+    pub base_url: Option<String>,
+    /// How credentials are applied (no secrets: the credential lives on a connection).
+    #[schema(value_type = Object)]
+    pub auth: Value,
+    /// Timeout, retry, circuit breaker and rate limit defaults.
+    #[schema(value_type = Object)]
+    pub defaults: Value,
+}
+
+/// Query of `GET /integrations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListIntegrations {
+    /// Only integrations with this tag.
+    pub tag: Option<String>,
+    /// Only integrations whose slug or name contains this.
+    pub q: Option<String>,
+    /// Entries per page (1–500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// The `pagination.cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Body of `POST /integrations/import`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The OpenAPI 3.x or Swagger 2.0 document: an object, or JSON/YAML text.
+    #[schema(value_type = Object)]
+    pub openapi: Value,
+    /// The integration's slug (from the title by default).
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Display name (the title by default).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Base URL (from `servers` by default).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Phrases naming the actions wanted most: listed first.
+    #[serde(default)]
+    pub wishlist: Vec<String>,
+    /// Keep only these action slugs.
+    #[serde(default)]
+    pub select: Option<Vec<String>>,
+}
+
+/// Answer of an import.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResponse {
+    /// The stored integration.
+    pub integration: IntegrationDetail,
+    /// How many actions it has.
+    pub action_count: usize,
+    /// What the importer skipped or guessed, with where.
+    pub warnings: Vec<String>,
+}
+
+/// Body of `PATCH /integrations/{idOrSlug}`: the fields to change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateIntegration {
+    /// New display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New base URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// New tags (replace the old ones).
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// New defaults (replace the old ones): `timeoutMs`, `retry`, `circuitBreaker`, `rateLimit`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub defaults: Option<Defaults>,
+}
+
+/// Query of `GET /integrations/{idOrSlug}/actions`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListActions {
+    /// Only actions whose slug, name or description contains this.
+    pub q: Option<String>,
+    /// Only actions of this group.
+    pub group: Option<String>,
+}
+
+/// An action with its schemas.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionView {
+    /// `integration.action`.
+    pub id: String,
+    /// The action's slug.
+    pub slug: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// What it does.
+    pub description: Option<String>,
+    /// Group it is listed under.
+    pub group: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// JSON Schema of the input.
+    #[schema(value_type = Object)]
+    pub input_schema: Value,
+    /// JSON Schema of the output, when documented.
+    #[schema(value_type = Option<Object>)]
+    pub output_schema: Option<Value>,
+}
+
+/// Health of an integration: its connections' credential status and breakers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthView {
+    /// `healthy`, `degraded` (a connection needs attention or a breaker is not
+    /// closed) or `unconfigured` (the API needs a credential and no connection has one).
+    pub status: String,
+    /// The breaker of the `default` connection in this process (used without a
+    /// stored connection by APIs without auth).
+    pub circuit_breaker: String,
+    /// Each connection.
+    pub connections: Vec<ConnectionHealth>,
+}
+
+/// Health of one connection.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionHealth {
+    /// Connection name.
+    pub name: String,
+    /// `active`, `expired`, `needs_reauth` or `error`.
+    pub status: String,
+    /// The last connectivity check's verdict.
+    pub health: String,
+    /// The circuit breaker in this process: `closed`, `open` or `half_open`.
+    pub circuit_breaker: String,
+    /// When the credential expires, RFC 3339.
+    pub expires_at: Option<String>,
+}
+
+/// The tenant's integration with this id or slug, or 404.
+pub async fn find(app: &AppState, tenant: &str, id_or_slug: &str) -> ApiResult<IntegrationSummary> {
+    app.store
+        .integration_summary(tenant, id_or_slug)
+        .await
+        .map_err(|e| store_error("reading the integration", &e))?
+        .ok_or_else(|| ApiError::not_found(format!("integration '{id_or_slug}'")))
+}
+
+/// The definition of an integration found by [`find`].
+pub async fn definition(
+    app: &AppState,
+    tenant: &str,
+    slug: &str,
+) -> ApiResult<std::sync::Arc<IntegrationDef>> {
+    app.integrations
+        .integration(tenant, slug)
+        .await
+        .map_err(|e| ApiError::unavailable("reading the definition", &e))?
+        .map(|s| s.def)
+        .ok_or_else(|| ApiError::not_found(format!("integration '{slug}'")))
+}
+
+fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetail {
+    IntegrationDetail {
+        description: def.description.clone(),
+        base_url: def.base_url.clone(),
+        auth: serde_json::to_value(&def.auth).unwrap_or(Value::Null),
+        defaults: serde_json::to_value(&def.defaults).unwrap_or(Value::Null),
+        summary: summary.into(),
+    }
+}
+
+/// Checks and stores a new definition; 409 when the slug is taken.
+async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
+    model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
+    if app
+        .store
+        .integration_summary(tenant, &def.slug)
+        .await
+        .map_err(|e| store_error("reading the integration", &e))?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "an integration with slug '{}' exists: PATCH it, or DELETE it first",
+            def.slug
+        )));
+    }
+    let slug = def.slug.clone();
+    store(app, tenant, def).await?;
+    let summary = find(app, tenant, &slug).await?;
+    let def = definition(app, tenant, &slug).await?;
+    Ok(detail(summary, &def))
+}
+
+async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
+    app.integrations
+        .put_integration(tenant, def)
+        .await
+        .map(drop)
+        .map_err(|e| match e.kind() {
+            waygate_core::storage::StoreErrorKind::Conflict => ApiError::conflict(e.to_string()),
+            waygate_core::storage::StoreErrorKind::NotFound => ApiError::not_found("the tenant"),
+            _ => ApiError::unavailable("storing the integration", &e),
+        })
+}
+
+/// List the tenant's integrations.
+#[utoipa::path(
+    get,
+    operation_id = "listIntegrations", path = "/integrations", tag = "integrations",
+    params(ListIntegrations),
+    responses((status = 200, body = Page<IntegrationView>), (status = 401, body = super::ErrorBody)))]
+pub async fn list(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Query(q): Query<ListIntegrations>,
+) -> ApiResult<Json<Page<IntegrationView>>> {
+    let mut query = IntegrationQuery::new();
+    query.tag = q.tag;
+    query.text = q.q;
+    query.limit = q.limit;
+    query.after = q.cursor;
+    let page = app
+        .store
+        .list_integration_summaries(&tenant, &query)
+        .await
+        .map_err(|e| store_error("listing integrations", &e))?;
+    let cursor = page
+        .has_more
+        .then(|| page.entries.last().map(|s| s.slug.clone()))
+        .flatten();
+    let data = page.entries.into_iter().map(Into::into).collect();
+    Ok(Json(Page::new(data, cursor, Some(page.total))))
+}
+
+/// Create an integration from a definition (JSON, or YAML with a YAML content type).
+#[utoipa::path(
+    post,
+    operation_id = "createIntegration", path = "/integrations", tag = "integrations",
+    request_body(content = Object, description = "An integration definition (config as code)"),
+    responses((status = 201, body = IntegrationDetail), (status = 400, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody)))]
+pub async fn create_from_definition(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<IntegrationDetail>)> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the definition is not UTF-8 text"))?;
+    let yaml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    let def = if yaml {
+        IntegrationDef::from_yaml(text)?
+    } else {
+        IntegrationDef::from_json(text)?
+    };
+    Ok((StatusCode::CREATED, Json(create(&app, &tenant, def).await?)))
+}
+
+/// Import an OpenAPI or Swagger document as an integration.
+#[utoipa::path(
+    post,
+    operation_id = "importOpenApi", path = "/integrations/import", tag = "integrations",
+    request_body = ImportRequest,
+    responses((status = 201, body = ImportResponse), (status = 400, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody)))]
+pub async fn import_openapi(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Json(body): Json<ImportRequest>,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
+    let options = ImportOptions {
+        slug: body.slug,
+        name: body.name,
+        base_url: body.base_url,
+        wishlist: body.wishlist,
+        select: body.select,
+    };
+    // Parsing a large document is CPU work: keep it off the async workers.
+    let result = tokio::task::spawn_blocking(move || match body.openapi {
+        Value::String(text) => import::from_str(&text, &options),
+        value => import::from_value(value, &options),
+    })
+    .await
+    .map_err(|_| ApiError::bad_request("the document could not be imported"))?
+    .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
+    let warnings = result.warnings.iter().map(ToString::to_string).collect();
+    let action_count = result.integration.actions.len();
+    let integration = create(&app, &tenant, result.integration).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportResponse {
+            integration,
+            action_count,
+            warnings,
+        }),
+    ))
+}
+
+/// Read an integration.
+#[utoipa::path(
+    get,
+    operation_id = "getIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    responses((status = 200, body = IntegrationDetail), (status = 404, body = super::ErrorBody)))]
+pub async fn get(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IntegrationDetail>> {
+    let summary = find(&app, &tenant, &id).await?;
+    let def = definition(&app, &tenant, &summary.slug).await?;
+    Ok(Json(detail(summary, &def)))
+}
+
+/// Change an integration's name, description, base URL, tags, status or
+/// defaults; the next invocation uses them.
+#[utoipa::path(
+    patch,
+    operation_id = "updateIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    request_body = UpdateIntegration,
+    responses((status = 200, body = IntegrationDetail), (status = 400, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn update(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateIntegration>,
+) -> ApiResult<Json<IntegrationDetail>> {
+    let summary = find(&app, &tenant, &id).await?;
+    if let Some(status) = &body.status
+        && !waygate_store::INTEGRATION_STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "status must be one of {}",
+            waygate_store::INTEGRATION_STATUSES.join(", ")
+        )));
+    }
+    let mut def = (*definition(&app, &tenant, &summary.slug).await?).clone();
+    let changes_definition = body.name.is_some()
+        || body.description.is_some()
+        || body.base_url.is_some()
+        || body.tags.is_some()
+        || body.defaults.is_some();
+    if changes_definition {
+        if let Some(name) = body.name {
+            def.name = name;
+        }
+        if let Some(description) = body.description {
+            def.description = Some(description);
+        }
+        if let Some(base_url) = body.base_url {
+            def.base_url = Some(base_url);
+        }
+        if let Some(tags) = body.tags {
+            def.tags = tags;
+        }
+        if let Some(defaults) = body.defaults {
+            def.defaults = defaults;
+        }
+        model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
+        store(&app, &tenant, def).await?;
+    }
+    if let Some(status) = &body.status {
+        app.store
+            .set_integration_status(&tenant, &summary.slug, status)
+            .await
+            .map_err(|e| store_error("setting the status", &e))?;
+    }
+    let summary = find(&app, &tenant, &summary.slug).await?;
+    let def = definition(&app, &tenant, &summary.slug).await?;
+    Ok(Json(detail(summary, &def)))
+}
+
+/// Delete an integration with its actions and connections.
+#[utoipa::path(
+    delete,
+    operation_id = "deleteIntegration", path = "/integrations/{idOrSlug}", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    responses((status = 204), (status = 404, body = super::ErrorBody)))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let summary = find(&app, &tenant, &id).await?;
+    app.integrations
+        .delete_integration(&tenant, &summary.slug)
+        .await
+        .map_err(|e| ApiError::unavailable("deleting the integration", &e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The whole definition as config as code: JSON, or YAML with `Accept: application/yaml`.
+#[utoipa::path(
+    get,
+    operation_id = "exportIntegration", path = "/integrations/{idOrSlug}/export", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    responses((status = 200, description = "The definition", content(
+        (Object = "application/json"), (String = "application/yaml"))),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn export(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let summary = find(&app, &tenant, &id).await?;
+    let def = definition(&app, &tenant, &summary.slug).await?;
+    let yaml = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("yaml"));
+    if yaml {
+        let text = def.to_yaml().map_err(|e| {
+            ApiError::bad_request(format!("the definition cannot be written as YAML: {e}"))
+        })?;
+        Ok(([(header::CONTENT_TYPE, "application/yaml")], text).into_response())
+    } else {
+        Ok(([(header::CONTENT_TYPE, "application/json")], def.to_json()).into_response())
+    }
+}
+
+/// The actions of an integration, with their schemas.
+#[utoipa::path(
+    get,
+    operation_id = "listActions", path = "/integrations/{idOrSlug}/actions", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug"), ListActions),
+    responses((status = 200, body = Page<ActionView>), (status = 404, body = super::ErrorBody)))]
+pub async fn actions(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    Query(q): Query<ListActions>,
+) -> ApiResult<Json<Page<ActionView>>> {
+    let summary = find(&app, &tenant, &id).await?;
+    let def = definition(&app, &tenant, &summary.slug).await?;
+    let needle =
+        q.q.as_deref()
+            .map(str::to_lowercase)
+            .filter(|n| !n.is_empty());
+    let data = def
+        .actions
+        .iter()
+        .filter(|a| q.group.is_none() || a.group == q.group)
+        .filter(|a| {
+            needle.as_deref().is_none_or(|n| {
+                [
+                    Some(a.slug.as_str()),
+                    a.name.as_deref(),
+                    a.description.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|t| t.to_lowercase().contains(n))
+            })
+        })
+        .map(|a| action_view(&def.slug, a))
+        .collect();
+    Ok(Json(Page::all(data)))
+}
+
+/// An action as answered.
+pub fn action_view(integration: &str, a: &waygate_core::ActionDef) -> ActionView {
+    ActionView {
+        id: format!("{integration}.{}", a.slug),
+        slug: a.slug.clone(),
+        name: a.name.clone(),
+        description: a.description.clone(),
+        group: a.group.clone(),
+        method: a.method.clone(),
+        path: a.path.clone(),
+        input_schema: a.input_schema.clone(),
+        output_schema: a.output_schema.clone(),
+    }
+}
+
+/// Health from the connections' credential status and this process's breakers.
+#[utoipa::path(
+    get,
+    operation_id = "getIntegrationHealth", path = "/integrations/{idOrSlug}/health", tag = "integrations",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    responses((status = 200, body = HealthView), (status = 404, body = super::ErrorBody)))]
+pub async fn health(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HealthView>> {
+    let summary = find(&app, &tenant, &id).await?;
+    let connections = app
+        .store
+        .list_connections(&tenant, &summary.slug)
+        .await
+        .map_err(|e| store_error("listing connections", &e))?;
+    let connections: Vec<ConnectionHealth> = connections
+        .into_iter()
+        .map(|c| {
+            let breaker = app.executor.breaker_state(&tenant, &summary.slug, &c.name);
+            ConnectionHealth {
+                circuit_breaker: breaker_name(breaker).to_owned(),
+                name: c.name,
+                status: c.status,
+                health: c.health,
+                expires_at: c.expires_at.map(rfc3339),
+            }
+        })
+        .collect();
+    let default_breaker = breaker_name(app.executor.breaker_state(
+        &tenant,
+        &summary.slug,
+        waygate_core::Connection::DEFAULT,
+    ));
+    let needs_credential = !matches!(
+        definition(&app, &tenant, &summary.slug).await?.auth,
+        waygate_core::model::AuthSpec::None
+    );
+    let degraded = default_breaker != "closed"
+        || connections
+            .iter()
+            .any(|c| c.status != "active" || c.circuit_breaker != "closed");
+    let status = if degraded {
+        "degraded"
+    } else if connections.is_empty() && needs_credential {
+        "unconfigured"
+    } else {
+        "healthy"
+    };
+    Ok(Json(HealthView {
+        status: status.to_owned(),
+        circuit_breaker: default_breaker.to_owned(),
+        connections,
+    }))
+}
+
+fn breaker_name(state: waygate_core::pipeline::BreakerState) -> &'static str {
+    match state {
+        waygate_core::pipeline::BreakerState::Closed => "closed",
+        waygate_core::pipeline::BreakerState::HalfOpen => "half_open",
+        _ => "open",
+    }
+}

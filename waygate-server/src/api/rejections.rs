@@ -1,0 +1,50 @@
+//! axum's own rejections (malformed JSON, a missing content type, an unknown
+//! route, a body over the limit) answer in plain text; this middleware turns
+//! every such answer into the one error shape, so clients parse one format.
+
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+
+/// Rejection texts are short; anything longer is cut.
+const MAX_TEXT: usize = 4096;
+
+/// Middleware: error answers that are not JSON become [`ApiError`]s.
+pub async fn normalize(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = to_bytes(response.into_body(), MAX_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    error_for(status, text).into_response()
+}
+
+fn error_for(status: StatusCode, text: String) -> ApiError {
+    match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("the route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large_text(text),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::bad_request(format!("{text} (send 'Content-Type: application/json')"))
+        }
+        s if s.is_client_error() => ApiError::bad_request(if text.is_empty() {
+            "the request is malformed".to_owned()
+        } else {
+            text
+        }),
+        _ => ApiError::internal(),
+    }
+}

@@ -1,0 +1,169 @@
+//! The gateway's shared state: the store, the engine wired to it, and the
+//! per-process parts of the gateway (auth cache, tenant limits, metrics).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use waygate_core::UrlPolicy;
+use waygate_core::clock::{SharedClock, SystemClock};
+use waygate_core::pipeline::Executor;
+use waygate_core::storage::CachedIntegrations;
+use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
+
+use crate::api::auth::AuthCache;
+use crate::api::limit::TenantLimits;
+use crate::ops::metrics::Metrics;
+
+/// How long a resolved definition is trusted before it is read again; writes
+/// through this process invalidate at once, this bounds staleness across replicas.
+const DEFINITION_TTL: Duration = Duration::from_secs(5);
+
+/// Gateway settings (API.md § Environment).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Operator key for tenant management; `None` disables operator calls.
+    pub admin_key: Option<SecretString>,
+    /// Requests per minute per tenant on the gateway API; 0 turns the limit off.
+    pub tenant_rate_limit: u32,
+    /// Lets upstream base URLs reach loopback and private addresses.
+    pub allow_private_networks: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            admin_key: None,
+            tenant_rate_limit: 100,
+            allow_private_networks: false,
+            max_body_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct App {
+    /// The system of record.
+    pub store: Store,
+    /// Definitions as the engine reads them, cached; write through this to invalidate.
+    pub integrations: Arc<CachedIntegrations<Store>>,
+    /// The invocation pipeline, on the store.
+    pub executor: Executor,
+    /// Request logs, written in batches off the hot path.
+    pub logs: Arc<SqlLogSink>,
+    /// Hashes gateway API keys.
+    pub pepper: ApiKeyPepper,
+    /// Settings from the environment and flags.
+    pub settings: Settings,
+    /// Recently authenticated keys.
+    pub auth: AuthCache,
+    /// Per-tenant request budgets on the gateway API.
+    pub limits: TenantLimits,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Wires the engine to an opened store whose master key is set.
+    ///
+    /// # Errors
+    /// One line: what failed (the API key pepper cannot be read, the HTTP
+    /// client cannot be built).
+    pub async fn new(store: Store, settings: Settings, metrics: Metrics) -> Result<Self, String> {
+        let pepper = store
+            .api_key_pepper()
+            .await
+            .map_err(|e| format!("cannot read the API key pepper: {}", causes(&e)))?;
+        let clock: SharedClock = Arc::new(SystemClock);
+        let integrations = Arc::new(CachedIntegrations::new(
+            store.clone(),
+            DEFINITION_TTL,
+            clock.clone(),
+        ));
+        let logs = Arc::new(SqlLogSink::start(store.clone(), LogSinkOptions::default()));
+        let policy = if settings.allow_private_networks {
+            UrlPolicy::strict().allow_private_networks()
+        } else {
+            UrlPolicy::strict()
+        };
+        let executor = Executor::builder()
+            .integration_store(integrations.clone())
+            .connection_store(Arc::new(store.clone()))
+            .log_sink(logs.clone())
+            .clock(clock)
+            .url_policy(policy)
+            .build()
+            .map_err(|e| format!("cannot build the engine: {e}"))?;
+        Ok(Self(Arc::new(App {
+            limits: TenantLimits::new(settings.tenant_rate_limit),
+            store,
+            integrations,
+            executor,
+            logs,
+            pepper,
+            settings,
+            auth: AuthCache::default(),
+            metrics,
+        })))
+    }
+}
+
+/// Opens the store at `url` and sets its master key: `WAYGATE_MASTER_KEY`, else
+/// the key file in `data_dir`, generated there on first run (with one warning
+/// line on stderr, so that a newcomer knows to keep it).
+///
+/// # Errors
+/// One line: a malformed key, an unreadable data directory, an unreachable database.
+pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
+    // A malformed key in the environment fails before anything is created; a
+    // key is generated only once the database is known to work.
+    MasterKey::from_env().map_err(|e| causes(&e))?;
+    let store = Store::open(url).await.map_err(|e| causes(&e))?;
+    let (key, source) = MasterKey::resolve(data_dir).map_err(|e| causes(&e))?;
+    if let KeySource::Generated(path) = &source {
+        eprintln!(
+            "waygate: generated a new master key in {} — back it up: without it stored credentials cannot be decrypted (or set WAYGATE_MASTER_KEY)",
+            path.display()
+        );
+    }
+    store.set_master_key(key);
+    Ok(store)
+}
+
+/// An error and its causes on one line.
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    text.replace('\n', " ")
+}

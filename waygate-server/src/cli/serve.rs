@@ -1,0 +1,109 @@
+//! `waygate serve`: the gateway on a socket, until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::storage::StorageArgs;
+use crate::app::{AppState, Settings, causes};
+use crate::ops::metrics::Metrics;
+
+/// The shortest operator key accepted: it guards every tenant.
+const MIN_ADMIN_KEY_LEN: usize = 24;
+
+/// How often old request logs are deleted.
+const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Options of `waygate serve`.
+#[derive(Debug, clap::Args)]
+pub(super) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WAYGATE_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Requests per minute per tenant on the gateway API; 0 turns the limit off.
+    #[arg(long, env = "WAYGATE_TENANT_RATE_LIMIT", default_value_t = 100)]
+    tenant_rate_limit: u32,
+    /// Let upstream base URLs reach loopback and private addresses.
+    #[arg(long, env = "WAYGATE_ALLOW_PRIVATE_NETWORKS", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
+    allow_private_networks: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "WAYGATE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Days request logs are kept; 0 keeps them forever.
+    #[arg(long, env = "WAYGATE_LOG_RETENTION_DAYS", default_value_t = 30)]
+    log_retention_days: u64,
+}
+
+/// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in `ps`).
+fn admin_key() -> Result<Option<SecretString>, String> {
+    match std::env::var("WAYGATE_ADMIN_KEY") {
+        Ok(key) if key.trim().len() < MIN_ADMIN_KEY_LEN => Err(format!(
+            "WAYGATE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LEN} characters"
+        )),
+        Ok(key) => Ok(Some(SecretString::from(key.trim().to_owned()))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("WAYGATE_ADMIN_KEY is not valid UTF-8".into())
+        }
+    }
+}
+
+pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
+    init_tracing();
+    let settings = Settings {
+        admin_key: admin_key()?,
+        tenant_rate_limit: args.tenant_rate_limit,
+        allow_private_networks: args.allow_private_networks,
+        max_body_bytes: args.max_body_bytes,
+    };
+    // Bind first: a taken address fails before any file is created.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let store = args.storage.open().await?;
+    let state = AppState::new(store, settings, Metrics::install()).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    if args.log_retention_days > 0 {
+        spawn_retention(
+            &state,
+            Duration::from_secs(args.log_retention_days * 86_400),
+        );
+    }
+    println!("waygate listening on http://{addr}");
+    crate::http::serve(listener, state, crate::http::shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+/// Deletes request logs older than `keep`, now and every hour.
+fn spawn_retention(state: &AppState, keep: Duration) {
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RETENTION_SWEEP);
+        loop {
+            tick.tick().await;
+            let cutoff = std::time::SystemTime::now() - keep;
+            match store.delete_logs_older_than(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "request log retention"),
+                Err(e) => tracing::warn!(error = %causes(&e), "request log retention failed"),
+            }
+        }
+    });
+}
+
+/// Structured JSON logs on stderr; `RUST_LOG` filters (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,144 @@
+//! Prometheus metrics, rendered at `GET /metrics`.
+//!
+//! Names follow Prometheus conventions (`_total` counters, `_seconds`
+//! histograms). Labels are bounded by what tenants configure (integration and
+//! action slugs), never by request data.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use waygate_core::pipeline::BreakerState;
+
+/// Latency buckets in seconds: from a fast loopback call to a slow upstream.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The process's metrics recorder and what it records.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// How one invocation ended, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct InvocationOutcome<'a> {
+    /// `None` on success, else the error code.
+    pub error_code: Option<&'a str>,
+    /// The last upstream status.
+    pub upstream_status: Option<u16>,
+    /// Requests sent upstream.
+    pub attempts: u32,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl Metrics {
+    /// The process-wide recorder, installed on first use.
+    ///
+    /// # Panics
+    /// Never in practice: only if another global recorder was installed first.
+    pub fn install() -> Self {
+        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+        let handle = HANDLE.get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .expect("the bucket list is not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed")
+        });
+        Self {
+            handle: handle.clone(),
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// One gateway HTTP request answered.
+    pub fn http_request(&self, method: &str, status: u16, duration: Duration) {
+        let class = status_class(status);
+        counter!("waygate_http_requests_total", "method" => method.to_owned(), "status" => class)
+            .increment(1);
+        histogram!("waygate_http_request_duration_seconds", "method" => method.to_owned())
+            .record(duration.as_secs_f64());
+    }
+
+    /// One action invocation finished.
+    pub fn invocation(
+        &self,
+        tenant: &str,
+        integration: &str,
+        action: &str,
+        o: InvocationOutcome<'_>,
+    ) {
+        let labels = [
+            ("tenant", tenant.to_owned()),
+            ("integration", integration.to_owned()),
+            ("action", action.to_owned()),
+        ];
+        let outcome = if o.error_code.is_none() {
+            "success"
+        } else {
+            "error"
+        };
+        let mut with_outcome = labels.to_vec();
+        with_outcome.push(("outcome", outcome.to_owned()));
+        with_outcome.push(("code", o.error_code.unwrap_or("").to_owned()));
+        counter!("waygate_invocations_total", &with_outcome).increment(1);
+        histogram!("waygate_invocation_duration_seconds", &labels).record(o.duration.as_secs_f64());
+        if let Some(status) = o.upstream_status {
+            let mut with_class = labels.to_vec();
+            with_class.push(("class", status_class(status).to_owned()));
+            counter!("waygate_upstream_responses_total", &with_class).increment(1);
+        }
+        if o.attempts > 1 {
+            counter!("waygate_upstream_retries_total", &labels)
+                .increment(u64::from(o.attempts - 1));
+        }
+    }
+
+    /// The breaker of one connection, after an invocation: 0 closed, 1 half-open, 2 open.
+    pub fn breaker(&self, tenant: &str, integration: &str, connection: &str, state: BreakerState) {
+        let value = match state {
+            BreakerState::Closed => 0.0,
+            BreakerState::HalfOpen => 1.0,
+            _ => 2.0,
+        };
+        gauge!("waygate_circuit_breaker_state",
+            "tenant" => tenant.to_owned(), "integration" => integration.to_owned(), "connection" => connection.to_owned())
+        .set(value);
+    }
+
+    /// A tenant was refused by its gateway rate limit.
+    pub fn tenant_rate_limited(&self, tenant: &str) {
+        counter!("waygate_tenant_rate_limited_total", "tenant" => tenant.to_owned()).increment(1);
+    }
+
+    /// The request-log queue: entries waiting, written and shed since start.
+    pub fn log_queue(&self, queued: usize, written: u64, dropped: u64) {
+        gauge!("waygate_log_queue_depth").set(queued as f64);
+        counter!("waygate_log_entries_written_total").absolute(written);
+        counter!("waygate_log_entries_dropped_total").absolute(dropped);
+    }
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -1,0 +1,4 @@
+//! Operations: Prometheus metrics and request ids.
+
+pub mod metrics;
+pub mod request_id;
