@@ -50,7 +50,8 @@ pub trait TokenLock: Send {
 }
 
 /// What the refresh protocol needs from storage. Every method takes the
-/// tenant through the [`CredentialKey`].
+/// tenant through the [`CredentialKey`]. `waygate-store`'s `Store` implements
+/// it on SQL; [`MemoryStore`](crate::storage::MemoryStore) in memory (one process).
 ///
 /// ```
 /// # use waygate_core::oauth2::TokenStore;
