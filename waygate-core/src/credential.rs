@@ -247,6 +247,44 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// Whether a connection's credential can be used (API.md's connection `status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionStatus {
+    /// Usable.
+    #[default]
+    Active,
+    /// The access token has expired and could not be refreshed yet.
+    Expired,
+    /// The provider refused the refresh token (or refreshing failed repeatedly):
+    /// a person has to authorise the connection again. Calls fail fast.
+    NeedsReauth,
+    /// Something else is wrong with it.
+    Error,
+}
+
+impl ConnectionStatus {
+    /// The status as stored and shown in the API (`needs_reauth`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::NeedsReauth => "needs_reauth",
+            Self::Error => "error",
+        }
+    }
+
+    /// Reads [`as_str`](Self::as_str)'s text back; unknown text is [`Error`](Self::Error).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "active" => Self::Active,
+            "expired" => Self::Expired,
+            "needs_reauth" => Self::NeedsReauth,
+            _ => Self::Error,
+        }
+    }
+}
+
 /// One consuming app's use of an integration: its credential and an optional
 /// base URL override.
 #[derive(Debug, Clone)]
@@ -257,6 +295,8 @@ pub struct Connection {
     pub base_url: Option<String>,
     /// The secret material.
     pub credential: Credential,
+    /// Whether the credential can be used; `NeedsReauth` makes calls fail fast.
+    pub status: ConnectionStatus,
 }
 
 impl Connection {
@@ -269,6 +309,7 @@ impl Connection {
             name: name.into(),
             base_url: None,
             credential,
+            status: ConnectionStatus::Active,
         }
     }
 
@@ -291,12 +332,13 @@ impl Connection {
 /// (single-flight per credential, cross-process lock) and plugs in here.
 #[async_trait]
 pub trait ResolveCredential: Send + Sync {
-    /// The credential to apply to the next request of `connection`.
+    /// The credential to apply to the next request of `tenant`'s `connection`.
     ///
     /// # Errors
     /// [`ErrorKind::Credentials`](crate::ErrorKind::Credentials) when there is no usable one.
     async fn resolve(
         &self,
+        tenant: &str,
         integration: &IntegrationDef,
         connection: &Connection,
     ) -> Result<Credential, Error>;
@@ -320,9 +362,13 @@ impl StoredCredential {
 impl ResolveCredential for StoredCredential {
     async fn resolve(
         &self,
+        _: &str,
         _: &IntegrationDef,
         connection: &Connection,
     ) -> Result<Credential, Error> {
+        if connection.status == ConnectionStatus::NeedsReauth {
+            return Err(Error::needs_reauth(&connection.name));
+        }
         match &connection.credential {
             Credential::Oauth2Tokens {
                 expires_at: Some(at),

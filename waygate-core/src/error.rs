@@ -173,6 +173,14 @@ impl Error {
         })
     }
 
+    /// The connection needs a person to authorise it again (`needs_reauth`);
+    /// its suggested resolution is `REFRESH_CREDENTIALS`.
+    pub(crate) fn needs_reauth(connection: &str) -> Self {
+        Self::credentials(format!(
+            "connection '{connection}' needs to be authorised again: the provider refused its refresh token"
+        ))
+    }
+
     /// An input problem at one place, for steps after schema validation
     /// (a value that cannot go into a header, say).
     pub(crate) fn input(pointer: &str, rule: &str, message: impl Into<String>) -> Self {

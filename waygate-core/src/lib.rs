@@ -28,6 +28,7 @@
 //! - [`typed`]: the `Action` trait behind `#[derive(Action)]`.
 //! - [`connector`]: custom code in place of the request step.
 //! - [`credential`]: credentials, connections, and the `ResolveCredential` port.
+//! - [`oauth2`]: the OAuth2 resolver (refresh exactly once, client credentials) and the code flow.
 //! - [`storage`]: storage ports and their in-memory implementation.
 //! - [`schema`]: JSON Schema validators cached by hash, agent-readable violations.
 //! - [`policy`]: effective retry, breaker and rate-limit policies.
@@ -44,6 +45,7 @@ pub mod error;
 pub mod import;
 pub mod invocation;
 pub mod model;
+pub mod oauth2;
 pub mod pipeline;
 pub mod policy;
 pub mod schema;

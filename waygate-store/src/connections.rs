@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::TransactionTrait;
-use waygate_core::credential::{Connection, Credential};
+use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::storage::{ConnectionStore, StoreError};
 
 use crate::db::{self, get};
@@ -28,6 +28,7 @@ impl Store {
     ) -> Result<()> {
         let ring = self.keyring()?;
         let context = format!("storing connection '{}'", connection.name);
+        // A new credential (a re-authorization) makes the connection active again.
         let now = now_ms();
         let tx = self
             .db()
@@ -40,7 +41,8 @@ impl Store {
             "INSERT INTO connections (id, tenant_id, integration_id, name, base_url, created_at, updated_at)
              SELECT $1, $2, i.id, $4, $5, $6, $6 FROM integrations i WHERE i.tenant_id = $2 AND i.slug = $3
              ON CONFLICT (tenant_id, integration_id, name) DO UPDATE SET
-               base_url = excluded.base_url, updated_at = excluded.updated_at
+               base_url = excluded.base_url, updated_at = excluded.updated_at,
+               status = 'active'
              RETURNING id",
             vec![
                 uuid::Uuid::new_v4().to_string().into(),
@@ -118,7 +120,7 @@ impl Store {
         let row = db::one(
             self.db(),
             "reading a connection",
-            "SELECT c.name, c.base_url, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
+            "SELECT c.name, c.base_url, c.status, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
              FROM connections c
              JOIN integrations i ON i.id = c.integration_id
              LEFT JOIN credentials k ON k.connection_id = c.id
@@ -144,6 +146,7 @@ impl Store {
         };
         let mut connection = Connection::new(get::<String>(&row, "name")?, credential);
         connection.base_url = get(&row, "base_url")?;
+        connection.status = ConnectionStatus::parse(&get::<String>(&row, "status")?);
         Ok(Some(connection))
     }
 

@@ -37,6 +37,8 @@
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
+//! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
+//! - `oauth_states` — pending authorizations: single-use, expiring `state`s with sealed PKCE verifiers.
 //! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
 //! - `error` — [`Error`] with a backend-neutral [`ErrorKind`].
 //! - `time` — times as epoch milliseconds.
@@ -51,10 +53,12 @@ mod locks;
 mod log_stats;
 mod logs;
 mod migration;
+mod oauth_states;
 mod server_secrets;
 mod store;
 mod tenants;
 mod time;
+mod tokens;
 mod vault;
 
 pub use catalog::{INTEGRATION_STATUSES, IntegrationPage, IntegrationQuery, IntegrationSummary};
@@ -64,6 +68,7 @@ pub use integrations::ActionSummary;
 pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
+pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use store::{Backend, Store};
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

@@ -169,7 +169,7 @@ impl Executor {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
         self.validate(call, &target)?;
-        let credential = self.credential(&target).await?;
+        let credential = self.credential(&call.tenant, &target).await?;
         if let Some(connector) = self.connector(&target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
@@ -201,7 +201,7 @@ impl Executor {
                 "this action runs a connector, whose requests cannot be previewed",
             ));
         }
-        let credential = self.credential(&target).await?;
+        let credential = self.credential(&call.tenant, &target).await?;
         let mut request = request::build(&target.action, target.base_url(), &call.input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
         Ok(Redactor::for_credential(&target.integration.def.auth, &credential).request(&request))
@@ -229,11 +229,11 @@ impl Executor {
     }
 
     /// The credential to apply now (refreshed first, when a resolver does that).
-    async fn credential(&self, target: &Target) -> Result<Credential, Error> {
+    async fn credential(&self, tenant: &str, target: &Target) -> Result<Credential, Error> {
         let integration = &target.integration.def;
         self.inner
             .credentials
-            .resolve(integration, &target.connection)
+            .resolve(tenant, integration, &target.connection)
             .await
     }
 

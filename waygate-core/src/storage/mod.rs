@@ -5,6 +5,7 @@
 //! implements the same traits on SQLite and PostgreSQL.
 
 mod cache;
+mod memory_tokens;
 
 pub use cache::CachedIntegrations;
 
@@ -119,6 +120,10 @@ pub trait ConnectionStore: Send + Sync + 'static {
 pub struct MemoryStore {
     tenants: RwLock<HashMap<String, TenantData>>,
     revisions: std::sync::atomic::AtomicU64,
+    /// OAuth2 refresh locks held (see `memory_tokens`).
+    refresh_locks: memory_tokens::HeldLocks,
+    /// Failed refreshes in a row per credential.
+    refresh_failures: std::sync::Mutex<HashMap<crate::oauth2::CredentialKey, u32>>,
 }
 
 #[derive(Default)]
