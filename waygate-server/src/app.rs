@@ -8,6 +8,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use waygate_core::UrlPolicy;
 use waygate_core::clock::{SharedClock, SystemClock};
+use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::Executor;
 use waygate_core::storage::CachedIntegrations;
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
@@ -31,6 +32,9 @@ pub struct Settings {
     pub allow_private_networks: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The gateway's public URL (`WAYGATE_PUBLIC_URL`): OAuth redirect URIs are
+    /// built on it; the request's host is used when unset.
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for Settings {
@@ -40,6 +44,7 @@ impl Default for Settings {
             tenant_rate_limit: 100,
             allow_private_networks: false,
             max_body_bytes: 16 * 1024 * 1024,
+            public_url: None,
         }
     }
 }
@@ -63,6 +68,9 @@ pub struct App {
     pub integrations: Arc<CachedIntegrations<Store>>,
     /// The invocation pipeline, on the store.
     pub executor: Executor,
+    /// OAuth2 tokens: refreshed before calls, by the sweep and on request; one
+    /// instance shared by all of them, so that a credential refreshes once.
+    pub oauth: OAuth2Resolver,
     /// Request logs, written in batches off the hot path.
     pub logs: Arc<SqlLogSink>,
     /// Hashes gateway API keys.
@@ -109,9 +117,15 @@ impl AppState {
         } else {
             UrlPolicy::strict()
         };
+        let oauth = OAuth2Resolver::builder(Arc::new(store.clone()))
+            .url_policy(policy)
+            .clock(clock.clone())
+            .build()
+            .map_err(|e| format!("cannot build the OAuth2 client: {e}"))?;
         let executor = Executor::builder()
             .integration_store(integrations.clone())
             .connection_store(Arc::new(store.clone()))
+            .credential_resolver(Arc::new(oauth.clone()))
             .log_sink(logs.clone())
             .clock(clock)
             .url_policy(policy)
@@ -122,6 +136,7 @@ impl AppState {
             store,
             integrations,
             executor,
+            oauth,
             logs,
             pepper,
             settings,

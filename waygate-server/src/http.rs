@@ -4,6 +4,7 @@
 //! - `/api/v1/openapi.json` and `/docs` — its OpenAPI 3.1 document and an
 //!   offline Swagger UI (assets vendored into the binary).
 //! - `/healthz` — liveness; `/metrics` — Prometheus text.
+//! - `/oauth/callback` — where OAuth2 providers send the user back.
 
 use std::future::Future;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
+        .route(api::oauth::CALLBACK_PATH, get(api::oauth::callback))
         .with_state(state.clone())
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))

@@ -121,3 +121,22 @@ fn info(row: &sea_orm::QueryResult) -> Result<ConnectionInfo> {
         updated_at: from_ms(get(row, "updated_at")?),
     })
 }
+
+impl Store {
+    /// How many connections, across all tenants, need re-authorization: an
+    /// operator's alert (like the refresh sweep, the one count without a tenant).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Unavailable`] on database failure.
+    pub async fn connections_needing_reauth(&self) -> Result<u64> {
+        let row = db::one(
+            self.db(),
+            "counting connections that need re-authorization",
+            "SELECT COUNT(*) AS n FROM connections WHERE status = 'needs_reauth'",
+            vec![],
+        )
+        .await?;
+        let n: i64 = row.as_ref().map(|r| get(r, "n")).transpose()?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

@@ -12,8 +12,6 @@
 #[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -30,90 +28,14 @@ use waygate_core::storage::IntegrationStore;
 use waygate_core::{Error, UrlPolicy};
 use waygate_store::{MasterKey, OAuthClient, PendingAuthorization, StateOutcome, Store};
 
-/// The Node process: OAuth server on `oauth`, control + protected API on `api`.
-struct MockOAuth {
-    child: Child,
-    _stdin: ChildStdin,
-    oauth: String,
-    api: String,
-    http: reqwest::Client,
-}
+#[path = "../../tests/oauth/mock.rs"]
+mod mock;
 
-impl MockOAuth {
-    async fn start() -> Self {
-        let modules = std::env::var("WAYGATE_OAUTH_MOCK_MODULES").unwrap_or_else(|_| {
-            panic!("set WAYGATE_OAUTH_MOCK_MODULES to the node_modules holding oauth2-mock-server")
-        });
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/oauth/server.js");
-        let mut child = Command::new("node")
-            .arg(script)
-            .env("WAYGATE_OAUTH_MOCK_MODULES", modules)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).unwrap();
-            line
-        })
-        .await
-        .unwrap();
-        let ports: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("server.js printed {line:?}, not its addresses"));
-        Self {
-            child,
-            _stdin: stdin,
-            oauth: ports["oauth"].as_str().unwrap().to_owned(),
-            api: ports["api"].as_str().unwrap().to_owned(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
+use mock::MockOAuth;
 
-    async fn configure(&self, config: Value) {
-        let r = self
-            .http
-            .post(format!("{}/config", self.api))
-            .json(&config)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-    }
-
-    async fn stats(&self) -> Value {
-        let r = self.http.get(format!("{}/stats", self.api)).send().await;
-        r.unwrap().json().await.unwrap()
-    }
-
-    async fn count(&self, grant: &str) -> u64 {
-        self.stats().await["counts"][grant].as_u64().unwrap_or(0)
-    }
-
-    fn integration(&self) -> IntegrationDef {
-        let def = json!({
-            "slug": "acme", "name": "Acme", "baseUrl": self.api,
-            "auth": {"type": "oauth2", "flows": ["authorization_code", "client_credentials"],
-                     "authorizationUrl": format!("{}/authorize", self.oauth),
-                     "tokenUrl": format!("{}/token", self.oauth),
-                     "scopes": ["read"], "pkce": true},
-            "actions": [{"slug": "whoami", "method": "GET", "path": "/api/whoami"}]
-        });
-        IntegrationDef::from_json(&def.to_string()).unwrap()
-    }
-}
-
-impl Drop for MockOAuth {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The mock server's integration, as the engine reads it.
+fn integration(mock: &MockOAuth) -> IntegrationDef {
+    IntegrationDef::from_json(&mock.definition().to_string()).unwrap()
 }
 
 fn resolver(store: &Store) -> OAuth2Resolver {
@@ -164,7 +86,7 @@ fn expired(refresh_token: &str) -> Connection {
 async fn setup(store: &Store, mock: &MockOAuth, connection: Option<Connection>) {
     store.create_tenant("t1", "t1").await.unwrap();
     store
-        .put_integration("t1", mock.integration())
+        .put_integration("t1", integration(mock))
         .await
         .unwrap();
     if let Some(c) = connection {
@@ -295,7 +217,7 @@ async fn with_rotation_enforced_a_second_refresh_succeeds() {
         .unwrap();
     assert_eq!(stale.status(), 400);
 
-    let def = mock.integration();
+    let def = integration(&mock);
     let expiry = resolver.refresh_now("t1", &def, "default").await.unwrap();
     assert!(expiry.unwrap() > SystemTime::now() + Duration::from_secs(3000));
     let second = stored_refresh_token(&db.store).await;
@@ -341,7 +263,7 @@ async fn authorization_code_with_pkce_end_to_end() {
     let db = TestDb::sqlite().await;
     let mock = MockOAuth::start().await;
     setup(&db.store, &mock, None).await;
-    let def = mock.integration();
+    let def = integration(&mock);
     let redirect_uri = "http://127.0.0.1:9/oauth/callback";
     let start = begin_authorization(&def.auth, "client-a", redirect_uri, None).unwrap();
     let verifier = start.verifier.clone().expect("the spec asks for PKCE");
@@ -458,7 +380,7 @@ async fn invalid_grant_marks_the_connection_needs_reauth() {
             again.suggested_resolution().action,
             ResolutionAction::RefreshCredentials
         );
-        let def = mock.integration();
+        let def = integration(&mock);
         assert!(resolver.refresh_now("t1", &def, "default").await.is_err());
         let report = resolver
             .refresh_expiring(&db.store as &dyn IntegrationStore)

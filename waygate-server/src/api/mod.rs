@@ -11,6 +11,7 @@ pub mod error;
 pub mod integrations;
 pub mod limit;
 pub mod logs;
+pub mod oauth;
 pub mod page;
 pub mod rejections;
 pub mod tenants;
@@ -182,6 +183,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::health))
         .routes(routes!(connections::create, connections::list))
         .routes(routes!(connections::disconnect))
+        .routes(routes!(oauth::connect))
+        .routes(routes!(oauth::refresh))
         .routes(routes!(actions::invoke))
         .routes(routes!(actions::test))
         .routes(routes!(actions::schema))

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use waygate_core::UrlPolicy;
+use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::{Call, CallOptions, Executor};
 
 use super::storage::{StorageArgs, tenant};
@@ -46,9 +47,14 @@ pub(super) async fn run(args: InvokeArgs) -> Result<(), String> {
         UrlPolicy::strict()
     };
     let shared = Arc::new(store.clone());
+    let oauth = OAuth2Resolver::builder(shared.clone())
+        .url_policy(policy)
+        .build()
+        .map_err(|e| format!("cannot build the OAuth2 client: {e}"))?;
     let executor = Executor::builder()
         .integration_store(shared.clone())
         .connection_store(shared)
+        .credential_resolver(Arc::new(oauth))
         .url_policy(policy)
         .build()
         .map_err(|e| format!("cannot build the engine: {e}"))?;

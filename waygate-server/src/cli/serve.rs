@@ -12,6 +12,12 @@ use crate::ops::metrics::Metrics;
 /// The shortest operator key accepted: it guards every tenant.
 const MIN_ADMIN_KEY_LEN: usize = 24;
 
+/// How often tokens about to expire are refreshed in the background.
+const TOKEN_SWEEP: Duration = Duration::from_secs(60);
+
+/// How long expired OAuth states are kept (to answer "expired", not "unknown").
+const STATE_GRACE: Duration = Duration::from_secs(24 * 3600);
+
 /// How often old request logs are deleted.
 const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
 
@@ -32,6 +38,9 @@ pub(super) struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "WAYGATE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     max_body_bytes: usize,
+    /// The gateway's public URL, for OAuth redirect URIs (the request's host by default).
+    #[arg(long, env = "WAYGATE_PUBLIC_URL")]
+    public_url: Option<url::Url>,
     /// Days request logs are kept; 0 keeps them forever.
     #[arg(long, env = "WAYGATE_LOG_RETENTION_DAYS", default_value_t = 30)]
     log_retention_days: u64,
@@ -58,6 +67,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         tenant_rate_limit: args.tenant_rate_limit,
         allow_private_networks: args.allow_private_networks,
         max_body_bytes: args.max_body_bytes,
+        public_url: args.public_url,
     };
     // Bind first: a taken address fails before any file is created.
     let listener = tokio::net::TcpListener::bind(args.addr)
@@ -74,6 +84,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
             Duration::from_secs(args.log_retention_days * 86_400),
         );
     }
+    spawn_token_sweep(&state);
     println!("waygate listening on http://{addr}");
     crate::http::serve(listener, state, crate::http::shutdown_signal())
         .await
@@ -92,6 +103,39 @@ fn spawn_retention(state: &AppState, keep: Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "request log retention"),
                 Err(e) => tracing::warn!(error = %causes(&e), "request log retention failed"),
+            }
+        }
+    });
+}
+
+/// Refreshes OAuth2 tokens about to expire, every minute (each replica runs
+/// it; the store's lock makes one of them refresh each credential), and
+/// forgets authorization states long expired.
+fn spawn_token_sweep(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TOKEN_SWEEP);
+        loop {
+            tick.tick().await;
+            match state.oauth.refresh_expiring(&*state.integrations).await {
+                Ok(report) => {
+                    for _ in 0..report.refreshed {
+                        state.metrics.oauth_refresh(true);
+                    }
+                    for _ in 0..report.failed {
+                        state.metrics.oauth_refresh(false);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "the token sweep failed"),
+            }
+            match state.store.connections_needing_reauth().await {
+                Ok(n) => state.metrics.connections_needing_reauth(n),
+                Err(e) => {
+                    tracing::warn!(error = %causes(&e), "counting connections to re-authorize failed")
+                }
+            }
+            if let Err(e) = state.store.purge_oauth_states(STATE_GRACE).await {
+                tracing::warn!(error = %causes(&e), "purging OAuth states failed");
             }
         }
     });

@@ -120,6 +120,17 @@ impl Metrics {
         .set(value);
     }
 
+    /// One OAuth2 refresh asked for (now, or by the sweep) and how it ended.
+    pub fn oauth_refresh(&self, ok: bool) {
+        let outcome = if ok { "success" } else { "failure" };
+        counter!("waygate_oauth_refreshes_total", "outcome" => outcome).increment(1);
+    }
+
+    /// The sweep's count of connections that need re-authorization (an alert).
+    pub fn connections_needing_reauth(&self, n: u64) {
+        gauge!("waygate_connections_needing_reauth").set(n as f64);
+    }
+
     /// A tenant was refused by its gateway rate limit.
     pub fn tenant_rate_limited(&self, tenant: &str) {
         counter!("waygate_tenant_rate_limited_total", "tenant" => tenant.to_owned()).increment(1);

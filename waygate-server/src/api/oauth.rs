@@ -1,0 +1,398 @@
+//! OAuth2 through the gateway: `POST /integrations/{idOrSlug}/connect` starts
+//! the authorization code flow (PKCE S256, a single-use expiring `state` bound
+//! to the tenant and connection), `GET /oauth/callback` finishes it (outside
+//! `/api/v1`: the provider's redirect carries no API key, the state names the
+//! tenant), and `POST /connections/{id}/refresh` refreshes tokens now.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use waygate_core::model::AuthSpec;
+use waygate_core::oauth2::begin_authorization;
+use waygate_core::time::format_rfc3339 as rfc3339;
+use waygate_core::{Connection, Credential};
+use waygate_store::{OAuthClient, PendingAuthorization, StateOutcome};
+
+use super::auth::Tenant;
+use super::connections::ConnectionView;
+use super::error::{ApiError, ApiResult, store_error};
+use super::integrations::{definition, find};
+use crate::app::AppState;
+
+/// The path the provider redirects to.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+/// How long a started authorization waits for the provider's redirect.
+const STATE_TTL: Duration = Duration::from_secs(600);
+
+/// Body of `POST /integrations/{idOrSlug}/connect`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectRequest {
+    /// The connection to store the tokens on; `default` when absent.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// Where the provider sends the user back: this gateway's `/oauth/callback`
+    /// (the default, from `WAYGATE_PUBLIC_URL` or the request's host).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// Scopes to ask for; the integration's by default.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The OAuth app's client id, when the connection has none yet.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The OAuth app's client secret, with `clientId`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<SecretString>,
+}
+
+/// Where to send the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectResponse {
+    /// The provider's authorization URL: open it in the user's browser.
+    pub authorization_url: String,
+    /// The single-use state in that URL.
+    pub state: String,
+    /// When the state expires, RFC 3339.
+    pub expires_at: String,
+}
+
+/// A refresh done now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshResponse {
+    /// The connection after the refresh.
+    pub connection: ConnectionView,
+    /// When the new access token expires, RFC 3339, when the provider said.
+    pub expires_at: Option<String>,
+}
+
+/// Query of the provider's redirect.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The redirect URI to use: the caller's, which must be this gateway's
+/// callback, or the callback on the public URL (else the request's host).
+fn redirect_uri(app: &AppState, headers: &HeaderMap, asked: Option<String>) -> ApiResult<String> {
+    let origin = match &app.settings.public_url {
+        Some(url) => url.origin().ascii_serialization(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "no Host header to build the redirect URI from; set WAYGATE_PUBLIC_URL",
+                    )
+                })?;
+            format!("http://{host}")
+        }
+    };
+    let ours = format!("{origin}{CALLBACK_PATH}");
+    match asked {
+        None => Ok(ours),
+        Some(uri) => {
+            let parsed = url::Url::parse(&uri)
+                .map_err(|e| ApiError::bad_request(format!("redirectUri is not a URL: {e}")))?;
+            let same = parsed.origin().ascii_serialization() == origin
+                && parsed.path() == CALLBACK_PATH
+                && parsed.fragment().is_none();
+            if same {
+                Ok(uri)
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "redirectUri must be this gateway's callback, {ours}"
+                )))
+            }
+        }
+    }
+}
+
+/// The OAuth client of a stored connection, when it holds one.
+fn stored_client(credential: &Credential) -> Option<OAuthClient> {
+    match credential {
+        Credential::Oauth2Tokens {
+            client_id,
+            client_secret,
+            ..
+        }
+        | Credential::Oauth2ClientCredentials {
+            client_id,
+            client_secret,
+            ..
+        } => Some(OAuthClient {
+            id: client_id.clone(),
+            secret: client_secret.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// Start OAuth2 authorization code + PKCE for a connection.
+#[utoipa::path(
+    post,
+    operation_id = "connect",
+    path = "/integrations/{idOrSlug}/connect",
+    tag = "connections",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug")),
+    request_body = ConnectRequest,
+    responses((status = 200, body = ConnectResponse), (status = 400, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn connect(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<ConnectRequest>>,
+) -> ApiResult<Json<ConnectResponse>> {
+    let Json(body) = body.unwrap_or_default();
+    let summary = find(&app, &tenant, &id).await?;
+    let def = definition(&app, &tenant, &summary.slug).await?;
+    if !matches!(def.auth, AuthSpec::Oauth2 { .. }) {
+        return Err(ApiError::bad_request(format!(
+            "integration '{}' does not use OAuth2 (its auth is '{}')",
+            def.slug,
+            def.auth.kind()
+        )));
+    }
+    let connection = body
+        .connection
+        .unwrap_or_else(|| Connection::DEFAULT.to_owned());
+    let client = match (body.client_id, body.client_secret) {
+        (Some(id), Some(secret)) => Some(OAuthClient { id, secret }),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "clientId and clientSecret go together",
+            ));
+        }
+        (None, None) => None,
+    };
+    let existing = app
+        .store
+        .load_connection(&tenant, &def.slug, &connection)
+        .await
+        .map_err(|e| store_error("reading the connection", &e))?;
+    let client_id = client
+        .as_ref()
+        .map(|c| c.id.clone())
+        .or_else(|| {
+            existing
+                .as_ref()
+                .and_then(|c| stored_client(&c.credential))
+                .map(|c| c.id)
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "connection '{connection}' has no OAuth client yet: send clientId and clientSecret"
+            ))
+        })?;
+    let redirect = redirect_uri(&app, &headers, body.redirect_uri)?;
+    let start = begin_authorization(&def.auth, &client_id, &redirect, body.scopes.as_deref())?;
+    let pending = PendingAuthorization {
+        tenant: tenant.clone(),
+        integration: def.slug.clone(),
+        connection,
+        redirect_uri: redirect,
+        verifier: start.verifier,
+        client,
+    };
+    app.store
+        .create_oauth_state(&start.state, &pending, STATE_TTL)
+        .await
+        .map_err(|e| store_error("storing the authorization state", &e))?;
+    Ok(Json(ConnectResponse {
+        authorization_url: start.url.to_string(),
+        state: start.state,
+        expires_at: rfc3339(std::time::SystemTime::now() + STATE_TTL),
+    }))
+}
+
+/// The provider's redirect: checks the state, exchanges the code with the
+/// verifier, stores the tokens on the connection, and says so in a page.
+pub async fn callback(State(app): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
+    match finish(&app, q).await {
+        Ok((integration, connection)) => page(
+            StatusCode::OK,
+            "Connected",
+            &format!(
+                "Connection '{connection}' of integration '{integration}' is authorized. You can close this window."
+            ),
+        ),
+        Err((status, message)) => page(status, "Authorization failed", &message),
+    }
+}
+
+async fn finish(
+    app: &AppState,
+    q: CallbackQuery,
+) -> Result<(String, String), (StatusCode, String)> {
+    let bad = |m: &str| (StatusCode::BAD_REQUEST, m.to_owned());
+    let state = q
+        .state
+        .as_deref()
+        .ok_or_else(|| bad("the redirect carries no state"))?;
+    let pending = match app.store.consume_oauth_state(state).await {
+        Ok(StateOutcome::Consumed(p)) => p,
+        Ok(StateOutcome::Unknown) => return Err(bad("this authorization is unknown: start again")),
+        Ok(StateOutcome::Replayed) => {
+            return Err(bad("this authorization was already completed: start again"));
+        }
+        Ok(StateOutcome::Expired) => return Err(bad("this authorization expired: start again")),
+        Ok(_) => return Err(bad("this authorization cannot be completed: start again")),
+        Err(e) => {
+            tracing::error!(error = %crate::app::causes(&e), "consuming an OAuth state failed");
+            return Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage is unavailable".into(),
+            ));
+        }
+    };
+    if let Some(error) = q.error {
+        let detail = q
+            .error_description
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(bad(&format!(
+            "the provider did not authorize ({error}{detail}); nothing was stored"
+        )));
+    }
+    let code = q
+        .code
+        .as_deref()
+        .ok_or_else(|| bad("the redirect carries no code"))?;
+    let (tenant, slug, name) = (&pending.tenant, &pending.integration, &pending.connection);
+    let def = app
+        .store
+        .load_integration(tenant, slug)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| bad("the integration no longer exists"))?
+        .def;
+    let existing = app
+        .store
+        .load_connection(tenant, slug, name)
+        .await
+        .ok()
+        .flatten();
+    let client = pending
+        .client
+        .clone()
+        .or_else(|| existing.as_ref().and_then(|c| stored_client(&c.credential)))
+        .ok_or_else(|| bad("the connection has no OAuth client"))?;
+    let credential = app
+        .oauth
+        .exchange_code(
+            &def.auth,
+            &client.id,
+            &client.secret,
+            code,
+            &pending.redirect_uri,
+            pending.verifier.as_ref(),
+        )
+        .await
+        .map_err(|e| {
+            (
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "the provider refused the code ({}); nothing was stored",
+                    e.code()
+                ),
+            )
+        })?;
+    let mut connection = Connection::new(name.clone(), credential);
+    connection.base_url = existing.and_then(|c| c.base_url);
+    app.store
+        .store_connection(tenant, slug, &connection)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %crate::app::causes(&e), "storing OAuth tokens failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storing the tokens failed".to_owned(),
+            )
+        })?;
+    Ok((slug.clone(), name.clone()))
+}
+
+/// A small self-contained HTML page (no scripts, no external assets).
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t} · Waygate</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>{t}</h1><p>{m}</p></body></html>",
+        t = escape(title),
+        m = escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Refresh a connection's OAuth2 tokens now.
+#[utoipa::path(
+    post,
+    operation_id = "refreshConnection",
+    path = "/connections/{id}/refresh",
+    tag = "connections",
+    params(("id" = String, Path, description = "Connection id")),
+    responses((status = 200, body = RefreshResponse), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 502, body = super::ErrorBody)))]
+pub async fn refresh(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RefreshResponse>> {
+    let info = app
+        .store
+        .connection_info_by_id(&tenant, &id)
+        .await
+        .map_err(|e| store_error("reading the connection", &e))?
+        .ok_or_else(|| ApiError::not_found(format!("connection '{id}'")))?;
+    let def = definition(&app, &tenant, &info.integration).await?;
+    let expires = app.oauth.refresh_now(&tenant, &def, &info.name).await;
+    app.metrics.oauth_refresh(expires.is_ok());
+    let expires = expires?;
+    let info = app
+        .store
+        .connection_info_by_id(&tenant, &id)
+        .await
+        .map_err(|e| store_error("reading the connection", &e))?
+        .ok_or_else(|| ApiError::not_found(format!("connection '{id}'")))?;
+    Ok(Json(RefreshResponse {
+        connection: info.into(),
+        expires_at: expires.map(rfc3339),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+}
