@@ -18,6 +18,8 @@
 #   LOAD_THREADS=2  LOAD_CONNECTIONS=32  LOAD_DURATION=15s  LOAD_WARMUP=3s
 #   LOAD_UPSTREAM_WORKERS=1  LOAD_PROXY_WORKERS=<number of CPUs>
 #   LOAD_KEEP=1 keeps the temporary directory (configs, logs, SQLite) for a look.
+#   LOAD_PERF=FILE records a perf profile of Waygate during the measured run of (c)
+#   (it costs Waygate some CPU: compare figures from runs without it).
 #   RUST_LOG is passed to Waygate as is (unset: its default, info).
 #
 # Fairness, on a small machine where wrk, nginx and Waygate share the cores:
@@ -143,8 +145,20 @@ run_wrk() {
         wrk -t"$threads" -c"$connections" -d"$warmup" -s "$here/wrk.lua" "$url" >"$tmp/wrk-$label-warmup.txt" 2>&1 ||
             { cat "$tmp/wrk-$label-warmup.txt" >&2; die "wrk warm-up of ($label) failed"; }
     fi
+    local perf_pid=""
+    if [ "$label" = c ] && [ -n "${LOAD_PERF:-}" ]; then
+        need perf "install it with: apt-get install -y linux-perf, or unset LOAD_PERF"
+        perf record -F 999 -g -p "$waygate_pid" -o "$LOAD_PERF" >"$tmp/perf.out" 2>&1 &
+        perf_pid="$!"
+        pids+=("$perf_pid")
+    fi
     wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/wrk.lua" "$url" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk run of ($label) failed"; }
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid"
+        wait "$perf_pid" || true
+        echo "    perf profile of waygate during this run: $LOAD_PERF (perf report -i $LOAD_PERF)"
+    fi
     grep -v '^RESULT ' "$out" | sed 's/^/    /'
     line="$(grep '^RESULT ' "$out")" || die "wrk printed no RESULT line for ($label): see $out"
     local requests duration_us p50 p99 status conn read write timeouts
