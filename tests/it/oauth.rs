@@ -11,6 +11,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+#[allow(dead_code)] // each test binary uses part of the shared harness
 #[path = "../oauth/mock.rs"]
 mod mock;
 

@@ -43,6 +43,8 @@ fn openapi_document_matches_the_golden_file() {
         "/integrations/{idOrSlug}/health",
         "/integrations/{idOrSlug}/connections",
         "/integrations/{idOrSlug}/disconnect",
+        "/integrations/{idOrSlug}/connect",
+        "/connections/{id}/refresh",
         "/actions/{integration}/{action}",
         "/actions/{integration}/{action}/schema",
         "/actions/{integration}/{action}/test",

@@ -10,16 +10,17 @@ use waygate_core::UrlPolicy;
 use waygate_core::clock::{SharedClock, SystemClock};
 use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::Executor;
-use waygate_core::storage::CachedIntegrations;
+use waygate_core::storage::{CachedConnections, CachedIntegrations};
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
 
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
 use crate::ops::metrics::Metrics;
 
-/// How long a resolved definition is trusted before it is read again; writes
-/// through this process invalidate at once, this bounds staleness across replicas.
-const DEFINITION_TTL: Duration = Duration::from_secs(5);
+/// How long a resolved definition or connection is trusted before it is read
+/// again; writes through this process invalidate at once, this bounds
+/// staleness across replicas (decisions 18 and 24).
+const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Gateway settings (API.md § Environment).
 #[derive(Debug, Clone)]
@@ -66,6 +67,8 @@ pub struct App {
     pub store: Store,
     /// Definitions as the engine reads them, cached; write through this to invalidate.
     pub integrations: Arc<CachedIntegrations<Store>>,
+    /// Connections as the engine reads them, cached; invalidate after writing one.
+    pub connections: Arc<CachedConnections<Store>>,
     /// The invocation pipeline, on the store.
     pub executor: Executor,
     /// OAuth2 tokens: refreshed before calls, by the sweep and on request; one
@@ -108,7 +111,12 @@ impl AppState {
         let clock: SharedClock = Arc::new(SystemClock);
         let integrations = Arc::new(CachedIntegrations::new(
             store.clone(),
-            DEFINITION_TTL,
+            CACHE_TTL,
+            clock.clone(),
+        ));
+        let connections = Arc::new(CachedConnections::new(
+            store.clone(),
+            CACHE_TTL,
             clock.clone(),
         ));
         let logs = Arc::new(SqlLogSink::start(store.clone(), LogSinkOptions::default()));
@@ -124,7 +132,7 @@ impl AppState {
             .map_err(|e| format!("cannot build the OAuth2 client: {e}"))?;
         let executor = Executor::builder()
             .integration_store(integrations.clone())
-            .connection_store(Arc::new(store.clone()))
+            .connection_store(connections.clone())
             .credential_resolver(Arc::new(oauth.clone()))
             .log_sink(logs.clone())
             .clock(clock)
@@ -135,6 +143,7 @@ impl AppState {
             limits: TenantLimits::new(settings.tenant_rate_limit),
             store,
             integrations,
+            connections,
             executor,
             oauth,
             logs,

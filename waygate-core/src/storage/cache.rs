@@ -6,33 +6,28 @@
 //! time-to-live runs out, so `ttl` bounds how stale another replica's change
 //! can look.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::time::Instant;
 
+use super::ttl::TtlMap;
 use super::{IntegrationStore, StoreError, StoredIntegration};
 use crate::clock::SharedClock;
 use crate::model::IntegrationDef;
 
-/// Tenant → slug → (when fetched, what was found, absence included).
-type Entries = HashMap<String, HashMap<String, (Instant, Option<StoredIntegration>)>>;
-
 /// Caches `integration` lookups of `S` for `ttl`; other calls pass through.
 pub struct CachedIntegrations<S> {
     inner: S,
-    ttl: Duration,
     clock: SharedClock,
-    entries: RwLock<Entries>,
+    /// Tenant → slug → what was found, absence included.
+    entries: TtlMap<Option<StoredIntegration>>,
 }
 
 impl<S> fmt::Debug for CachedIntegrations<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedIntegrations")
-            .field("ttl", &self.ttl)
+            .field("ttl", &self.entries.ttl())
             .finish_non_exhaustive()
     }
 }
@@ -42,19 +37,15 @@ impl<S: IntegrationStore> CachedIntegrations<S> {
     pub fn new(inner: S, ttl: Duration, clock: SharedClock) -> Self {
         Self {
             inner,
-            ttl,
             clock,
-            entries: RwLock::default(),
+            entries: TtlMap::new(ttl),
         }
     }
 
     /// Forgets what is cached for one integration: after a write that did not
     /// go through this cache (the gateway's status change, for one).
     pub fn invalidate(&self, tenant: &str, slug: &str) {
-        let mut entries = self.entries.write().expect("integration cache poisoned");
-        if let Some(of_tenant) = entries.get_mut(tenant) {
-            of_tenant.remove(slug);
-        }
+        self.entries.remove(tenant, slug);
     }
 }
 
@@ -66,18 +57,11 @@ impl<S: IntegrationStore> IntegrationStore for CachedIntegrations<S> {
         slug: &str,
     ) -> Result<Option<StoredIntegration>, StoreError> {
         let now = self.clock.instant();
-        {
-            let entries = self.entries.read().expect("integration cache poisoned");
-            if let Some((at, found)) = entries.get(tenant).and_then(|t| t.get(slug))
-                && now.duration_since(*at) < self.ttl
-            {
-                return Ok(found.clone());
-            }
+        if let Some(found) = self.entries.get(tenant, slug, now) {
+            return Ok(found);
         }
         let found = self.inner.integration(tenant, slug).await?;
-        let mut entries = self.entries.write().expect("integration cache poisoned");
-        let of_tenant = entries.entry(tenant.to_owned()).or_default();
-        of_tenant.insert(slug.to_owned(), (now, found.clone()));
+        self.entries.put(tenant, slug, now, found.clone());
         Ok(found)
     }
 

@@ -5,9 +5,12 @@
 //! implements the same traits on SQLite and PostgreSQL.
 
 mod cache;
+mod connection_cache;
 mod memory_tokens;
+mod ttl;
 
 pub use cache::CachedIntegrations;
+pub use connection_cache::CachedConnections;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -156,6 +156,8 @@ pub async fn create(
         .store_connection(&tenant, &integration.slug, &connection)
         .await
         .map_err(|e| store_error("storing the connection", &e))?;
+    app.connections
+        .invalidate(&tenant, &integration.slug, &name);
     let info = app
         .store
         .connection_info(&tenant, &integration.slug, &name)
@@ -207,6 +209,8 @@ pub async fn disconnect(
         .remove_connection(&tenant, &integration.slug, &name)
         .await
         .map_err(|e| store_error("deleting the connection", &e))?;
+    app.connections
+        .invalidate(&tenant, &integration.slug, &name);
     if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {

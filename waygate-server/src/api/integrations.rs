@@ -478,6 +478,8 @@ pub async fn delete(
         .delete_integration(&tenant, &summary.slug)
         .await
         .map_err(|e| ApiError::unavailable("deleting the integration", &e))?;
+    app.connections
+        .invalidate_integration(&tenant, &summary.slug);
     Ok(StatusCode::NO_CONTENT)
 }
 

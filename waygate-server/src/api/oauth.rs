@@ -370,6 +370,8 @@ pub async fn refresh(
         .ok_or_else(|| ApiError::not_found(format!("connection '{id}'")))?;
     let def = definition(&app, &tenant, &info.integration).await?;
     let expires = app.oauth.refresh_now(&tenant, &def, &info.name).await;
+    app.connections
+        .invalidate(&tenant, &info.integration, &info.name);
     app.metrics.oauth_refresh(expires.is_ok());
     let expires = expires?;
     let info = app
