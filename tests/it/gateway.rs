@@ -72,15 +72,13 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
     let (tenant, key) = gw.tenant("Acme").await;
 
     // Import the shared petstore fixture, given as YAML text.
-    let (status, body) = gw
-        .call(
-            Method::POST,
+    let body = gw
+        .created(
             "/api/v1/integrations/import",
             &key,
-            Some(json!({"openapi": petstore_yaml(), "slug": "pets", "baseUrl": upstream})),
+            json!({"openapi": petstore_yaml(), "slug": "pets", "baseUrl": upstream}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["actionCount"], 3);
     assert_eq!(body["integration"]["slug"], "pets");
     assert_eq!(body["integration"]["baseUrl"], upstream.as_str());
@@ -139,15 +137,13 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
     assert_eq!(schema["metadata"]["method"], "GET");
 
     // A connection (the petstore has no auth), then invocations.
-    let (status, conn) = gw
-        .call(
-            Method::POST,
+    let conn = gw
+        .created(
             "/api/v1/integrations/pets/connections",
             &key,
-            Some(json!({"credential": {"type": "none"}})),
+            json!({"credential": {"type": "none"}}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{conn}");
     assert_eq!(conn["name"], "default");
     assert_eq!(conn["status"], "active");
     let (status, result) = gw
@@ -259,10 +255,7 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
     // The export creates the same integration under another slug.
     let mut copy = export.clone();
     copy["slug"] = json!("pets-copy");
-    let (status, created) = gw
-        .call(Method::POST, "/api/v1/integrations", &key, Some(copy))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = gw.created("/api/v1/integrations", &key, copy).await;
     assert_eq!(created["actionCount"], 3);
 
     // Delete: gone for listing and invocation.
@@ -331,15 +324,12 @@ async fn upstream_failures_map_to_the_documented_answers() {
     let upstream = upstream().await;
     let gw = Gateway::start(&[]);
     let (_, key) = gw.tenant("Chaos").await;
-    let (status, body) = gw
-        .call(
-            Method::POST,
-            "/api/v1/integrations",
-            &key,
-            Some(failing_definition("chaos", &upstream)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        failing_definition("chaos", &upstream),
+    )
+    .await;
     let invoke = |action: &'static str| {
         let gw = &gw;
         let key = key.clone();
@@ -404,15 +394,13 @@ async fn upstream_failures_map_to_the_documented_answers() {
 
     // Two failures open the breaker (threshold 2; the timeout above counted
     // for `chaos`, so a fresh integration): then 503 and nothing is sent.
-    let (status, _) = gw
-        .call(
-            Method::POST,
+    let _ = gw
+        .created(
             "/api/v1/integrations",
             &key,
-            Some(failing_definition("fragile", &upstream)),
+            failing_definition("fragile", &upstream),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     let broken = || {
         gw.call(
             Method::POST,
@@ -483,24 +471,19 @@ async fn tenants_never_see_each_other() {
     let gw = Gateway::start(&[]);
     let (a, key_a) = gw.tenant("A").await;
     let (b, key_b) = gw.tenant("B").await;
-    let (status, _) = gw
-        .call(
-            Method::POST,
+    let _ = gw
+        .created(
             "/api/v1/integrations",
             &key_a,
-            Some(failing_definition("chaos", &upstream)),
+            failing_definition("chaos", &upstream),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, created) = gw
-        .call(
-            Method::POST,
-            "/api/v1/integrations/chaos/connections",
-            &key_a,
-            Some(json!({"credential": {"type": "bearer", "token": "tenant-a-token"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    gw.created(
+        "/api/v1/integrations/chaos/connections",
+        &key_a,
+        json!({"credential": {"type": "bearer", "token": "tenant-a-token"}}),
+    )
+    .await;
     let id = gw
         .call(Method::GET, "/api/v1/integrations/chaos", &key_a, None)
         .await

@@ -25,15 +25,8 @@ async fn authorization_code_through_connect_and_callback_then_invoke() {
     let mock = MockOAuth::start().await;
     let gw = Gateway::start(&[]);
     let (_, key) = gw.tenant("OAuth").await;
-    let (status, body) = gw
-        .call(
-            Method::POST,
-            "/api/v1/integrations",
-            &key,
-            Some(mock.definition()),
-        )
+    gw.created("/api/v1/integrations", &key, mock.definition())
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // No client yet: /connect says what it needs.
     let (status, err) = gw
@@ -89,13 +82,7 @@ async fn authorization_code_through_connect_and_callback_then_invoke() {
     assert!(page.text().await.unwrap().contains("is authorized"));
 
     // The verifier reached the token endpoint; the connection holds the tokens.
-    let stats = mock.stats().await;
-    let exchange = stats["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["grant_type"] == "authorization_code")
-        .expect("the code was exchanged");
+    let exchange = mock.code_exchange().await.expect("the code was exchanged");
     assert!(
         exchange["code_verifier"]
             .as_str()
@@ -229,28 +216,18 @@ async fn two_gateways_sharing_postgres_refresh_an_expired_token_once() {
     ];
     let first = Gateway::start(&env);
     let (_, key) = first.tenant("Replicas").await;
-    let (status, body) = first
-        .call(
-            Method::POST,
-            "/api/v1/integrations",
-            &key,
-            Some(mock.definition()),
-        )
+    first
+        .created("/api/v1/integrations", &key, mock.definition())
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = first
-        .call(
-            Method::POST,
+    first
+        .created(
             "/api/v1/integrations/acme/connections",
             &key,
-            Some(
-                json!({"credential": {"type": "oauth2_tokens", "clientId": "client-a",
+            json!({"credential": {"type": "oauth2_tokens", "clientId": "client-a",
                 "clientSecret": "secret-a", "accessToken": "expired-access-token",
                 "refreshToken": "rt-0", "expiresAt": "2020-01-01T00:00:00Z"}}),
-            ),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     let second = Gateway::start(&env);
 
     let mut calls = Vec::new();

@@ -123,6 +123,13 @@ impl Gateway {
         (status, body)
     }
 
+    /// POSTs `body` to `path` and expects 201 Created; returns the answer.
+    pub(crate) async fn created(&self, path: &str, key: &str, body: Value) -> Value {
+        let (status, answer) = self.call(Method::POST, path, key, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
+        answer
+    }
+
     /// Creates a tenant with the operator key; returns its id and API key.
     pub(crate) async fn tenant(&self, name: &str) -> (String, String) {
         let (status, body) = self

@@ -69,6 +69,16 @@ impl MockOAuth {
         r.unwrap().json().await.unwrap()
     }
 
+    /// The token request that exchanged an authorization code, if one came.
+    pub(crate) async fn code_exchange(&self) -> Option<Value> {
+        let stats = self.stats().await;
+        stats["requests"]
+            .as_array()?
+            .iter()
+            .find(|r| r["grant_type"] == "authorization_code")
+            .cloned()
+    }
+
     pub(crate) async fn count(&self, grant: &str) -> u64 {
         self.stats().await["counts"][grant].as_u64().unwrap_or(0)
     }

@@ -326,13 +326,7 @@ async fn authorization_code_with_pkce_end_to_end() {
         .await
         .unwrap();
 
-    let stats = mock.stats().await;
-    let exchange = stats["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["grant_type"] == "authorization_code")
-        .expect("the code was exchanged");
+    let exchange = mock.code_exchange().await.expect("the code was exchanged");
     assert_eq!(exchange["code_verifier"], verifier.secret());
     assert!(matches!(
         db.store.consume_oauth_state(&start.state).await.unwrap(),
