@@ -14,11 +14,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), waygate_store::Error> {
-//! use waygate_store::{MasterKey, Store};
+//! use waygate_store::Store;
 //!
 //! let store = Store::open("sqlite://data/waygate.db").await?; // migrates too
-//! let (key, _source) = MasterKey::resolve(std::path::Path::new("data"))?;
-//! store.set_master_key(key);
+//! // The key from WAYGATE_MASTER_KEY or data/master.key (finishing an interrupted rotation).
+//! store.unlock(std::path::Path::new("data")).await?;
 //! store.create_tenant("acme", "Acme Corp").await?;
 //! # Ok(()) }
 //! ```
@@ -28,9 +28,12 @@
 //! - `store` — [`Store::open`] for `sqlite://` and `postgres://`, migration at open, the keyring.
 //! - `migration` — forward-only schema migrations (sea-orm-migration).
 //! - `db` — running one SQL text on either backend (`$n` placeholders).
-//! - `integrations` — the `IntegrationStore` port; action rows, listing and search.
-//! - `connections` — the `ConnectionStore` port; credentials through the vault; key rotation.
+//! - `integrations` — the `IntegrationStore` port; action rows and listing.
+//! - `search` — the action search index (FTS5 / tsvector) and ranked queries.
+//! - `connections` — the `ConnectionStore` port; credentials through the vault.
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
+//! - `keyfile` — `master.key` and `master.key.next`, written durably and atomically.
+//! - `rotation` — crash-safe master key rotation; [`Store::unlock`] at start.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
@@ -41,9 +44,12 @@ mod connections;
 mod db;
 mod error;
 mod integrations;
+mod keyfile;
 mod locks;
 mod logs;
 mod migration;
+mod rotation;
+mod search;
 mod store;
 mod tenants;
 mod time;
@@ -51,6 +57,7 @@ mod vault;
 
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
+pub use keyfile::MASTER_KEY_NEXT_FILE;
 pub use locks::RefreshLock;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use store::{Backend, Store};

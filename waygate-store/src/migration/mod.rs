@@ -6,12 +6,16 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000001_initial;
+mod m20261123_000001_action_search;
 
 /// The list of migrations, oldest first.
 pub(crate) struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261123_000001_action_search::Migration),
+        ]
     }
 }
