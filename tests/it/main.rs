@@ -1,4 +1,5 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
 mod import;
+mod keys;
 mod serve;

@@ -1,6 +1,7 @@
 //! The `waygate` command line (API.md § CLI).
 
 mod import;
+mod keys;
 mod storage;
 
 use std::net::SocketAddr;
@@ -23,6 +24,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Create or upgrade the database schema (forward-only migrations).
     Migrate(storage::StorageArgs),
+    /// Manage the master key that encrypts stored credentials.
+    Keys(keys::KeysArgs),
 }
 
 /// Options of `waygate serve`.
@@ -43,6 +46,7 @@ impl Cli {
             Command::Serve(args) => serve(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Migrate(args) => migrate(args).await,
+            Command::Keys(args) => keys::run(args).await,
         }
     }
 }
