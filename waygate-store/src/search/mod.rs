@@ -181,7 +181,10 @@ impl Store {
         let (matched, from, filter) = match self.backend() {
             Backend::Sqlite => (
                 query.fts5(tenant),
-                "actions_fts JOIN actions a ON a.id = actions_fts.rowid",
+                // CROSS JOIN fixes the order: the FTS index drives. Otherwise
+                // SQLite may walk the tenant's rows by index and run one FTS
+                // lookup per row (measured: minutes for 100 000 actions).
+                "actions_fts CROSS JOIN actions a ON a.id = actions_fts.rowid",
                 "actions_fts MATCH $2",
             ),
             Backend::Postgres => (
