@@ -4,6 +4,7 @@ mod cli;
 mod crash;
 mod gateway;
 mod import;
+mod keys;
 mod oauth;
 mod secrets;
 mod serve;

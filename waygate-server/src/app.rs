@@ -19,7 +19,7 @@ use crate::ops::metrics::Metrics;
 
 /// How long a resolved definition or connection is trusted before it is read
 /// again; writes through this process invalidate at once, this bounds
-/// staleness across replicas (decisions 18 and 24).
+/// staleness across replicas (decisions 18 and 33).
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Gateway settings (API.md § Environment).
@@ -166,14 +166,17 @@ pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
     // key is generated only once the database is known to work.
     MasterKey::from_env().map_err(|e| causes(&e))?;
     let store = Store::open(url).await.map_err(|e| causes(&e))?;
-    let (key, source) = MasterKey::resolve(data_dir).map_err(|e| causes(&e))?;
-    if let KeySource::Generated(path) = &source {
-        eprintln!(
+    match store.unlock(data_dir).await.map_err(|e| causes(&e))? {
+        KeySource::Generated(path) => eprintln!(
             "waygate: generated a new master key in {} — back it up: without it stored credentials cannot be decrypted (or set WAYGATE_MASTER_KEY)",
             path.display()
-        );
+        ),
+        KeySource::RotationFinished { path, reencrypted } => eprintln!(
+            "waygate: finished an interrupted master key rotation ({reencrypted} rows re-encrypted); the key is now {}",
+            path.display()
+        ),
+        _ => {}
     }
-    store.set_master_key(key);
     Ok(store)
 }
 

@@ -1,5 +1,5 @@
 //! Connections and their credentials: core's [`ConnectionStore`] port, with the
-//! credential sealed by the vault, and master key rotation.
+//! credential sealed by the vault (master key rotation is `rotation`).
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use crate::db::{self, get};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 use crate::time::{now_ms, to_ms};
-use crate::vault::{Envelope, MasterKey};
+use crate::vault::Envelope;
 
 impl Store {
     /// Creates or replaces a connection (by name) and its credential, as one transaction.
@@ -169,68 +169,6 @@ impl Store {
         )
         .await?;
         Ok(n > 0)
-    }
-
-    /// Re-encrypts every credential under `new_key` in one transaction, then
-    /// makes it this store's current key (the old one still decrypts, for
-    /// other processes that have not switched yet). Returns how many were re-encrypted.
-    ///
-    /// Other replicas must be given the new key before they read a rotated credential.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Crypto`] when a credential does not decrypt with a known key:
-    /// then nothing is changed.
-    pub async fn rotate_keys(&self, new_key: MasterKey) -> Result<u64> {
-        let ring = self.keyring()?;
-        let next = ring.rotated(new_key);
-        let context = "rotating the master key";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
-        // Write first, so SQLite takes its write lock before reading (a read
-        // snapshot cannot be upgraded once another writer has committed).
-        db::exec(
-            &tx,
-            context,
-            "UPDATE credentials SET updated_at = updated_at WHERE key_id = $1",
-            vec![next.current_id().into()],
-        )
-        .await?;
-        let rows = db::all(
-            &tx,
-            context,
-            "SELECT id, tenant_id, key_id, nonce, ciphertext FROM credentials WHERE key_id <> $1",
-            vec![next.current_id().into()],
-        )
-        .await?;
-        let now = now_ms();
-        let mut count = 0;
-        for row in &rows {
-            let id: String = get(row, "id")?;
-            let tenant: String = get(row, "tenant_id")?;
-            let envelope = Envelope {
-                key_id: get(row, "key_id")?,
-                nonce: get(row, "nonce")?,
-                ciphertext: get(row, "ciphertext")?,
-            };
-            let plain = next.open(&tenant, &id, &envelope)?;
-            let sealed = next.seal(&tenant, &id, &plain)?;
-            db::exec(
-                &tx,
-                context,
-                "UPDATE credentials SET key_id = $2, nonce = $3, ciphertext = $4, updated_at = $5 WHERE id = $1",
-                vec![
-                    id.into(),
-                    sealed.key_id.into(),
-                    sealed.nonce.into(),
-                    sealed.ciphertext.into(),
-                    now.into(),
-                ],
-            )
-            .await?;
-            count += 1;
-        }
-        tx.commit().await.map_err(|e| Error::db(context, e))?;
-        self.replace_keyring(next);
-        Ok(count)
     }
 }
 

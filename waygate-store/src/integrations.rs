@@ -1,9 +1,11 @@
 //! Integrations and their action rows: core's [`IntegrationStore`] port, plus
-//! listing and searching actions.
+//! listing actions (searching them is `search`).
 //!
 //! The definition is stored whole as JSON (it is read whole by the engine); the
 //! actions are also written as rows, denormalised, so that listing and searching
-//! them needs no JSON parsing. Both are written in one transaction.
+//! them needs no JSON parsing. Both are written in one transaction, and so is
+//! the search index (each row's search text; the index follows by trigger on
+//! SQLite and by generated column on PostgreSQL).
 
 use std::sync::Arc;
 
@@ -14,11 +16,12 @@ use waygate_core::storage::{IntegrationStore, StoreError, StoredIntegration};
 
 use crate::db::{self, get, placeholders};
 use crate::error::{Error, ErrorKind, Result};
+use crate::search::ActionText;
 use crate::store::Store;
 use crate::time::now_ms;
 
 /// Columns of one action row, in insert order.
-const ACTION_COLUMNS: usize = 10;
+const ACTION_COLUMNS: usize = 12;
 
 /// Rows per multi-row insert: far below both backends' bound-parameter limits.
 const ACTION_BATCH: usize = 200;
@@ -100,7 +103,7 @@ impl Store {
         .await?;
         for chunk in def.actions.chunks(ACTION_BATCH) {
             let mut sql = String::from(
-                "INSERT INTO actions (integration_id, tenant_id, integration_slug, slug, name, description, action_group, method, path, search_text) VALUES ",
+                "INSERT INTO actions (integration_id, tenant_id, integration_slug, slug, name, description, action_group, method, path, search_scope, search_head, search_body) VALUES ",
             );
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * ACTION_COLUMNS);
             for (i, a) in chunk.iter().enumerate() {
@@ -112,18 +115,16 @@ impl Store {
                     i * ACTION_COLUMNS + 1,
                     ACTION_COLUMNS,
                 ));
-                let search = [
-                    Some(a.slug.as_str()),
-                    a.name.as_deref(),
-                    a.description.as_deref(),
-                    a.group.as_deref(),
-                    Some(a.path.as_str()),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase();
+                let indexed = ActionText {
+                    tenant,
+                    integration: &def.slug,
+                    slug: &a.slug,
+                    name: a.name.as_deref(),
+                    description: a.description.as_deref(),
+                    group: a.group.as_deref(),
+                    path: &a.path,
+                }
+                .indexed();
                 values.extend([
                     id.as_str().into(),
                     tenant.into(),
@@ -134,7 +135,9 @@ impl Store {
                     a.group.clone().into(),
                     a.method.as_str().into(),
                     a.path.as_str().into(),
-                    search.into(),
+                    indexed.scope.into(),
+                    indexed.head.into(),
+                    indexed.body.into(),
                 ]);
             }
             db::exec(&tx, &context, &sql, values).await?;
@@ -212,41 +215,6 @@ impl Store {
         .await?;
         rows.iter().map(summary).collect()
     }
-
-    /// Actions of the tenant whose slug, name, description, group or path
-    /// contains `text` (case-insensitive), at most `limit`, by integration and slug.
-    ///
-    /// # Errors
-    /// [`ErrorKind::Unavailable`] on database failure.
-    pub async fn search_actions(
-        &self,
-        tenant: &str,
-        text: &str,
-        limit: u32,
-    ) -> Result<Vec<ActionSummary>> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let rows = db::all(
-            self.db(),
-            "searching actions",
-            "SELECT integration_slug, slug, name, description, action_group, method, path
-             FROM actions WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\'
-             ORDER BY integration_slug, slug LIMIT $3",
-            vec![tenant.into(), pattern.into(), i64::from(limit).into()],
-        )
-        .await?;
-        rows.iter().map(summary).collect()
-    }
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn stored(row: &sea_orm::QueryResult) -> Result<StoredIntegration> {
@@ -263,7 +231,7 @@ fn stored(row: &sea_orm::QueryResult) -> Result<StoredIntegration> {
     })
 }
 
-fn summary(row: &sea_orm::QueryResult) -> Result<ActionSummary> {
+pub(crate) fn summary(row: &sea_orm::QueryResult) -> Result<ActionSummary> {
     Ok(ActionSummary {
         integration: get(row, "integration_slug")?,
         slug: get(row, "slug")?,

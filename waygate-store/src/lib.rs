@@ -14,11 +14,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), waygate_store::Error> {
-//! use waygate_store::{MasterKey, Store};
+//! use waygate_store::Store;
 //!
 //! let store = Store::open("sqlite://data/waygate.db").await?; // migrates too
-//! let (key, _source) = MasterKey::resolve(std::path::Path::new("data"))?;
-//! store.set_master_key(key);
+//! // The key from WAYGATE_MASTER_KEY or data/master.key (finishing an interrupted rotation).
+//! store.unlock(std::path::Path::new("data")).await?;
 //! store.create_tenant("acme", "Acme Corp").await?;
 //! # Ok(()) }
 //! ```
@@ -28,12 +28,15 @@
 //! - `store` — [`Store::open`] for `sqlite://` and `postgres://`, migration at open, the keyring.
 //! - `migration` — forward-only schema migrations (sea-orm-migration).
 //! - `db` — running one SQL text on either backend (`$n` placeholders).
-//! - `integrations` — the `IntegrationStore` port; action rows, listing and search.
+//! - `integrations` — the `IntegrationStore` port; action rows and listing.
 //! - `catalog` — integrations as listed: status, tags, action count, by id or slug.
 //! - `connection_info` — connections as listed, without their credential.
 //! - `server_secrets` — the API key pepper, sealed by the vault, shared by replicas.
-//! - `connections` — the `ConnectionStore` port; credentials through the vault; key rotation.
+//! - `connections` — the `ConnectionStore` port; credentials through the vault.
+//! - `search` — the action search index (FTS5 / tsvector) and ranked queries.
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
+//! - `keyfile` — `master.key` and `master.key.next`, written durably and atomically.
+//! - `rotation` — crash-safe master key rotation; [`Store::unlock`] at start.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
@@ -49,11 +52,14 @@ mod connections;
 mod db;
 mod error;
 mod integrations;
+mod keyfile;
 mod locks;
 mod log_stats;
 mod logs;
 mod migration;
 mod oauth_states;
+mod rotation;
+mod search;
 mod server_secrets;
 mod store;
 mod tenants;
@@ -65,6 +71,7 @@ pub use catalog::{INTEGRATION_STATUSES, IntegrationPage, IntegrationQuery, Integ
 pub use connection_info::ConnectionInfo;
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
+pub use keyfile::MASTER_KEY_NEXT_FILE;
 pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};

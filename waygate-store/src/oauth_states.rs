@@ -78,7 +78,7 @@ fn digest(state: &str) -> Vec<u8> {
 }
 
 /// The vault row id of a state: the associated data binds the verifier to it.
-fn row_id(digest: &[u8]) -> String {
+pub(crate) fn row_id(digest: &[u8]) -> String {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("oauth_state:{hex}")
 }

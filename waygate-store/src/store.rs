@@ -5,12 +5,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::migration::Migrator;
 use crate::vault::{Keyring, MasterKey};
+
+/// The advisory lock key that serializes migrations on PostgreSQL: the
+/// first eight bytes of SHA-256("waygate migrations"), fixed forever so that
+/// every version of Waygate takes the same lock.
+const MIGRATION_LOCK_KEY: i64 = 0x3814_9215_6486_152d;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +98,34 @@ impl Store {
 
     /// Applies the migrations the database has not seen yet (forward only).
     ///
+    /// On PostgreSQL, replicas starting at once take turns: the migrations run
+    /// inside a transaction holding `pg_advisory_xact_lock` on a fixed key, so
+    /// the second replica waits, then finds nothing left to do. The lock ends
+    /// with the transaction: at commit, or when a crashed process's connection
+    /// closes. (sea-orm-migration's own per-migration transactions become
+    /// savepoints inside it.) On SQLite, one file has one writer at a time.
+    ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] when a migration fails; it is then not recorded.
     pub async fn migrate(&self) -> Result<()> {
-        Migrator::up(&self.inner.db, None).await.map_err(|e| {
+        let failed = |e: sea_orm::DbErr| {
             Error::new(ErrorKind::Unavailable, "migrating the database failed").with_source(e)
-        })
+        };
+        match self.inner.backend {
+            Backend::Sqlite => Migrator::up(&self.inner.db, None).await.map_err(failed),
+            Backend::Postgres => {
+                let tx = self.inner.db.begin().await.map_err(failed)?;
+                crate::db::exec(
+                    &tx,
+                    "waiting for the migration lock",
+                    "SELECT pg_advisory_xact_lock($1)",
+                    vec![MIGRATION_LOCK_KEY.into()],
+                )
+                .await?;
+                Migrator::up(&tx, None).await.map_err(failed)?;
+                tx.commit().await.map_err(failed)
+            }
+        }
     }
 
     /// Sets the master key that credentials are encrypted with; without one,

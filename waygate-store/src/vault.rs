@@ -53,6 +53,14 @@ pub enum KeySource {
     File(PathBuf),
     /// A key file generated just now: back it up, losing it loses every credential.
     Generated(PathBuf),
+    /// The key file, after finishing a rotation that had been interrupted
+    /// (`master.key.next` replaced `master.key`).
+    RotationFinished {
+        /// The key file now in use.
+        path: PathBuf,
+        /// How many sealed rows were re-encrypted to finish it.
+        reencrypted: u64,
+    },
 }
 
 impl MasterKey {
@@ -163,11 +171,25 @@ impl MasterKey {
 
     /// The key from `WAYGATE_MASTER_KEY`, else from (or generated into) the data directory.
     ///
+    /// Prefer [`crate::Store::unlock`], which also finishes an interrupted key
+    /// rotation: one key alone cannot open a database caught in the middle of one.
+    ///
     /// # Errors
-    /// As [`MasterKey::from_env`] and [`MasterKey::load_or_generate`].
+    /// As [`MasterKey::from_env`] and [`MasterKey::load_or_generate`];
+    /// [`ErrorKind::Config`] when a rotation is pending (`master.key.next` exists).
     pub fn resolve(data_dir: &Path) -> Result<(Self, KeySource)> {
         if let Some(key) = Self::from_env()? {
             return Ok((key, KeySource::Environment));
+        }
+        let next = crate::keyfile::next_path(data_dir);
+        if next.exists() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "a master key rotation was interrupted ({} exists): open the store with Store::unlock, or run `waygate keys rotate`, to finish it",
+                    next.display()
+                ),
+            ));
         }
         let path = data_dir.join(MASTER_KEY_FILE);
         let (key, generated) = Self::load_or_generate(data_dir)?;
@@ -184,6 +206,16 @@ impl MasterKey {
     /// The key's id, written into every envelope it seals.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The key as base64 text, as [`MasterKey::from_base64`] reads it: a
+    /// secret, for an operator to put into their secret store, never into a log.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(BASE64.encode(&self.bytes[..]))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..]
     }
 
     fn cipher(&self) -> Aes256Gcm {
@@ -223,6 +255,14 @@ impl Keyring {
             current,
             old: HashMap::new(),
         }
+    }
+
+    /// Also decrypts with `key` (a rotation's next key, before it is current).
+    pub(crate) fn with_decrypt_key(mut self, key: MasterKey) -> Self {
+        if key.id != self.current.id {
+            self.old.insert(key.id.clone(), key);
+        }
+        self
     }
 
     /// Makes `key` the current key; the previous one still decrypts.

@@ -9,7 +9,6 @@
 //! The two-replica scenario runs on SQLite (two stores on one file: leases) and
 //! on PostgreSQL (advisory locks) when `WAYGATE_TEST_POSTGRES_URL` is set.
 
-#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
 use std::sync::Arc;

@@ -3,7 +3,6 @@
 //! `WAYGATE_TEST_POSTGRES_URL` is set. The flows against a real OAuth server
 //! are in `oauth_mock.rs`.
 
-#[allow(dead_code)] // each test binary uses part of the shared helpers
 mod support;
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 mod import;
 mod invoke;
+mod keys;
 mod serve;
 mod storage;
 mod tenant;
@@ -29,6 +30,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Invoke an action in this process, against the stored integrations.
     Invoke(invoke::InvokeArgs),
+    /// Manage the master key that encrypts stored credentials.
+    Keys(keys::KeysArgs),
 }
 
 impl Cli {
@@ -43,6 +46,7 @@ impl Cli {
             Command::Tenant(command) => tenant::run(command).await,
             Command::Import(args) => import::run(args).await,
             Command::Invoke(args) => invoke::run(args).await,
+            Command::Keys(args) => keys::run(args).await,
         }
     }
 }

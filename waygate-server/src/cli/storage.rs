@@ -29,6 +29,11 @@ impl StorageArgs {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join(SQLITE_FILE).display()))
     }
 
+    /// The data directory (the SQLite file and the master key file).
+    pub(super) fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     /// Opens the database (applying pending migrations) without a master key:
     /// for commands that touch no credential.
     ///

@@ -7,6 +7,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000001_initial;
 mod m20261122_000002_gateway;
+mod m20261123_000001_action_search;
 
 /// The list of migrations, oldest first.
 pub(crate) struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_gateway::Migration),
+            Box::new(m20261123_000001_action_search::Migration),
         ]
     }
 }

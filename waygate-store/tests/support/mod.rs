@@ -1,5 +1,8 @@
 //! Runs a scenario on SQLite always, and on PostgreSQL when
 //! `WAYGATE_TEST_POSTGRES_URL` is set (a fresh database per test, dropped after).
+//!
+//! Shared by several test binaries, each of which uses a part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -95,7 +98,7 @@ impl TestDb {
 }
 
 /// `admin_url` with its database replaced by `name`.
-fn with_database(admin_url: &str, name: &str) -> String {
+pub(crate) fn with_database(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (admin_url, None),
