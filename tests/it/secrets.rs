@@ -219,15 +219,7 @@ async fn no_secret_in_answers_logs_or_data_files() {
         )
         .await,
     );
-    let prometheus = gw
-        .client
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let prometheus = gw.text("/metrics").await;
     gw.stop();
 
     let secrets = [

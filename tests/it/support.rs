@@ -123,6 +123,18 @@ impl Gateway {
         (status, body)
     }
 
+    /// GETs `path` without a key and expects 200; returns the body as text.
+    pub(crate) async fn text(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.text().await.unwrap()
+    }
+
     /// POSTs `body` to `path` and expects 201 Created; returns the answer.
     pub(crate) async fn created(&self, path: &str, key: &str, body: Value) -> Value {
         let (status, answer) = self.call(Method::POST, path, key, Some(body)).await;

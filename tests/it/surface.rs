@@ -91,15 +91,7 @@ async fn the_document_and_the_docs_page_are_served_offline() {
         .await
         .unwrap();
     assert_eq!(bundle.status(), StatusCode::OK);
-    let init = gw
-        .client
-        .get(format!("{}/docs/swagger-initializer.js", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let init = gw.text("/docs/swagger-initializer.js").await;
     assert!(init.contains("/api/v1/openapi.json"), "{init}");
 }
 
@@ -202,15 +194,7 @@ async fn requests_are_authenticated_and_errors_keep_one_shape() {
     assert_eq!(id.len(), 36, "{id}");
 
     // Prometheus metrics are exposed.
-    let metrics = gw
-        .client
-        .get(format!("{}/metrics", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.text("/metrics").await;
     assert!(metrics.contains("waygate_http_requests_total"), "{metrics}");
     assert!(metrics.contains("waygate_log_queue_depth"), "{metrics}");
 }

@@ -71,14 +71,7 @@ impl Store {
         };
         let json = connection.credential.to_vault_json();
         let sealed = ring.seal(tenant, &credential_id, json.as_bytes())?;
-        let (expires_at, scopes) = match &connection.credential {
-            Credential::Oauth2Tokens {
-                expires_at, scopes, ..
-            } => (expires_at.map(to_ms), scopes.clone()),
-            Credential::Oauth2ClientCredentials { scopes, .. } => (None, scopes.clone()),
-            _ => (None, Vec::new()),
-        };
-        let scopes = serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into());
+        let (expires_at, scopes) = listed_metadata(&connection.credential);
         db::exec(
             &tx,
             &context,
@@ -205,4 +198,18 @@ impl ConnectionStore for Store {
     ) -> Result<bool, StoreError> {
         Ok(self.remove_connection(tenant, integration, name).await?)
     }
+}
+
+/// What the credentials row keeps in clear beside the envelope, for listings
+/// and the refresh sweep: the expiry (epoch ms) and the scopes (a JSON array).
+pub(crate) fn listed_metadata(credential: &Credential) -> (Option<i64>, String) {
+    let (expires_at, scopes) = match credential {
+        Credential::Oauth2Tokens {
+            expires_at, scopes, ..
+        } => (expires_at.map(to_ms), scopes.as_slice()),
+        Credential::Oauth2ClientCredentials { scopes, .. } => (None, scopes.as_slice()),
+        _ => (None, &[][..]),
+    };
+    let scopes = serde_json::to_string(scopes).unwrap_or_else(|_| "[]".into());
+    (expires_at, scopes)
 }

@@ -13,7 +13,7 @@ use crate::db::{self, get};
 use crate::error::{Error, Result};
 use crate::locks::RefreshLock;
 use crate::store::Store;
-use crate::time::{duration_ms, now_ms, to_ms};
+use crate::time::{duration_ms, now_ms};
 
 /// How many expiring credentials one sweep looks at.
 const SWEEP_LIMIT: i64 = 500;
@@ -64,13 +64,7 @@ impl Store {
         let (credential_id, connection_id) = credential_ids(&tx, context, key).await?;
         let json = credential.to_vault_json();
         let sealed = ring.seal(&key.tenant, &credential_id, json.as_bytes())?;
-        let (expires_at, scopes) = match credential {
-            Credential::Oauth2Tokens {
-                expires_at, scopes, ..
-            } => (expires_at.map(to_ms), scopes.clone()),
-            _ => (None, Vec::new()),
-        };
-        let scopes = serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into());
+        let (expires_at, scopes) = crate::connections::listed_metadata(credential);
         let now = now_ms();
         db::exec(
             &tx,
