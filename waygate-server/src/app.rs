@@ -125,7 +125,9 @@ impl AppState {
         } else {
             UrlPolicy::strict()
         };
+        let observed = metrics.clone();
         let oauth = OAuth2Resolver::builder(Arc::new(store.clone()))
+            .observer(Arc::new(move |event| observed.oauth_token_event(event)))
             .url_policy(policy)
             .clock(clock.clone())
             .build()

@@ -18,6 +18,7 @@
 //! - `pkce` — PKCE verifiers, S256 challenges and `state` values.
 //! - `authorize_url` — the authorization URL of the code flow.
 //! - `endpoint` — token endpoint requests (form posts, no redirects) and their errors.
+//! - `events` — [`TokenEvent`]s for an observer (the gateway's metrics).
 //! - `single_flight` — one async mutex per credential key.
 //! - `client_credentials` — the in-process token cache of client-credentials connections.
 //! - `refresh` — the refresh protocol: in-process flight, store lock, re-read, persist.
@@ -27,6 +28,7 @@ mod authorize_url;
 mod client_credentials;
 mod config;
 mod endpoint;
+mod events;
 mod pkce;
 mod port;
 mod refresh;
@@ -35,6 +37,7 @@ mod single_flight;
 
 pub use authorize_url::{AuthorizationStart, begin_authorization};
 pub use config::RefreshConfig;
+pub use events::{TokenEvent, TokenObserver};
 pub use pkce::PkceVerifier;
 pub use port::{CredentialKey, StoredTokens, TokenLock, TokenStore};
 pub use resolver::{OAuth2Resolver, OAuth2ResolverBuilder, SweepReport};

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::endpoint::{GrantError, TokenResponse};
+use super::events::TokenEvent;
 use super::port::CredentialKey;
 use super::resolver::Inner;
 use crate::credential::{ConnectionStatus, Credential};
@@ -164,6 +165,7 @@ impl Inner {
                     );
                     Error::from(e)
                 })?;
+                self.tell(TokenEvent::Refreshed);
                 Ok(fresh)
             }
             Err(GrantError::InvalidGrant) => {
@@ -171,6 +173,7 @@ impl Inner {
                 Err(Error::needs_reauth(&key.connection))
             }
             Err(failure) => {
+                self.tell(TokenEvent::RefreshFailed);
                 let failures = self.store.record_failure(key).await?;
                 if failures >= self.config.max_failures {
                     self.mark_needs_reauth(key, "repeated refresh failures")
@@ -231,7 +234,14 @@ impl Inner {
         self.store
             .set_status(key, ConnectionStatus::NeedsReauth)
             .await?;
+        self.tell(TokenEvent::NeedsReauth);
         Ok(())
+    }
+
+    fn tell(&self, event: TokenEvent) {
+        if let Some(observer) = &self.observer {
+            observer(event);
+        }
     }
 
     /// A token request, retried with exponential backoff and full jitter on

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 use super::client_credentials::ClientTokens;
 use super::config::RefreshConfig;
 use super::endpoint::{GrantError, TokenEndpoint};
+use super::events::TokenObserver;
 use super::pkce::PkceVerifier;
 use super::port::{CredentialKey, TokenStore};
 use super::refresh::{Want, grant_error, token_url};
@@ -51,6 +52,7 @@ pub(crate) struct Inner {
     pub(crate) config: RefreshConfig,
     pub(crate) flights: KeyedLocks<CredentialKey>,
     client_tokens: ClientTokens,
+    pub(crate) observer: Option<TokenObserver>,
 }
 
 impl fmt::Debug for OAuth2Resolver {
@@ -83,6 +85,7 @@ impl OAuth2Resolver {
             url_policy: UrlPolicy::strict(),
             config: RefreshConfig::default(),
             timeout: Duration::from_secs(30),
+            observer: None,
         }
     }
 
@@ -347,6 +350,7 @@ pub struct OAuth2ResolverBuilder {
     url_policy: UrlPolicy,
     config: RefreshConfig,
     timeout: Duration,
+    observer: Option<TokenObserver>,
 }
 
 impl fmt::Debug for OAuth2ResolverBuilder {
@@ -383,6 +387,12 @@ impl OAuth2ResolverBuilder {
         self
     }
 
+    /// Tells `observer` how every refresh ends (for metrics and alerts).
+    pub fn observer(mut self, observer: TokenObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
     /// Builds the resolver.
     ///
     /// # Errors
@@ -396,6 +406,7 @@ impl OAuth2ResolverBuilder {
                 config: self.config,
                 flights: KeyedLocks::default(),
                 client_tokens: ClientTokens::default(),
+                observer: self.observer,
             }),
         })
     }

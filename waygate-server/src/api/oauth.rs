@@ -372,7 +372,6 @@ pub async fn refresh(
     let expires = app.oauth.refresh_now(&tenant, &def, &info.name).await;
     app.connections
         .invalidate(&tenant, &info.integration, &info.name);
-    app.metrics.oauth_refresh(expires.is_ok());
     let expires = expires?;
     let info = app
         .store

@@ -117,15 +117,15 @@ fn spawn_token_sweep(state: &AppState) {
         let mut tick = tokio::time::interval(TOKEN_SWEEP);
         loop {
             tick.tick().await;
+            // Each refresh is counted by the resolver's observer (app.rs).
             match state.oauth.refresh_expiring(&*state.integrations).await {
-                Ok(report) => {
-                    for _ in 0..report.refreshed {
-                        state.metrics.oauth_refresh(true);
-                    }
-                    for _ in 0..report.failed {
-                        state.metrics.oauth_refresh(false);
-                    }
-                }
+                Ok(report) if report.due > 0 => tracing::info!(
+                    due = report.due,
+                    refreshed = report.refreshed,
+                    failed = report.failed,
+                    "token sweep"
+                ),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "the token sweep failed"),
             }
             match state.store.connections_needing_reauth().await {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use waygate_core::oauth2::TokenEvent;
 use waygate_core::pipeline::BreakerState;
 
 /// Latency buckets in seconds: from a fast loopback call to a slow upstream.
@@ -120,10 +121,17 @@ impl Metrics {
         .set(value);
     }
 
-    /// One OAuth2 refresh asked for (now, or by the sweep) and how it ended.
-    pub fn oauth_refresh(&self, ok: bool) {
-        let outcome = if ok { "success" } else { "failure" };
-        counter!("waygate_oauth_refreshes_total", "outcome" => outcome).increment(1);
+    /// How an OAuth2 refresh ended (before a call, by the sweep, or asked for).
+    pub fn oauth_token_event(&self, event: TokenEvent) {
+        match event {
+            TokenEvent::Refreshed => {
+                counter!("waygate_oauth_refreshes_total", "outcome" => "success").increment(1);
+            }
+            TokenEvent::RefreshFailed => {
+                counter!("waygate_oauth_refreshes_total", "outcome" => "failure").increment(1);
+            }
+            _ => counter!("waygate_oauth_needs_reauth_total").increment(1),
+        }
     }
 
     /// The sweep's count of connections that need re-authorization (an alert).
