@@ -165,7 +165,7 @@ async fn principal(
     let entry = Entry {
         key: key.clone(),
         checked: Instant::now(),
-        touched: Instant::now() - TOUCH_EVERY,
+        touched: Instant::now(),
     };
     touch(app, &digest, entry);
     Ok(Principal::Tenant(key))

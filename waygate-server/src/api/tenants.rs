@@ -137,10 +137,12 @@ pub struct IssuedKey {
 
 /// The tenant's own rate limit setting, when set to a valid number.
 pub fn rate_limit_setting(settings: &Map<String, Value>) -> Option<u32> {
-    settings
-        .get(RATE_LIMIT_SETTING)
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
+    settings.get(RATE_LIMIT_SETTING).and_then(rate_limit_value)
+}
+
+/// A `rateLimitPerMinute` value: a whole number that fits a `u32`.
+fn rate_limit_value(value: &Value) -> Option<u32> {
+    value.as_u64().and_then(|n| u32::try_from(n).ok())
 }
 
 fn require_operator(p: &Principal) -> ApiResult<()> {
@@ -159,7 +161,8 @@ fn require_self_or_operator(p: &Principal, id: &str) -> ApiResult<()> {
     }
 }
 
-fn valid_id(id: &str) -> bool {
+/// Whether `id` can name a tenant: 1–64 characters of `[a-z0-9-]`.
+pub fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id
             .bytes()
@@ -269,14 +272,11 @@ fn merge_settings(
     changes: Map<String, Value>,
 ) -> ApiResult<Map<String, Value>> {
     for (key, value) in changes {
-        if key == RATE_LIMIT_SETTING && !value.is_null() {
-            let ok = value.as_u64().is_some_and(|n| u32::try_from(n).is_ok());
-            if !ok {
-                return Err(ApiError::bad_request(format!(
-                    "settings.{RATE_LIMIT_SETTING} must be a whole number from 0 to {}",
-                    u32::MAX
-                )));
-            }
+        if key == RATE_LIMIT_SETTING && !value.is_null() && rate_limit_value(&value).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "settings.{RATE_LIMIT_SETTING} must be a whole number from 0 to {}",
+                u32::MAX
+            )));
         }
         if value.is_null() {
             settings.remove(&key);

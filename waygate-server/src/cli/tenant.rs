@@ -39,12 +39,7 @@ async fn create(args: CreateArgs) -> Result<(), String> {
         return Err("the tenant name is empty".into());
     }
     let id = args.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !crate::api::tenants::valid_id(&id) {
         return Err(format!(
             "tenant id '{id}' must be 1–64 characters of [a-z0-9-]"
         ));
