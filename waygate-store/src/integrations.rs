@@ -46,6 +46,13 @@ pub struct ActionSummary {
     pub path: String,
 }
 
+/// Whether writing an integration may replace one with the same slug.
+#[derive(Clone, Copy)]
+enum Write {
+    Replace,
+    Create,
+}
+
 impl Store {
     /// Stores an integration and its action rows as one transaction: either
     /// everything is written or nothing is. The revision increases on every write.
@@ -54,6 +61,26 @@ impl Store {
     /// [`ErrorKind::NotFound`] for an unknown tenant; [`ErrorKind::Conflict`] when
     /// two actions share a slug; [`ErrorKind::Unavailable`] on database failure.
     pub async fn store_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
+        self.write_integration(tenant, def, Write::Replace).await
+    }
+
+    /// Stores a new integration like [`Store::store_integration`], refusing to
+    /// replace one with the same slug: the check and the write are one
+    /// statement, so two concurrent creates cannot both succeed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] when the tenant has an integration with this
+    /// slug; otherwise as [`Store::store_integration`].
+    pub async fn create_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
+        self.write_integration(tenant, def, Write::Create).await
+    }
+
+    async fn write_integration(
+        &self,
+        tenant: &str,
+        def: &IntegrationDef,
+        write: Write,
+    ) -> Result<u64> {
         let context = format!("storing integration '{}'", def.slug);
         let definition = serde_json::to_string(def)
             .map_err(|e| Error::new(ErrorKind::Config, "definition is not JSON").with_source(e))?;
@@ -67,17 +94,25 @@ impl Store {
             .begin()
             .await
             .map_err(|e| Error::db(&context, e))?;
-        let row = db::one(
-            &tx,
-            &context,
-            "INSERT INTO integrations (id, tenant_id, slug, name, definition, status, version, revision, tags, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $9)
-             ON CONFLICT (tenant_id, slug) DO UPDATE SET
+        let on_conflict = match write {
+            Write::Replace => {
+                "DO UPDATE SET
                name = excluded.name, definition = excluded.definition, version = excluded.version,
                revision = CASE WHEN integrations.revision + 1 > excluded.revision
                                THEN integrations.revision + 1 ELSE excluded.revision END,
-               tags = excluded.tags, updated_at = excluded.updated_at
-             RETURNING id, revision",
+               tags = excluded.tags, updated_at = excluded.updated_at"
+            }
+            Write::Create => "DO NOTHING",
+        };
+        let row = db::one(
+            &tx,
+            &context,
+            &format!(
+                "INSERT INTO integrations (id, tenant_id, slug, name, definition, status, version, revision, tags, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $9)
+             ON CONFLICT (tenant_id, slug) {on_conflict}
+             RETURNING id, revision"
+            ),
             vec![
                 uuid::Uuid::new_v4().to_string().into(),
                 tenant.into(),
@@ -91,7 +126,13 @@ impl Store {
             ],
         )
         .await?
-        .ok_or_else(|| Error::new(ErrorKind::Unavailable, "the upsert returned no row"))?;
+        .ok_or_else(|| match write {
+            Write::Create => Error::new(
+                ErrorKind::Conflict,
+                format!("an integration with slug '{}' exists", def.slug),
+            ),
+            Write::Replace => Error::new(ErrorKind::Unavailable, "the upsert returned no row"),
+        })?;
         let id: String = get(&row, "id")?;
         let revision: i64 = get(&row, "revision")?;
         db::exec(

@@ -88,6 +88,25 @@ async fn integrations_round_trip(db: &TestDb) {
     s.migrate().await.unwrap();
 }
 
+/// Creating refuses an existing slug in the same statement that writes, and
+/// leaves the stored integration as it was.
+async fn create_refuses_an_existing_slug(db: &TestDb) {
+    let s = &db.store;
+    tenants(s, &["t1"]).await;
+    s.create_integration("t1", &integration("crm", &["a", "b"]))
+        .await
+        .unwrap();
+    let err = s
+        .create_integration("t1", &integration("crm", &["c"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("slug 'crm' exists"), "{err}");
+    let kept = s.load_integration("t1", "crm").await.unwrap().unwrap();
+    assert_eq!(kept.def.actions.len(), 2);
+    assert_eq!(s.list_actions("t1", "crm").await.unwrap().len(), 2);
+}
+
 async fn unknown_tenants_are_refused(db: &TestDb) {
     let err = db
         .store
@@ -546,6 +565,7 @@ async fn a_full_queue_counts_what_it_drops(db: &TestDb) {
 mod run {
     crate::on_every_backend!(
         integrations_round_trip,
+        create_refuses_an_existing_slug,
         unknown_tenants_are_refused,
         tenants_never_see_each_other,
         a_failing_import_leaves_nothing_behind,

@@ -258,20 +258,16 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
 /// Checks and stores a new definition; 409 when the slug is taken.
 async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
     model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
-    if app
-        .store
-        .integration_summary(tenant, &def.slug)
-        .await
-        .map_err(|e| store_error("reading the integration", &e))?
-        .is_some()
-    {
-        return Err(ApiError::conflict(format!(
-            "an integration with slug '{}' exists: PATCH it, or DELETE it first",
-            def.slug
-        )));
-    }
     let slug = def.slug.clone();
-    store(app, tenant, def).await?;
+    let created = app.store.create_integration(tenant, &def).await;
+    // Written around the resolve cache, which may hold the slug's absence.
+    app.integrations.invalidate(tenant, &slug);
+    created.map_err(|e| match e.kind() {
+        waygate_store::ErrorKind::Conflict => {
+            ApiError::conflict(format!("{e}: PATCH it, or DELETE it first"))
+        }
+        _ => store_error("storing the integration", &e),
+    })?;
     let summary = find(app, tenant, &slug).await?;
     let def = definition(app, tenant, &slug).await?;
     Ok(detail(summary, &def))

@@ -75,21 +75,16 @@ async fn store(args: &ImportArgs, result: ImportResult) -> Result<(), String> {
         .map_err(|e| format!("the imported definition is not valid: {e}"))?;
     let store = args.storage.open_unkeyed().await?;
     let tenant = tenant(&store, args.tenant.clone()).await?;
-    if store
-        .integration_summary(&tenant, &def.slug)
-        .await
-        .map_err(|e| causes(&e))?
-        .is_some()
-    {
-        return Err(format!(
-            "tenant '{tenant}' has an integration '{}' already: choose another --slug",
-            def.slug
-        ));
-    }
     store
-        .store_integration(&tenant, &def)
+        .create_integration(&tenant, &def)
         .await
-        .map_err(|e| causes(&e))?;
+        .map_err(|e| match e.kind() {
+            waygate_store::ErrorKind::Conflict => format!(
+                "tenant '{tenant}' has an integration '{}' already: choose another --slug",
+                def.slug
+            ),
+            _ => causes(&e),
+        })?;
     let mut err = std::io::stderr().lock();
     for w in &result.warnings {
         let _ = writeln!(err, "warning: {w}");
