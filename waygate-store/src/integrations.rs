@@ -61,7 +61,7 @@ impl Store {
     /// [`ErrorKind::NotFound`] for an unknown tenant; [`ErrorKind::Conflict`] when
     /// two actions share a slug; [`ErrorKind::Unavailable`] on database failure.
     pub async fn store_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
-        self.write_integration(tenant, def, Write::Replace).await
+        Ok(self.write_integration(tenant, def, Write::Replace).await?.0)
     }
 
     /// Stores a new integration like [`Store::store_integration`], refusing to
@@ -72,15 +72,17 @@ impl Store {
     /// [`ErrorKind::Conflict`] when the tenant has an integration with this
     /// slug; otherwise as [`Store::store_integration`].
     pub async fn create_integration(&self, tenant: &str, def: &IntegrationDef) -> Result<u64> {
-        self.write_integration(tenant, def, Write::Create).await
+        Ok(self.write_integration(tenant, def, Write::Create).await?.0)
     }
 
+    /// Writes the integration and its action rows; returns the new revision
+    /// and whether the integration is enabled (a replace keeps its status).
     async fn write_integration(
         &self,
         tenant: &str,
         def: &IntegrationDef,
         write: Write,
-    ) -> Result<u64> {
+    ) -> Result<(u64, bool)> {
         let context = format!("storing integration '{}'", def.slug);
         let definition = serde_json::to_string(def)
             .map_err(|e| Error::new(ErrorKind::Config, "definition is not JSON").with_source(e))?;
@@ -111,7 +113,7 @@ impl Store {
                 "INSERT INTO integrations (id, tenant_id, slug, name, definition, status, version, revision, tags, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $9)
              ON CONFLICT (tenant_id, slug) {on_conflict}
-             RETURNING id, revision"
+             RETURNING id, revision, status"
             ),
             vec![
                 uuid::Uuid::new_v4().to_string().into(),
@@ -135,6 +137,7 @@ impl Store {
         })?;
         let id: String = get(&row, "id")?;
         let revision: i64 = get(&row, "revision")?;
+        let enabled = get::<String>(&row, "status")? == "active";
         db::exec(
             &tx,
             &context,
@@ -184,7 +187,7 @@ impl Store {
             db::exec(&tx, &context, &sql, values).await?;
         }
         tx.commit().await.map_err(|e| Error::db(&context, e))?;
-        Ok(u64::try_from(revision).unwrap_or(0))
+        Ok((u64::try_from(revision).unwrap_or(0), enabled))
     }
 
     /// The integration with `slug` of `tenant`, with its revision.
@@ -299,12 +302,7 @@ impl IntegrationStore for Store {
         tenant: &str,
         def: IntegrationDef,
     ) -> Result<StoredIntegration, StoreError> {
-        let revision = self.store_integration(tenant, &def).await?;
-        // A write keeps the status; read it rather than assume it.
-        let enabled = self
-            .integration_summary(tenant, &def.slug)
-            .await?
-            .is_none_or(|s| s.status == "active");
+        let (revision, enabled) = self.write_integration(tenant, &def, Write::Replace).await?;
         Ok(StoredIntegration {
             def: Arc::new(def),
             revision,

@@ -107,6 +107,27 @@ async fn create_refuses_an_existing_slug(db: &TestDb) {
     assert_eq!(s.list_actions("t1", "crm").await.unwrap().len(), 2);
 }
 
+/// Replacing a definition keeps the integration's status, and says so.
+async fn a_write_keeps_the_status(db: &TestDb) {
+    let s = &db.store;
+    tenants(s, &["t1"]).await;
+    s.store_integration("t1", &integration("crm", &["a"]))
+        .await
+        .unwrap();
+    assert!(
+        s.set_integration_status("t1", "crm", "disabled")
+            .await
+            .unwrap()
+    );
+    let written = IntegrationStore::put_integration(s, "t1", integration("crm", &["a", "b"]))
+        .await
+        .unwrap();
+    assert!(!written.enabled);
+    let loaded = s.load_integration("t1", "crm").await.unwrap().unwrap();
+    assert!(!loaded.enabled);
+    assert_eq!(loaded.def.actions.len(), 2);
+}
+
 async fn unknown_tenants_are_refused(db: &TestDb) {
     let err = db
         .store
@@ -566,6 +587,7 @@ mod run {
     crate::on_every_backend!(
         integrations_round_trip,
         create_refuses_an_existing_slug,
+        a_write_keeps_the_status,
         unknown_tenants_are_refused,
         tenants_never_see_each_other,
         a_failing_import_leaves_nothing_behind,
