@@ -107,18 +107,13 @@ impl Query {
     /// or body columns. Words are letters and digits only, so quoting them
     /// needs no escaping.
     fn fts5(&self, tenant: &str) -> String {
-        let words: Vec<String> = self
-            .words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                if self.last(i) {
-                    format!("\"{w}\"*")
-                } else {
-                    format!("\"{w}\"")
-                }
-            })
-            .collect();
+        let words = self.rendered(|w, prefix| {
+            if prefix {
+                format!("\"{w}\"*")
+            } else {
+                format!("\"{w}\"")
+            }
+        });
         format!(
             "search_scope : \"{}\" AND {{search_head search_body}} : ({})",
             scope(tenant),
@@ -128,35 +123,35 @@ impl Query {
 
     /// A tsquery literal: quoted lexemes (no parser, no stemming), `:*` for the prefix.
     fn tsquery(&self) -> String {
-        let words: Vec<String> = self
-            .words
+        self.rendered(|w, prefix| {
+            if prefix {
+                format!("'{w}':*")
+            } else {
+                format!("'{w}'")
+            }
+        })
+        .join(" & ")
+    }
+
+    /// Each word as `quote` writes it; the last one is the prefix.
+    fn rendered(&self, quote: impl Fn(&str, bool) -> String) -> Vec<String> {
+        self.words
             .iter()
             .enumerate()
-            .map(|(i, w)| {
-                if self.last(i) {
-                    format!("'{w}':*")
-                } else {
-                    format!("'{w}'")
-                }
-            })
-            .collect();
-        words.join(" & ")
+            .map(|(i, w)| quote(w, self.last(i)))
+            .collect()
     }
 
     /// `LIKE` patterns finding each word in the space-padded head (letters and
     /// digits need no `LIKE` escaping).
     fn head_patterns(&self) -> Vec<String> {
-        self.words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                if self.last(i) {
-                    format!("% {w}%")
-                } else {
-                    format!("% {w} %")
-                }
-            })
-            .collect()
+        self.rendered(|w, prefix| {
+            if prefix {
+                format!("% {w}%")
+            } else {
+                format!("% {w} %")
+            }
+        })
     }
 }
 
