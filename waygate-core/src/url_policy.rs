@@ -2,14 +2,18 @@
 //! private, link-local or cloud-metadata addresses unless the operator allows it.
 //!
 //! Three places enforce it, because each alone has a gap: [`UrlPolicy::check_url`]
-//! before sending (reqwest skips the resolver for IP-literal hosts), the
-//! [`PolicyResolver`] for every name lookup (what a name resolves to right now),
-//! and the redirect policy for every hop.
+//! before sending (HTTP clients skip the resolver for IP-literal hosts), the
+//! policy-filtered resolver for every name lookup (what a name resolves to right
+//! now), and the redirect checks for every hop.
 
 use std::fmt;
+use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
 
+use hyper_util::client::legacy::connect::dns;
 use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
@@ -104,24 +108,35 @@ impl UrlPolicy {
     /// IP-literal hosts.
     pub fn client_builder(self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
-            .dns_resolver(PolicyResolver::new(self))
+            .dns_resolver(Arc::new(PolicyResolver::new(self)))
             .redirect(self.redirect_policy())
             .no_proxy()
     }
 
-    /// The redirect policy that re-checks every hop (at most 10).
+    /// The redirect policy that re-checks every hop (at most [`MAX_REDIRECTS`]).
     fn redirect_policy(self) -> reqwest::redirect::Policy {
         reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= 10 {
-                return attempt.error(Refused("more than 10 redirects".into()));
-            }
-            match self.check_url(attempt.url()) {
+            match self.check_redirect(attempt.previous().len(), attempt.url()) {
                 Ok(()) => attempt.follow(),
                 Err(refused) => attempt.error(refused),
             }
         })
     }
+
+    /// Whether the hop to `url`, after `followed` redirects already, may be taken.
+    ///
+    /// # Errors
+    /// [`Refused`] past [`MAX_REDIRECTS`] hops or for a refused target.
+    pub(crate) fn check_redirect(&self, followed: usize, url: &Url) -> Result<(), Refused> {
+        if followed >= MAX_REDIRECTS {
+            return Err(Refused(format!("more than {MAX_REDIRECTS} redirects")));
+        }
+        self.check_url(url)
+    }
 }
+
+/// Redirects followed at most per request.
+pub const MAX_REDIRECTS: usize = 10;
 
 const METADATA_NAMES: [&str; 3] = [
     "metadata.google.internal",
@@ -169,16 +184,41 @@ fn classify(ip: IpAddr) -> Range {
         .map_or(Range::Public, |(_, what)| Range::Other(what))
 }
 
-/// reqwest's resolver, filtered by the policy: a name that resolves only to
-/// refused addresses fails the request; refused addresses are dropped otherwise.
-#[derive(Clone)]
+/// The addresses `host` resolves to that the policy allows: a name that
+/// resolves only to refused addresses is refused (naming the first refusal).
+async fn allowed_addrs(policy: UrlPolicy, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+    policy.check_name(host)?;
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+    let mut first_refusal = None;
+    let allowed: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| match policy.check_ip(a.ip()) {
+            Ok(()) => true,
+            Err(e) => {
+                first_refusal.get_or_insert(e);
+                false
+            }
+        })
+        .collect();
+    if allowed.is_empty() {
+        let why = first_refusal.map_or_else(|| "no addresses".to_owned(), |r| r.0);
+        return Err(Box::new(Refused(format!("{host} resolves to {why}"))));
+    }
+    Ok(allowed)
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The system resolver filtered by the policy, for both HTTP clients: reqwest's
+/// (OAuth2 token requests, spec downloads) and hyper's (the invocation transport).
+#[derive(Clone, Copy)]
 pub(crate) struct PolicyResolver {
     policy: UrlPolicy,
 }
 
 impl PolicyResolver {
-    pub(crate) fn new(policy: UrlPolicy) -> Arc<Self> {
-        Arc::new(Self { policy })
+    pub(crate) fn new(policy: UrlPolicy) -> Self {
+        Self { policy }
     }
 }
 
@@ -194,27 +234,24 @@ impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy;
         Box::pin(async move {
-            let host = name.as_str().to_owned();
-            policy.check_name(&host)?;
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut first_refusal = None;
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|a| match policy.check_ip(a.ip()) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        first_refusal.get_or_insert(e);
-                        false
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                let why = first_refusal.map_or_else(|| "no addresses".to_owned(), |r| r.0);
-                return Err(Box::new(Refused(format!("{host} resolves to {why}"))) as Box<_>);
-            }
+            let allowed = allowed_addrs(policy, name.as_str()).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
+    }
+}
+
+impl tower_service::Service<dns::Name> for PolicyResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: dns::Name) -> Self::Future {
+        let policy = self.policy;
+        Box::pin(async move { Ok(allowed_addrs(policy, name.as_str()).await?.into_iter()) })
     }
 }
 

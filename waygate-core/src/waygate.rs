@@ -294,12 +294,6 @@ impl WaygateBuilder {
         self
     }
 
-    /// Uses this HTTP client (see [`ExecutorBuilder::http_client`]).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.executor = self.executor.http_client(client);
-        self
-    }
-
     /// Time allowed to connect.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.executor = self.executor.connect_timeout(timeout);

@@ -490,6 +490,58 @@ async fn the_outbound_url_policy_refuses_loopback_and_redirects_to_private_addre
 }
 
 #[tokio::test]
+async fn redirects_are_followed_and_credentials_stay_with_their_origin() {
+    let s = plain().await;
+    // Same origin: the token follows; a 303 after a POST becomes a GET without a body.
+    s.upstream.script([
+        Reply::status(303).header("location", "/moved/1?via=303"),
+        Reply::json(200, json!({"landed": true})),
+    ]);
+    let done = s
+        .waygate
+        .invoke("chaos.create_item", json!({"name": "n"}))
+        .await
+        .unwrap();
+    assert_eq!(done.data, json!({"landed": true}));
+    let got = s.upstream.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].method.as_str(), got[0].path.as_str()),
+        ("POST", "/items")
+    );
+    assert_eq!(got[1].method, "GET");
+    assert_eq!(got[1].path, "/moved/1");
+    assert_eq!(got[1].query.as_deref(), Some("via=303"));
+    assert!(got[1].body.is_empty());
+    assert_eq!(got[1].header("content-type"), None);
+    assert_eq!(got[1].header("authorization"), Some("Bearer tok-abc-123"));
+
+    // Another origin (another port): the token is not sent there.
+    let elsewhere = Upstream::start().await;
+    s.upstream
+        .script([Reply::status(307).header("location", &format!("{}/there", elsewhere.url()))]);
+    s.waygate
+        .invoke("chaos.get_item", json!({"id": "7"}))
+        .await
+        .unwrap();
+    let there = elsewhere.received();
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0].path, "/there");
+    assert_eq!(there[0].header("authorization"), None);
+
+    // A loop ends after ten hops with a clear error.
+    s.upstream
+        .script((0..11).map(|_| Reply::status(302).header("location", "/items/again")));
+    let err = s
+        .waygate
+        .invoke("chaos.get_item", json!({"id": "1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "URL_NOT_ALLOWED", "{err:?}");
+    assert!(err.to_string().contains("more than 10 redirects"), "{err}");
+}
+
+#[tokio::test]
 async fn the_outbound_rate_limit_answers_at_once_when_the_wait_is_too_long() {
     let defaults =
         json!({"rateLimit": {"requestsPerSecond": 0.001, "burst": 1}, "timeoutMs": 1000});

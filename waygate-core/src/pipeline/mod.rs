@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use http::header::HeaderValue;
 use serde_json::Value;
 
 pub use breaker::BreakerState;
@@ -412,7 +412,6 @@ pub struct ExecutorBuilder {
     log_sink: Option<Arc<dyn LogSink>>,
     clock: SharedClock,
     url_policy: UrlPolicy,
-    http_client: Option<reqwest::Client>,
     connect_timeout: Duration,
     max_response_bytes: usize,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
@@ -427,7 +426,6 @@ impl Default for ExecutorBuilder {
             log_sink: None,
             clock: Arc::new(SystemClock),
             url_policy: UrlPolicy::strict(),
-            http_client: None,
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 16 * 1024 * 1024,
             connectors: HashMap::new(),
@@ -480,15 +478,6 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Uses this client instead of building one. The URL policy still checks
-    /// IP-literal hosts and redirects through Waygate's checks before sending,
-    /// but names are resolved by the client's own resolver: give it a resolver
-    /// you trust.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
     /// Time allowed to connect (10 s by default).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -516,17 +505,13 @@ impl ExecutorBuilder {
     /// Builds the executor.
     ///
     /// # Errors
-    /// `CONFIGURATION_ERROR` when the HTTP client cannot be built (no TLS backend).
+    /// `CONFIGURATION_ERROR` when the HTTP client cannot be built (TLS cannot be set up).
     pub fn build(self) -> Result<Executor, Error> {
-        let client = match self.http_client {
-            Some(c) => c,
-            None => self
-                .url_policy
-                .client_builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::config(format!("the HTTP client cannot be built: {e}")))?,
-        };
+        let transport = Transport::new(
+            self.url_policy,
+            self.connect_timeout,
+            self.max_response_bytes,
+        )?;
         let memory = Arc::new(MemoryStore::new());
         let clock = self.clock;
         Ok(Executor {
@@ -538,11 +523,7 @@ impl ExecutorBuilder {
                     .unwrap_or_else(|| Arc::new(StoredCredential::new(clock.clone()))),
                 log_sink: self.log_sink,
                 clock,
-                transport: Transport {
-                    client,
-                    connect_timeout: self.connect_timeout,
-                    max_body: self.max_response_bytes,
-                },
+                transport,
                 url_policy: self.url_policy,
                 registry: Registry::default(),
                 breakers: Breakers::default(),

@@ -1,0 +1,231 @@
+//! Step 8a, transport: one attempt over the pooled HTTP client, redirects
+//! followed hop by hop under the URL policy, with the total timeout, a cap on
+//! the response size, and errors that tell connect failures (nothing sent)
+//! from failures after sending, and never carry a URL (it may hold a key).
+
+mod client;
+mod encode;
+mod redirect;
+
+use std::borrow::Cow;
+use std::error::Error as _;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use self::client::HttpClient;
+use self::encode::EncodedBody;
+use super::request::HttpRequest;
+use crate::error::{Error, ErrorKind, TimeoutPhase};
+use crate::url_policy::{Refused, UrlPolicy};
+
+/// An upstream answer, body read in full.
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body.
+    pub body: Bytes,
+}
+
+impl UpstreamResponse {
+    /// The body as JSON when it parses as JSON, else as a string (lossy UTF-8),
+    /// or `null` when empty.
+    pub fn data(&self) -> Value {
+        if self.body.is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+    }
+}
+
+/// The HTTP client, the policy its redirects are checked by, and its limits.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    client: HttpClient,
+    policy: UrlPolicy,
+    connect_timeout: Duration,
+    max_body: usize,
+}
+
+impl Transport {
+    /// A transport reaching what `policy` allows.
+    ///
+    /// # Errors
+    /// `CONFIGURATION_ERROR` when TLS cannot be set up.
+    pub(crate) fn new(
+        policy: UrlPolicy,
+        connect_timeout: Duration,
+        max_body: usize,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            client: client::build(policy, connect_timeout)?,
+            policy,
+            connect_timeout,
+            max_body,
+        })
+    }
+
+    /// Sends one attempt, following redirects, within `timeout` in all.
+    pub(crate) async fn send(
+        &self,
+        request: &HttpRequest,
+        request_id: &HeaderValue,
+        timeout: Duration,
+    ) -> Result<UpstreamResponse, Error> {
+        let body = encode::body(&request.body)?;
+        match tokio::time::timeout(timeout, self.exchange(request, request_id, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(ErrorKind::Timeout {
+                phase: TimeoutPhase::Total,
+                after: timeout,
+            })
+            .sent()),
+        }
+    }
+
+    /// The exchange, hop by hop: the request's own method, URL and headers
+    /// are borrowed until a redirect changes them.
+    async fn exchange(
+        &self,
+        request: &HttpRequest,
+        request_id: &HeaderValue,
+        mut body: EncodedBody,
+    ) -> Result<UpstreamResponse, Error> {
+        let mut method = Cow::Borrowed(&request.method);
+        let mut url = Cow::Borrowed(&request.url);
+        let mut headers = Cow::Borrowed(&request.headers);
+        for followed in 0.. {
+            let wire = encode::request(&method, &url, &headers, request_id, &body)?;
+            let response = self
+                .client
+                .request(wire)
+                .await
+                .map_err(|e| self.error(&e))?;
+            let Some(hop) = redirect::next(response.status(), response.headers(), &url, &method)
+            else {
+                return self.read(response).await;
+            };
+            self.policy
+                .check_redirect(followed, &hop.url)
+                .map_err(|refused| {
+                    Error::new(ErrorKind::UrlRefused { reason: refused.0 }).sent()
+                })?;
+            let headers = headers.to_mut();
+            if hop.as_get {
+                method = Cow::Owned(Method::GET);
+                body = EncodedBody::EMPTY;
+                headers.remove(CONTENT_TYPE);
+                headers.remove(CONTENT_LENGTH);
+            }
+            redirect::strip_for_other_origin(&url, &hop.url, headers);
+            url = Cow::Owned(hop.url);
+        }
+        unreachable!("the loop returns or fails within MAX_REDIRECTS hops")
+    }
+
+    /// Reads the body, up to the size limit.
+    async fn read(&self, response: http::Response<Incoming>) -> Result<UpstreamResponse, Error> {
+        let (parts, mut incoming) = response.into_parts();
+        let mut first: Option<Bytes> = None;
+        let mut more = BytesMut::new();
+        let mut size = 0;
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| {
+                Error::new(ErrorKind::Transport {
+                    message: format!("the body could not be read: {e}"),
+                })
+                .sent()
+            })?;
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
+            size += chunk.len();
+            if size > self.max_body {
+                return Err(Error::new(ErrorKind::Transport {
+                    message: format!(
+                        "the response body exceeds the limit of {} bytes",
+                        self.max_body
+                    ),
+                })
+                .sent());
+            }
+            // Most answers arrive in one chunk: keep it without copying.
+            match first.take() {
+                None if more.is_empty() => first = Some(chunk),
+                None => more.extend_from_slice(&chunk),
+                Some(head) => {
+                    more.extend_from_slice(&head);
+                    more.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(UpstreamResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: first.unwrap_or_else(|| more.freeze()),
+        })
+    }
+
+    /// Maps a client error to ours, deciding whether the request may have been sent.
+    fn error(&self, e: &hyper_util::client::legacy::Error) -> Error {
+        if let Some(refused) = find::<Refused>(e) {
+            return Error::new(ErrorKind::UrlRefused {
+                reason: refused.0.clone(),
+            });
+        }
+        let message = describe(e);
+        if !e.is_connect() {
+            return Error::new(ErrorKind::Transport { message }).sent();
+        }
+        if find::<std::io::Error>(e).is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return Error::new(ErrorKind::Timeout {
+                phase: TimeoutPhase::Connect,
+                after: self.connect_timeout,
+            });
+        }
+        Error::new(ErrorKind::Transport {
+            message: format!("connection failed: {message}"),
+        })
+    }
+}
+
+/// The first error of type `T` in `e`'s chain of causes.
+fn find<'e, T: std::error::Error + 'static>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(found) = s.downcast_ref::<T>() {
+            return Some(found);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The error's causes, each once: the client's own message only names the
+/// kind of failure, the causes say what happened.
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if parts.is_empty() {
+        parts.push(e.to_string());
+    }
+    parts.join(": ")
+}
