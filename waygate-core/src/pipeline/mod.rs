@@ -107,6 +107,8 @@ pub(crate) struct Run {
     connection: Option<String>,
     request: Option<RequestPreview>,
     response: Option<String>,
+    /// The last response's body as JSON, when logging it parsed it already.
+    data: Option<Value>,
 }
 
 impl Executor {
@@ -122,10 +124,7 @@ impl Executor {
     pub async fn invoke(&self, call: &Call) -> Result<Invocation, Error> {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
-        // From the thread-local RNG: `new_v4` would ask the OS for entropy on every call.
-        let request_id = uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string();
+        let request_id = new_request_id();
         let mut run = Run {
             request_id_header: HeaderValue::from_str(&request_id)
                 .expect("a UUID is a valid header value"),
@@ -135,6 +134,7 @@ impl Executor {
             connection: None,
             request: None,
             response: None,
+            data: None,
         };
         let result = self.run(call, &mut run).await;
         let meta = InvocationMeta {
@@ -186,7 +186,7 @@ impl Executor {
                 run,
             )
             .await?;
-        Ok(response.data())
+        Ok(run.data.take().unwrap_or_else(|| response.data()))
     }
 
     /// The request an invocation would send, secrets redacted; nothing is sent.
@@ -341,7 +341,9 @@ impl Executor {
                 ShouldAttempt::No => {
                     let response = outcome?;
                     if logging {
-                        run.response = Some(redactor().response(&response.data()));
+                        let data = response.data();
+                        run.response = Some(redactor().response(&data));
+                        run.data = Some(data);
                     }
                     return finish(response, verdict, redactor);
                 }
@@ -365,6 +367,14 @@ impl Executor {
         }
         Err(outbound_limit(wait))
     }
+}
+
+/// A fresh request id: a random (v4) UUID from the thread-local generator,
+/// where `Uuid::new_v4` would ask the OS for entropy on every call.
+pub fn new_request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 fn outbound_limit(wait: Duration) -> Error {

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::storage::StorageArgs;
 use crate::app::{AppState, Settings, causes};
+use crate::ops::log_writer::{BatchedStderr, LogFlush};
 use crate::ops::metrics::Metrics;
 
 /// The shortest operator key accepted: it guards every tenant.
@@ -61,7 +62,8 @@ fn admin_key() -> Result<Option<SecretString>, String> {
 }
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
-    init_tracing();
+    // Dropped on every way out of here: buffered log lines are written then.
+    let _log_flush = init_tracing()?;
     let settings = Settings {
         admin_key: admin_key()?,
         tenant_rate_limit: args.tenant_rate_limit,
@@ -141,13 +143,17 @@ fn spawn_token_sweep(state: &AppState) {
     });
 }
 
-/// Structured JSON logs on stderr; `RUST_LOG` filters (default `info`).
-fn init_tracing() {
+/// Structured JSON logs on stderr, written in batches; `RUST_LOG` filters
+/// (default `info`).
+fn init_tracing() -> Result<LogFlush, String> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn"));
+    let (writer, flush) =
+        BatchedStderr::start().map_err(|e| format!("cannot start the log writer: {e}"))?;
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
+    Ok(flush)
 }

@@ -4,10 +4,11 @@
 //! histograms). Labels are bounded by what tenants configure (integration and
 //! action slugs), never by request data.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use waygate_core::oauth2::TokenEvent;
 use waygate_core::pipeline::BreakerState;
@@ -21,6 +22,61 @@ const BUCKETS: &[f64] = &[
 #[derive(Clone)]
 pub struct Metrics {
     handle: PrometheusHandle,
+    /// Per action: its series, registered on first use. The recorder would find
+    /// them by hashing owned labels on every call; this is three map lookups.
+    actions: Arc<SeriesCache<ActionSeries>>,
+    /// Per connection: its breaker gauge.
+    breakers: Arc<SeriesCache<Gauge>>,
+}
+
+/// The series of one tenant's action that every invocation touches.
+struct ActionSeries {
+    successes: Counter,
+    duration: Histogram,
+    retries: Counter,
+    /// Upstream answers by status class (1xx…5xx), registered when first seen.
+    upstream: [OnceLock<Counter>; 5],
+}
+
+/// Values by three names (tenant, integration, then action or connection),
+/// looked up without allocating. Bounded by what tenants configure.
+struct SeriesCache<T> {
+    entries: RwLock<ByName<ByName<ByName<Arc<T>>>>>,
+}
+
+type ByName<T> = HashMap<String, T>;
+
+impl<T> Default for SeriesCache<T> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::default(),
+        }
+    }
+}
+
+impl<T> SeriesCache<T> {
+    fn get_or_insert(&self, a: &str, b: &str, c: &str, make: impl FnOnce() -> T) -> Arc<T> {
+        let found = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|e| e.get(a)?.get(b)?.get(c).cloned());
+        if let Some(found) = found {
+            return found;
+        }
+        let made = Arc::new(make());
+        if let Ok(mut entries) = self.entries.write() {
+            let slot = entries
+                .entry(a.to_owned())
+                .or_default()
+                .entry(b.to_owned())
+                .or_default()
+                .entry(c.to_owned())
+                .or_insert(made);
+            return Arc::clone(slot);
+        }
+        made
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,6 +114,8 @@ impl Metrics {
         });
         Self {
             handle: handle.clone(),
+            actions: Arc::default(),
+            breakers: Arc::default(),
         }
     }
 
@@ -68,10 +126,10 @@ impl Metrics {
 
     /// One gateway HTTP request answered.
     pub fn http_request(&self, method: &str, status: u16, duration: Duration) {
+        let method = method_label(method);
         let class = status_class(status);
-        counter!("waygate_http_requests_total", "method" => method.to_owned(), "status" => class)
-            .increment(1);
-        histogram!("waygate_http_request_duration_seconds", "method" => method.to_owned())
+        counter!("waygate_http_requests_total", "method" => method, "status" => class).increment(1);
+        histogram!("waygate_http_request_duration_seconds", "method" => method)
             .record(duration.as_secs_f64());
     }
 
@@ -83,29 +141,49 @@ impl Metrics {
         action: &str,
         o: InvocationOutcome<'_>,
     ) {
-        let labels = [
-            ("tenant", tenant.to_owned()),
-            ("integration", integration.to_owned()),
-            ("action", action.to_owned()),
-        ];
-        let outcome = if o.error_code.is_none() {
-            "success"
-        } else {
-            "error"
+        let labels = || {
+            [
+                ("tenant", tenant.to_owned()),
+                ("integration", integration.to_owned()),
+                ("action", action.to_owned()),
+            ]
         };
-        let mut with_outcome = labels.to_vec();
-        with_outcome.push(("outcome", outcome.to_owned()));
-        with_outcome.push(("code", o.error_code.unwrap_or("").to_owned()));
-        counter!("waygate_invocations_total", &with_outcome).increment(1);
-        histogram!("waygate_invocation_duration_seconds", &labels).record(o.duration.as_secs_f64());
+        let series = self.actions.get_or_insert(tenant, integration, action, || {
+            let labels = labels();
+            let mut success = labels.to_vec();
+            success.push(("outcome", "success".to_owned()));
+            success.push(("code", String::new()));
+            ActionSeries {
+                successes: counter!("waygate_invocations_total", &success),
+                duration: histogram!("waygate_invocation_duration_seconds", &labels),
+                retries: counter!("waygate_upstream_retries_total", &labels),
+                upstream: Default::default(),
+            }
+        });
+        match o.error_code {
+            None => series.successes.increment(1),
+            // Errors are the exception: their series are looked up by the recorder.
+            Some(code) => {
+                let mut with_outcome = labels().to_vec();
+                with_outcome.push(("outcome", "error".to_owned()));
+                with_outcome.push(("code", code.to_owned()));
+                counter!("waygate_invocations_total", &with_outcome).increment(1);
+            }
+        }
+        series.duration.record(o.duration.as_secs_f64());
         if let Some(status) = o.upstream_status {
-            let mut with_class = labels.to_vec();
-            with_class.push(("class", status_class(status).to_owned()));
-            counter!("waygate_upstream_responses_total", &with_class).increment(1);
+            let class = status_class(status);
+            let index = usize::from(class.as_bytes()[0] - b'1');
+            series.upstream[index]
+                .get_or_init(|| {
+                    let mut with_class = labels().to_vec();
+                    with_class.push(("class", class.to_owned()));
+                    counter!("waygate_upstream_responses_total", &with_class)
+                })
+                .increment(1);
         }
         if o.attempts > 1 {
-            counter!("waygate_upstream_retries_total", &labels)
-                .increment(u64::from(o.attempts - 1));
+            series.retries.increment(u64::from(o.attempts - 1));
         }
     }
 
@@ -116,9 +194,13 @@ impl Metrics {
             BreakerState::HalfOpen => 1.0,
             _ => 2.0,
         };
-        gauge!("waygate_circuit_breaker_state",
-            "tenant" => tenant.to_owned(), "integration" => integration.to_owned(), "connection" => connection.to_owned())
-        .set(value);
+        self.breakers
+            .get_or_insert(tenant, integration, connection, || {
+                gauge!("waygate_circuit_breaker_state",
+                    "tenant" => tenant.to_owned(), "integration" => integration.to_owned(),
+                    "connection" => connection.to_owned())
+            })
+            .set(value);
     }
 
     /// How an OAuth2 refresh ended (before a call, by the sweep, or asked for).
@@ -150,6 +232,14 @@ impl Metrics {
         counter!("waygate_log_entries_written_total").absolute(written);
         counter!("waygate_log_entries_dropped_total").absolute(dropped);
     }
+}
+
+/// The method as a label without allocating; unusual methods share one label.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER")
 }
 
 fn status_class(status: u16) -> &'static str {

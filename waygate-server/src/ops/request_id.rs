@@ -26,7 +26,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_token(v))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map_or_else(waygate_core::pipeline::new_request_id, str::to_owned);
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     // The path only: query strings may carry secrets (API keys in `?key=`).
