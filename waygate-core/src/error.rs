@@ -483,6 +483,12 @@ impl From<crate::storage::StoreError> for Error {
     }
 }
 
+impl From<crate::url_policy::Refused> for Error {
+    fn from(refused: crate::url_policy::Refused) -> Self {
+        Self::new(ErrorKind::UrlRefused { reason: refused.0 })
+    }
+}
+
 impl From<DefinitionError> for Error {
     fn from(e: DefinitionError) -> Self {
         Self::new(ErrorKind::InvalidDefinition(e))

@@ -262,10 +262,7 @@ impl Executor {
         options: &CallOptions,
         request: &mut HttpRequest,
     ) -> Result<(), Error> {
-        self.inner
-            .url_policy
-            .check_url(&request.url)
-            .map_err(|refused| Error::new(ErrorKind::UrlRefused { reason: refused.0 }))?;
+        self.inner.url_policy.check_url(&request.url)?;
         if let Some(key) = &options.idempotency_key {
             let value = HeaderValue::from_str(key).map_err(|_| {
                 Error::input(

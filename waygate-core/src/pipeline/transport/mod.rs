@@ -11,10 +11,10 @@ use std::borrow::Cow;
 use std::error::Error as _;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
-use http_body_util::BodyExt as _;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
@@ -103,7 +103,8 @@ impl Transport {
         let mut method = Cow::Borrowed(&request.method);
         let mut url = Cow::Borrowed(&request.url);
         let mut headers = Cow::Borrowed(&request.headers);
-        for followed in 0.. {
+        let mut followed = 0;
+        loop {
             let wire = encode::request(&method, &url, &headers, request_id, &body)?;
             let response = self
                 .client
@@ -114,11 +115,11 @@ impl Transport {
             else {
                 return self.read(response).await;
             };
+            // Refused after a request went out: the caller must not repeat a write.
             self.policy
                 .check_redirect(followed, &hop.url)
-                .map_err(|refused| {
-                    Error::new(ErrorKind::UrlRefused { reason: refused.0 }).sent()
-                })?;
+                .map_err(|refused| Error::from(refused).sent())?;
+            followed += 1;
             let headers = headers.to_mut();
             if hop.as_get {
                 method = Cow::Owned(Method::GET);
@@ -129,58 +130,37 @@ impl Transport {
             redirect::strip_for_other_origin(&url, &hop.url, headers);
             url = Cow::Owned(hop.url);
         }
-        unreachable!("the loop returns or fails within MAX_REDIRECTS hops")
     }
 
     /// Reads the body, up to the size limit.
     async fn read(&self, response: http::Response<Incoming>) -> Result<UpstreamResponse, Error> {
-        let (parts, mut incoming) = response.into_parts();
-        let mut first: Option<Bytes> = None;
-        let mut more = BytesMut::new();
-        let mut size = 0;
-        while let Some(frame) = incoming.frame().await {
-            let frame = frame.map_err(|e| {
-                Error::new(ErrorKind::Transport {
-                    message: format!("the body could not be read: {e}"),
-                })
-                .sent()
-            })?;
-            let Ok(chunk) = frame.into_data() else {
-                continue;
-            };
-            size += chunk.len();
-            if size > self.max_body {
-                return Err(Error::new(ErrorKind::Transport {
-                    message: format!(
+        let (parts, incoming) = response.into_parts();
+        let collected = Limited::new(incoming, self.max_body)
+            .collect()
+            .await
+            .map_err(|e| {
+                let message = if e.is::<LengthLimitError>() {
+                    format!(
                         "the response body exceeds the limit of {} bytes",
                         self.max_body
-                    ),
-                })
-                .sent());
-            }
-            // Most answers arrive in one chunk: keep it without copying.
-            match first.take() {
-                None if more.is_empty() => first = Some(chunk),
-                None => more.extend_from_slice(&chunk),
-                Some(head) => {
-                    more.extend_from_slice(&head);
-                    more.extend_from_slice(&chunk);
-                }
-            }
-        }
+                    )
+                } else {
+                    format!("the body could not be read: {e}")
+                };
+                Error::new(ErrorKind::Transport { message }).sent()
+            })?;
         Ok(UpstreamResponse {
             status: parts.status,
             headers: parts.headers,
-            body: first.unwrap_or_else(|| more.freeze()),
+            // One chunk (the usual answer) is kept without copying.
+            body: collected.to_bytes(),
         })
     }
 
     /// Maps a client error to ours, deciding whether the request may have been sent.
     fn error(&self, e: &hyper_util::client::legacy::Error) -> Error {
         if let Some(refused) = find::<Refused>(e) {
-            return Error::new(ErrorKind::UrlRefused {
-                reason: refused.0.clone(),
-            });
+            return refused.clone().into();
         }
         let message = describe(e);
         if !e.is_connect() {
@@ -228,4 +208,61 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
         parts.push(e.to_string());
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use url::Url;
+
+    use super::*;
+
+    /// Serves, for every request, a body of `chunks` chunks of `size` bytes each.
+    async fn chunked_upstream(chunks: usize, size: usize) -> Url {
+        let app = axum::Router::new().fallback(move || async move {
+            let parts = (0..chunks).map(move |i| {
+                let byte = b'a' + u8::try_from(i % 26).expect("below 26");
+                Ok::<_, std::io::Error>(Bytes::from(vec![byte; size]))
+            });
+            Body::from_stream(futures::stream::iter(parts))
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Url::parse(&format!("http://{addr}/")).unwrap()
+    }
+
+    async fn fetch(url: &Url, max_body: usize) -> Result<UpstreamResponse, Error> {
+        let transport = Transport::new(
+            UrlPolicy::strict().allow_loopback(),
+            Duration::from_secs(5),
+            max_body,
+        )
+        .unwrap();
+        let request = HttpRequest::new(Method::GET, url.clone());
+        transport
+            .send(
+                &request,
+                &HeaderValue::from_static("t"),
+                Duration::from_secs(5),
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_body_in_many_chunks_is_read_whole_up_to_the_limit() {
+        let url = chunked_upstream(3, 1000).await;
+        let whole = fetch(&url, 3000).await.unwrap();
+        assert_eq!(whole.body.len(), 3000);
+        assert!(whole.body[..1000].iter().all(|&b| b == b'a'));
+        assert!(whole.body[2000..].iter().all(|&b| b == b'c'));
+
+        let err = fetch(&url, 2999).await.unwrap_err();
+        assert_eq!(err.code(), "UPSTREAM_UNREACHABLE", "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("the response body exceeds the limit of 2999 bytes"),
+            "{err}"
+        );
+    }
 }
