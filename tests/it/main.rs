@@ -8,5 +8,6 @@ mod keys;
 mod oauth;
 mod secrets;
 mod serve;
+mod shutdown;
 mod support;
 mod surface;

@@ -6,8 +6,6 @@
 //! Needs Node and npm's `oauth2-mock-server` (`WAYGATE_OAUTH_MOCK_MODULES`);
 //! `.ci/run` installs both and runs these `--ignored` tests.
 
-use std::process::Command;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,7 +15,7 @@ mod mock;
 
 use mock::MockOAuth;
 
-use crate::support::Gateway;
+use crate::support::{Gateway, PgDatabase};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs node + oauth2-mock-server (WAYGATE_OAUTH_MOCK_MODULES); run by .ci/run"]
@@ -168,43 +166,6 @@ async fn authorization_code_through_connect_and_callback_then_invoke() {
         )
         .await;
     assert_eq!(connections["data"].as_array().unwrap().len(), 1);
-}
-
-/// A fresh PostgreSQL database for one test, dropped at the end.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin: &str) -> Self {
-        let name = format!("waygate_it_{}", uuid::Uuid::new_v4().simple());
-        psql(admin, &format!("CREATE DATABASE {name}"));
-        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-        Self {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        psql(
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let status = Command::new("psql")
-        .args([url, "-qc", sql])
-        .status()
-        .expect("psql runs");
-    assert!(status.success(), "psql: {sql}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,8 @@ impl Drop for TempDir {
 /// A `waygate serve` process on 127.0.0.1, killed when dropped.
 pub(crate) struct Gateway {
     child: Option<Child>,
+    /// The variables it was started with, kept for [`Gateway::restart`].
+    env: Vec<(String, String)>,
     pub(crate) url: String,
     pub(crate) dir: TempDir,
     pub(crate) client: reqwest::Client,
@@ -44,11 +46,17 @@ impl Gateway {
         Self::start_in(TempDir::new("gateway"), env)
     }
 
-    /// Starts a gateway on the data dir of an earlier one (stopped or killed).
+    /// Starts a gateway on the data dir and variables of an earlier one
+    /// (stopped or killed).
     pub(crate) fn restart(mut self) -> Self {
         self.stop();
         let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
-        Self::start_in(dir, &[])
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Self::start_in(dir, &env)
     }
 
     fn start_in(dir: TempDir, env: &[(&str, &str)]) -> Self {
@@ -90,6 +98,10 @@ impl Gateway {
             .to_owned();
         Self {
             child: Some(child),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             url,
             dir,
             client: reqwest::Client::new(),
@@ -159,12 +171,19 @@ impl Gateway {
         )
     }
 
-    /// Stops the server with SIGTERM (graceful: logs are flushed) and waits.
-    pub(crate) fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+    /// Sends SIGTERM (graceful shutdown begins) without waiting.
+    pub(crate) fn terminate(&self) {
+        if let Some(child) = &self.child {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
+        }
+    }
+
+    /// Stops the server with SIGTERM (graceful: logs are flushed) and waits.
+    pub(crate) fn stop(&mut self) {
+        self.terminate();
+        if let Some(mut child) = self.child.take() {
             for _ in 0..100 {
                 if child.try_wait().unwrap().is_some() {
                     return;
@@ -208,4 +227,43 @@ pub(crate) async fn serve_upstream(router: Router) -> String {
         axum::serve(listener, router).await.unwrap();
     });
     format!("http://{addr}")
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end.
+pub(crate) struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its URL.
+    pub(crate) url: String,
+}
+
+impl PgDatabase {
+    /// Creates it on the server `admin` connects to.
+    pub(crate) fn create(admin: &str) -> Self {
+        let name = format!("waygate_it_{}", uuid::Uuid::new_v4().simple());
+        psql(admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+        Self {
+            admin: admin.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let status = Command::new("psql")
+        .args([url, "-qc", sql])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "psql: {sql}");
 }

@@ -18,7 +18,7 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use self::client::HttpClient;
+use self::client::Clients;
 use self::encode::EncodedBody;
 use super::request::HttpRequest;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
@@ -47,10 +47,10 @@ impl UpstreamResponse {
     }
 }
 
-/// The HTTP client, the policy its redirects are checked by, and its limits.
-#[derive(Debug, Clone)]
+/// The HTTP clients, the policy their redirects are checked by, and limits.
+#[derive(Debug)]
 pub(crate) struct Transport {
-    client: HttpClient,
+    clients: Clients,
     policy: UrlPolicy,
     connect_timeout: Duration,
     max_body: usize,
@@ -67,7 +67,7 @@ impl Transport {
         max_body: usize,
     ) -> Result<Self, Error> {
         Ok(Self {
-            client: client::build(policy, connect_timeout)?,
+            clients: Clients::new(policy, connect_timeout)?,
             policy,
             connect_timeout,
             max_body,
@@ -107,7 +107,8 @@ impl Transport {
         loop {
             let wire = encode::request(&method, &url, &headers, request_id, &body)?;
             let response = self
-                .client
+                .clients
+                .get()
                 .request(wire)
                 .await
                 .map_err(|e| self.error(&e))?;

@@ -5,8 +5,10 @@
 //!   offline Swagger UI (assets vendored into the binary).
 //! - `/healthz` — liveness; `/metrics` — Prometheus text.
 //! - `/oauth/callback` — where OAuth2 providers send the user back.
+//!
+//! [`serve`] runs the router on one runtime per core ([`workers`]).
 
-use std::future::Future;
+mod workers;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
@@ -18,6 +20,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::AppState;
 use crate::{api, ops};
+
+pub use self::workers::serve;
 
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
@@ -50,28 +54,6 @@ async fn prometheus(State(app): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
     )
-}
-
-/// Serves [`router`] on `listener` until `shutdown` completes: then stops
-/// accepting, lets in-flight requests finish, and writes the queued request logs.
-///
-/// # Errors
-/// I/O errors of the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let served = axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    state.logs.shutdown().await;
-    tracing::info!(
-        written = state.logs.written(),
-        dropped = state.logs.dropped(),
-        "request logs flushed"
-    );
-    served
 }
 
 /// Completes on Ctrl-C or SIGTERM.
