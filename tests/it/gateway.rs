@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::Path as UrlPath;
-use axum::http::StatusCode as AxumStatus;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use reqwest::{Method, StatusCode};
@@ -30,14 +30,16 @@ async fn upstream() -> String {
         )
         .route(
             "/pets/{id}",
-            get(|UrlPath(id): UrlPath<i64>| async move {
+            get(|UrlPath(id): UrlPath<i64>, headers: HeaderMap| async move {
+                let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
                 match id {
                     422 => (
                         AxumStatus::UNPROCESSABLE_ENTITY,
                         Json(json!({"message": "bad pet id"})),
                     )
                         .into_response(),
-                    _ => Json(json!({"id": id, "name": "Rex"})).into_response(),
+                    _ => Json(json!({"id": id, "name": "Rex", "requestId": request_id}))
+                        .into_response(),
                 }
             }),
         )
@@ -168,6 +170,23 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
         .await;
     assert_eq!(status, StatusCode::OK, "{result}");
     assert_eq!(result["data"]["id"], 7);
+    assert_eq!(result["data"]["requestId"], result["meta"]["requestId"]);
+
+    // One request id follows a call: the caller's `x-request-id` is sent
+    // upstream, comes back in the header and in `meta`, and names the log entry.
+    let answer = gw
+        .client
+        .post(format!("{}/api/v1/actions/pets/showPetById", gw.url))
+        .bearer_auth(&key)
+        .header("x-request-id", "trace-42.a")
+        .json(&json!({"input": {"petId": "8"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "trace-42.a");
+    let traced: Value = answer.json().await.unwrap();
+    assert_eq!(traced["meta"]["requestId"], "trace-42.a", "{traced}");
+    assert_eq!(traced["data"]["requestId"], "trace-42.a", "{traced}");
 
     // Invalid input: 400 with the violation's pointer; nothing sent.
     let (status, err) = gw
@@ -197,14 +216,15 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
     assert_eq!(status, StatusCode::OK, "{test}");
     assert_eq!(test["request"]["url"], format!("{upstream}/pets/9"));
 
-    // Logs: the three invocations, newest first, with names.
-    let (status, logs) = poll_logs(&gw, &key, 3).await;
+    // Logs: the four invocations, newest first, with names.
+    let (status, logs) = poll_logs(&gw, &key, 4).await;
     assert_eq!(status, StatusCode::OK, "{logs}");
     let entries = logs["data"].as_array().unwrap();
     assert_eq!(entries[0]["status"], "error");
     assert_eq!(entries[0]["errorCode"], "VALIDATION_ERROR");
-    assert_eq!(entries[2]["action"], "listPets");
-    assert_eq!(entries[2]["integrationName"], "Swagger Petstore");
+    assert_eq!(entries[1]["requestId"], "trace-42.a");
+    assert_eq!(entries[3]["action"], "listPets");
+    assert_eq!(entries[3]["integrationName"], "Swagger Petstore");
     let (_, only_errors) = gw
         .call(Method::GET, "/api/v1/logs?status=error", &key, None)
         .await;
@@ -221,7 +241,7 @@ async fn tenant_import_connect_invoke_logs_export_delete() {
             None,
         )
         .await;
-    assert_eq!(next["data"].as_array().unwrap().len(), 1);
+    assert_eq!(next["data"].as_array().unwrap().len(), 2);
     let (_, stats) = gw.call(Method::GET, "/api/v1/metrics", &key, None).await;
     let list_stats = stats["data"]
         .as_array()

@@ -1,10 +1,10 @@
 //! Invoking actions: `POST /actions/{integration}/{action}` through the engine's
 //! pipeline, its dry run (`/test`) and its description (`/schema`).
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -16,6 +16,7 @@ use super::error::{ApiError, ApiResult};
 use super::integrations::definition;
 use crate::app::AppState;
 use crate::ops::metrics::InvocationOutcome;
+use crate::ops::request_id::RequestId;
 
 /// The header that skips input validation for one call (DESIGN.md §5).
 const BYPASS_VALIDATION: &str = "x-waygate-bypass-validation";
@@ -118,6 +119,7 @@ fn call(
     action: String,
     body: InvokeRequest,
     headers: &HeaderMap,
+    request_id: Option<Extension<RequestId>>,
 ) -> ApiResult<Call> {
     if body.options.fetch_all {
         return Err(ApiError::bad_request(
@@ -141,6 +143,7 @@ fn call(
             connection: body.connection,
             idempotency_key: body.options.idempotency_key,
             bypass_validation: bypass,
+            request_id: request_id.map(|Extension(RequestId(id))| id),
         },
     })
 }
@@ -162,10 +165,11 @@ pub async fn invoke(
     Tenant(tenant): Tenant,
     Path((integration, action)): Path<(String, String)>,
     headers: HeaderMap,
+    request_id: Option<Extension<RequestId>>,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Response> {
     let passthrough = body.options.passthrough_errors;
-    let call = call(tenant, integration, action, body, &headers)?;
+    let call = call(tenant, integration, action, body, &headers, request_id)?;
     let result = app.executor.invoke(&call).await;
     let meta = match &result {
         Ok(i) => Some(&i.meta),
@@ -224,7 +228,7 @@ pub async fn test(
     headers: HeaderMap,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Json<TestResponse>> {
-    let call = call(tenant, integration, action, body, &headers)?;
+    let call = call(tenant, integration, action, body, &headers, None)?;
     let preview = app.executor.preview(&call).await?;
     Ok(Json(TestResponse {
         valid: true,
