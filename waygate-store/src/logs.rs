@@ -156,14 +156,19 @@ async fn write_loop(
         let received = if batch.is_empty() {
             rx.recv_many(&mut msgs, batch_size).await
         } else {
+            // A batch is open: let it fill until its deadline without being woken
+            // by every entry (each wake-up is a cross-thread futex call on a busy
+            // gateway), unless a full batch is queued already.
             let room = batch_size - batch.len();
-            match tokio::time::timeout_at(deadline, rx.recv_many(&mut msgs, room)).await {
-                Ok(n) => n,
-                Err(_) => {
-                    write(&store, &mut batch, &counters).await;
-                    continue;
-                }
+            if rx.len() < room {
+                tokio::time::sleep_until(deadline).await;
             }
+            if rx.is_empty() {
+                write(&store, &mut batch, &counters).await;
+                continue;
+            }
+            // Returns at once: messages are queued.
+            rx.recv_many(&mut msgs, room).await
         };
         if received == 0 {
             // Every sender is gone: write what is left and stop.

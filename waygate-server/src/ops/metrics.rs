@@ -27,6 +27,16 @@ pub struct Metrics {
     actions: Arc<SeriesCache<ActionSeries>>,
     /// Per connection: its breaker gauge.
     breakers: Arc<SeriesCache<Gauge>>,
+    /// The gateway's own requests, by method and status class.
+    http: Arc<[HttpSeries; METHODS.len()]>,
+}
+
+/// The request series of one HTTP method, registered when first seen.
+#[derive(Default)]
+struct HttpSeries {
+    duration: OnceLock<Histogram>,
+    /// By status class (1xx…5xx).
+    requests: [OnceLock<Counter>; 5],
 }
 
 /// The series of one tenant's action that every invocation touches.
@@ -116,6 +126,7 @@ impl Metrics {
             handle: handle.clone(),
             actions: Arc::default(),
             breakers: Arc::default(),
+            http: Arc::default(),
         }
     }
 
@@ -126,10 +137,17 @@ impl Metrics {
 
     /// One gateway HTTP request answered.
     pub fn http_request(&self, method: &str, status: u16, duration: Duration) {
-        let method = method_label(method);
+        let index = method_index(method);
+        let (method, series) = (METHODS[index], &self.http[index]);
         let class = status_class(status);
-        counter!("waygate_http_requests_total", "method" => method, "status" => class).increment(1);
-        histogram!("waygate_http_request_duration_seconds", "method" => method)
+        series.requests[class_index(class)]
+            .get_or_init(
+                || counter!("waygate_http_requests_total", "method" => method, "status" => class),
+            )
+            .increment(1);
+        series
+            .duration
+            .get_or_init(|| histogram!("waygate_http_request_duration_seconds", "method" => method))
             .record(duration.as_secs_f64());
     }
 
@@ -173,8 +191,7 @@ impl Metrics {
         series.duration.record(o.duration.as_secs_f64());
         if let Some(status) = o.upstream_status {
             let class = status_class(status);
-            let index = usize::from(class.as_bytes()[0] - b'1');
-            series.upstream[index]
+            series.upstream[class_index(class)]
                 .get_or_init(|| {
                     let mut with_class = labels().to_vec();
                     with_class.push(("class", class.to_owned()));
@@ -235,11 +252,21 @@ impl Metrics {
 }
 
 /// The method as a label without allocating; unusual methods share one label.
-fn method_label(method: &str) -> &'static str {
-    const KNOWN: [&str; 9] = [
-        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
-    ];
-    KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER")
+/// Method labels: the standard methods, then `OTHER` for any extension method.
+const METHODS: [&str; 10] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "OTHER",
+];
+
+fn method_index(method: &str) -> usize {
+    METHODS[..METHODS.len() - 1]
+        .iter()
+        .position(|m| *m == method)
+        .unwrap_or(METHODS.len() - 1)
+}
+
+/// 0 for `1xx` … 4 for `5xx`.
+fn class_index(class: &str) -> usize {
+    usize::from(class.as_bytes()[0] - b'1')
 }
 
 fn status_class(status: u16) -> &'static str {
