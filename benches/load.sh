@@ -26,9 +26,9 @@
 # - The upstream nginx runs 1 worker process: it is the same fixture behind (b) and
 #   (c), so it costs both the same, and one worker leaves more CPU to the system
 #   under test. (a) is measured with that same single worker.
-# - The proxy nginx runs one worker process per CPU, because Waygate's tokio runtime
-#   runs one worker thread per CPU by default: both may use every core, neither is
-#   capped at one. The proxy keeps keep-alive connections to the upstream (as
+# - The proxy nginx runs one worker process per CPU, because Waygate serves on one
+#   single-threaded runtime per CPU: both may use every core, neither is capped at
+#   one. The proxy keeps keep-alive connections to the upstream (as
 #   Waygate's HTTP client pools them) and writes an access log (buffered), as
 #   Waygate logs every call.
 # - Each run gets a warm-up of LOAD_WARMUP with the same settings, not counted.

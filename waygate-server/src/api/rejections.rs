@@ -1,11 +1,10 @@
 //! axum's own rejections (malformed JSON, a missing content type, an unknown
 //! route, a body over the limit) answer in plain text; this middleware turns
-//! every such answer into the one error shape, so clients parse one format.
+//! every such answer into the one error shape, so clients parse one format
+//! (applied around every route by `http::edge`).
 
 use axum::body::to_bytes;
-use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -13,9 +12,8 @@ use super::error::ApiError;
 /// Rejection texts are short; anything longer is cut.
 const MAX_TEXT: usize = 4096;
 
-/// Middleware: error answers that are not JSON become [`ApiError`]s.
-pub async fn normalize(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// Error answers that are not JSON become [`ApiError`]s; others pass as they are.
+pub async fn normalize(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

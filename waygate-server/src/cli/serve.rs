@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::storage::StorageArgs;
 use crate::app::{AppState, Settings, causes};
+use crate::ops::log_format::JsonLines;
 use crate::ops::log_writer::{BatchedStderr, LogFlush};
 use crate::ops::metrics::Metrics;
 
@@ -151,7 +152,7 @@ fn init_tracing() -> Result<LogFlush, String> {
     let (writer, flush) =
         BatchedStderr::start().map_err(|e| format!("cannot start the log writer: {e}"))?;
     let _ = tracing_subscriber::fmt()
-        .json()
+        .event_format(JsonLines)
         .with_env_filter(filter)
         .with_writer(writer)
         .try_init();

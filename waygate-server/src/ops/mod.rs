@@ -1,5 +1,7 @@
-//! Operations: Prometheus metrics, request ids and the batched log writer.
+//! Operations: Prometheus metrics, request ids, the log lines' JSON format and
+//! their batched writer.
 
+pub mod log_format;
 pub mod log_writer;
 pub mod metrics;
 pub mod request_id;

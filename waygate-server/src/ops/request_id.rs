@@ -2,11 +2,11 @@
 //! when it is a sane token, or generated, and always sent back; each request
 //! is counted and timed, and logged as one structured line.
 
+use std::future::Future;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
@@ -18,8 +18,13 @@ pub const REQUEST_ID: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Middleware: request id in and out, metrics, one access log line.
-pub async fn track(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Request id in and out, metrics, one access log line, around `inner` (the
+/// rest of the stack; see `http::edge`).
+pub async fn track<F, Fut>(app: &AppState, mut request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let start = Instant::now();
     let id = request
         .headers()
@@ -31,7 +36,7 @@ pub async fn track(State(app): State<AppState>, mut request: Request, next: Next
     let method = request.method().clone();
     // The path only: query strings may carry secrets (API keys in `?key=`).
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    let mut response = inner(request).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
