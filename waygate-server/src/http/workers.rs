@@ -31,6 +31,9 @@ use crate::app::AppState;
 /// How long a client may take to send a request's headers (slow-loris guard).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The open-connection count that marks a worker whose thread has stopped.
+const STOPPED: usize = usize::MAX / 2;
+
 /// How long the acceptor pauses after an error that is not the client's (too
 /// many open files, say), rather than spinning on it.
 const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
@@ -149,27 +152,38 @@ impl Workers {
         Ok(Self { workers })
     }
 
-    /// Gives `stream` to the worker with the fewest open connections.
+    /// Gives `stream` to the running worker with the fewest open connections.
     fn dispatch(&self, stream: TcpStream) {
-        let Some(worker) = self
-            .workers
-            .iter()
-            .min_by_key(|w| w.open.load(Ordering::Relaxed))
-        else {
-            return;
-        };
         // Registered again with the worker's own reactor on arrival.
-        let stream = match stream.into_std() {
+        let mut stream = match stream.into_std() {
             Ok(stream) => stream,
             Err(e) => {
                 tracing::warn!(error = %e, "an accepted connection could not be handed over");
                 return;
             }
         };
-        worker.open.fetch_add(1, Ordering::Relaxed);
-        if worker.inbox.send(stream).is_err() {
-            worker.open.fetch_sub(1, Ordering::Relaxed);
-            tracing::error!("a serving thread has stopped; the connection was closed");
+        loop {
+            let Some(worker) = self
+                .workers
+                .iter()
+                .filter(|w| w.open.load(Ordering::Relaxed) < STOPPED)
+                .min_by_key(|w| w.open.load(Ordering::Relaxed))
+            else {
+                tracing::error!("no serving thread is running; the connection was closed");
+                return;
+            };
+            worker.open.fetch_add(1, Ordering::Relaxed);
+            match worker.inbox.send(stream) {
+                Ok(()) => return,
+                // Its thread is gone (it panicked): never pick it again.
+                Err(mpsc::error::SendError(back)) => {
+                    worker.open.store(STOPPED, Ordering::Relaxed);
+                    tracing::error!(
+                        "a serving thread has stopped; the others take its connections"
+                    );
+                    stream = back;
+                }
+            }
         }
     }
 
@@ -269,5 +283,53 @@ struct OpenConnection(Arc<AtomicUsize>);
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose inbox is `inbox`; its thread does nothing.
+    fn worker(inbox: mpsc::UnboundedSender<StdTcpStream>) -> Worker {
+        let (_, drained) = oneshot::channel();
+        let (stop, _) = oneshot::channel();
+        Worker {
+            inbox,
+            open: Arc::default(),
+            drained,
+            stop,
+            thread: std::thread::spawn(|| {}),
+        }
+    }
+
+    async fn accepted(listener: &TcpListener) -> TcpStream {
+        let addr = listener.local_addr().unwrap();
+        let (_client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        accepted.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn connections_skip_a_stopped_worker_and_go_to_the_least_busy() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (dead, gone) = mpsc::unbounded_channel();
+        drop(gone);
+        let (busy, mut busy_inbox) = mpsc::unbounded_channel();
+        let (idle, mut idle_inbox) = mpsc::unbounded_channel();
+        let workers = Workers {
+            workers: vec![worker(dead), worker(busy), worker(idle)],
+        };
+        workers.workers[1].open.store(5, Ordering::Relaxed);
+
+        workers.dispatch(accepted(&listener).await);
+        assert_eq!(workers.workers[0].open.load(Ordering::Relaxed), STOPPED);
+        assert!(idle_inbox.try_recv().is_ok(), "the idle worker got it");
+        assert_eq!(workers.workers[2].open.load(Ordering::Relaxed), 1);
+
+        // With the idle worker now busier, the next one goes to the other.
+        workers.workers[2].open.store(9, Ordering::Relaxed);
+        workers.dispatch(accepted(&listener).await);
+        assert!(busy_inbox.try_recv().is_ok(), "the less busy worker got it");
+        assert_eq!(workers.workers[1].open.load(Ordering::Relaxed), 6);
     }
 }
