@@ -93,24 +93,26 @@ impl<'a> Redactor<'a> {
         Self { secrets, key_name }
     }
 
+    /// Compared without allocating: this runs for every field of every
+    /// logged body.
     fn is_secret_field(&self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        SECRET_FIELDS.contains(&lower.as_str())
+        let listed = |list: &[&str]| list.iter().any(|s| s.eq_ignore_ascii_case(name));
+        listed(&SECRET_FIELDS)
             // A JSON object of echoed headers names them as fields.
-            || SECRET_HEADERS.contains(&lower.as_str())
-            || lower.ends_with("_token")
-            || lower.ends_with("password")
+            || listed(&SECRET_HEADERS)
+            || ends_with_ignore_case(name, "_token")
+            || ends_with_ignore_case(name, "password")
             || self
                 .key_name
                 .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
-    /// Replaces every known secret value in `text`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+    /// Replaces every known secret value in `text`; borrows it when none is there.
+    pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(text);
         for s in &self.secrets {
             if out.contains(s.as_ref()) {
-                out = out.replace(s.as_ref(), REDACTED);
+                out = Cow::Owned(out.replace(s.as_ref(), REDACTED));
             }
         }
         out
@@ -118,23 +120,8 @@ impl<'a> Redactor<'a> {
 
     /// A JSON value with secret fields and secret values redacted.
     pub(crate) fn value(&self, v: &Value) -> Value {
-        match v {
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        let v = if self.is_secret_field(k) && !v.is_object() {
-                            Value::String(REDACTED.into())
-                        } else {
-                            self.value(v)
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(items) => Value::Array(items.iter().map(|i| self.value(i)).collect()),
-            Value::String(s) => Value::String(self.scrub(s)),
-            other => other.clone(),
-        }
+        // Infallible: a JSON value's keys are strings.
+        serde_json::to_value(Redacted(v, self)).unwrap_or(Value::Null)
     }
 
     pub(crate) fn request(&self, r: &HttpRequest) -> RequestPreview {
@@ -146,7 +133,7 @@ impl<'a> Redactor<'a> {
                     let v = if self.is_secret_field(&k) {
                         REDACTED.to_owned()
                     } else {
-                        self.scrub(&v)
+                        self.scrub(&v).into_owned()
                     };
                     (k.into_owned(), v)
                 })
@@ -166,6 +153,7 @@ impl<'a> Redactor<'a> {
                     REDACTED.to_owned()
                 } else {
                     self.scrub(&String::from_utf8_lossy(value.as_bytes()))
+                        .into_owned()
                 };
                 (name.as_str().to_owned(), text)
             })
@@ -189,7 +177,7 @@ impl<'a> Redactor<'a> {
         };
         RequestPreview {
             method: r.method.to_string(),
-            url: self.scrub(url.as_str()),
+            url: self.scrub(url.as_str()).into_owned(),
             headers,
             body,
         }
@@ -197,7 +185,8 @@ impl<'a> Redactor<'a> {
 
     /// A response body, redacted and cut to a preview.
     pub(crate) fn response(&self, data: &Value) -> String {
-        let mut text = self.value(data).to_string();
+        // Infallible, as for `value`; redacted while written, not copied first.
+        let mut text = serde_json::to_string(&Redacted(data, self)).unwrap_or_default();
         if text.len() > RESPONSE_PREVIEW_BYTES {
             let mut cut = RESPONSE_PREVIEW_BYTES;
             while !text.is_char_boundary(cut) {
@@ -208,6 +197,41 @@ impl<'a> Redactor<'a> {
         }
         text
     }
+}
+
+/// A JSON value as it may be shown: secret fields and values are redacted as
+/// it is serialised, so logging a response does not copy it first.
+#[derive(Clone, Copy)]
+struct Redacted<'s>(&'s Value, &'s Redactor<'s>);
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let Self(value, redactor) = *self;
+        match value {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    if redactor.is_secret_field(k) && !v.is_object() {
+                        out.serialize_entry(k, REDACTED)?;
+                    } else {
+                        out.serialize_entry(k, &Redacted(v, redactor))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                serializer.collect_seq(items.iter().map(|item| Redacted(item, redactor)))
+            }
+            Value::String(text) => serializer.serialize_str(&redactor.scrub(text)),
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+fn ends_with_ignore_case(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// One invocation, as logged.
@@ -348,6 +372,15 @@ mod tests {
         for secret in ["s3cr3t-value", "abc", "\"pw\"", "rt\"", "t0k"] {
             assert!(!text.contains(secret), "{secret} leaked in {text}");
         }
+        // A response, as logged: names matched in any case, arrays walked,
+        // objects under a secret-looking name kept and searched.
+        let echoed = json!({"User_Password": "pw", "items": [{"Access_Token": "at"},
+            "s3cr3t-value!", 7], "token": {"kind": "opaque"}, "ok": true});
+        let logged: Value = serde_json::from_str(&r.response(&echoed)).unwrap();
+        let expected = json!({"User_Password": REDACTED, "items": [{"Access_Token": REDACTED},
+            "[REDACTED]!", 7], "token": {"kind": "opaque"}, "ok": true});
+        assert_eq!(logged, expected);
+        assert_eq!(r.value(&echoed), expected);
     }
 
     #[test]
