@@ -1,5 +1,6 @@
 //! Date-time text without a calendar crate: RFC 3339 in and out.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parses `2030-01-02T03:04:05Z`, with optional fractions and a `±HH:MM` offset.
@@ -55,17 +56,45 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 
 /// Formats as `2030-01-02T03:04:05.123Z` (UTC, milliseconds).
 pub fn format_rfc3339(time: SystemTime) -> String {
+    let mut out = String::with_capacity(24);
+    // Writing to a String cannot fail.
+    let _ = write_rfc3339(&mut out, time, Fraction::Millis);
+    out
+}
+
+/// The digits of the second's fraction that [`write_rfc3339`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fraction {
+    /// Three: `05.123Z`.
+    Millis,
+    /// Six: `05.123456Z`.
+    Micros,
+}
+
+/// Writes `time` as RFC 3339 in UTC to `out`, without allocating.
+///
+/// # Errors
+/// Those of `out`.
+pub fn write_rfc3339(
+    out: &mut impl fmt::Write,
+    time: SystemTime,
+    fraction: Fraction,
+) -> fmt::Result {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+    write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
         rem / 3600,
         rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
+        rem % 60
+    )?;
+    match fraction {
+        Fraction::Millis => write!(out, "{:03}Z", since.subsec_millis()),
+        Fraction::Micros => write!(out, "{:06}Z", since.subsec_micros()),
+    }
 }
 
 // Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
@@ -106,6 +135,21 @@ mod tests {
             t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
             1_893_553_445
         );
+        let micros = |us| {
+            let mut s = String::new();
+            write_rfc3339(
+                &mut s,
+                UNIX_EPOCH + Duration::from_micros(us),
+                Fraction::Micros,
+            )
+            .unwrap();
+            s
+        };
+        assert_eq!(micros(0), "1970-01-01T00:00:00.000000Z");
+        // 2000-02-29 (a leap day in a century leap year), 23:59:59.5
+        assert_eq!(micros(951_868_799_500_000), "2000-02-29T23:59:59.500000Z");
+        assert_eq!(micros(1_795_366_626_371_042), "2026-11-22T16:57:06.371042Z");
+        assert_eq!(micros(4_107_542_400_000_001), "2100-03-01T00:00:00.000001Z");
         for bad in [
             "2030-13-02T03:04:05Z",
             "2030-01-02 03:04",

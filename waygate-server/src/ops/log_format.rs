@@ -6,13 +6,14 @@
 //! the line in one pass over the fields.
 
 use std::fmt::{self, Write as _};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+use waygate_core::time::{Fraction, write_rfc3339};
 
 /// Formats each event as one JSON object on its own line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,7 +32,7 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        write_timestamp(&mut writer, SystemTime::now())?;
+        write_rfc3339(&mut writer, SystemTime::now(), Fraction::Micros)?;
         writer.write_str("\",\"level\":\"")?;
         writer.write_str(meta.level().as_str())?;
         writer.write_str("\",\"fields\":{")?;
@@ -143,60 +144,14 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     }
 }
 
-/// RFC 3339 in UTC with microseconds: `2026-11-22T18:05:01.123456Z`.
-fn write_timestamp(out: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
-    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let of_day = secs % 86_400;
-    write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60,
-        since.subsec_micros()
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
 
     use serde_json::Value;
     use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-
-    #[test]
-    fn dates_match_the_calendar() {
-        let at = |secs| {
-            let mut s = String::new();
-            write_timestamp(&mut s, UNIX_EPOCH + Duration::from_micros(secs)).unwrap();
-            s
-        };
-        assert_eq!(at(0), "1970-01-01T00:00:00.000000Z");
-        // 2000-02-29 (a leap day in a century leap year), 23:59:59.5
-        assert_eq!(at(951_868_799_500_000), "2000-02-29T23:59:59.500000Z");
-        assert_eq!(at(1_795_366_626_371_042), "2026-11-22T16:57:06.371042Z");
-        assert_eq!(at(4_107_542_400_000_001), "2100-03-01T00:00:00.000001Z");
-    }
 
     #[derive(Clone, Default)]
     struct Capture(Arc<Mutex<Vec<u8>>>);
