@@ -139,10 +139,10 @@ impl Metrics {
     pub fn http_request(&self, method: &str, status: u16, duration: Duration) {
         let index = method_index(method);
         let (method, series) = (METHODS[index], &self.http[index]);
-        let class = status_class(status);
-        series.requests[class_index(class)]
+        let class = class_index(status);
+        series.requests[class]
             .get_or_init(
-                || counter!("waygate_http_requests_total", "method" => method, "status" => class),
+                || counter!("waygate_http_requests_total", "method" => method, "status" => CLASSES[class]),
             )
             .increment(1);
         series
@@ -190,11 +190,11 @@ impl Metrics {
         }
         series.duration.record(o.duration.as_secs_f64());
         if let Some(status) = o.upstream_status {
-            let class = status_class(status);
-            series.upstream[class_index(class)]
+            let class = class_index(status);
+            series.upstream[class]
                 .get_or_init(|| {
                     let mut with_class = labels().to_vec();
-                    with_class.push(("class", class.to_owned()));
+                    with_class.push(("class", CLASSES[class].to_owned()));
                     counter!("waygate_upstream_responses_total", &with_class)
                 })
                 .increment(1);
@@ -251,8 +251,8 @@ impl Metrics {
     }
 }
 
-/// The method as a label without allocating; unusual methods share one label.
-/// Method labels: the standard methods, then `OTHER` for any extension method.
+/// Method labels: the standard methods, then `OTHER`, which every extension
+/// method shares (labels stay bounded).
 const METHODS: [&str; 10] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "OTHER",
 ];
@@ -264,17 +264,16 @@ fn method_index(method: &str) -> usize {
         .unwrap_or(METHODS.len() - 1)
 }
 
-/// 0 for `1xx` … 4 for `5xx`.
-fn class_index(class: &str) -> usize {
-    usize::from(class.as_bytes()[0] - b'1')
-}
+/// Status class labels, by [`class_index`].
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-fn status_class(status: u16) -> &'static str {
+/// 0 for `1xx` … 4 for `5xx` (anything else counts as `5xx`).
+fn class_index(status: u16) -> usize {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
 }
