@@ -345,7 +345,7 @@ impl Executor {
                         run.response = Some(redactor().response(&data));
                         run.data = Some(data);
                     }
-                    return finish(response, verdict, redactor);
+                    return finish(response, run.data.as_ref(), verdict, redactor);
                 }
             }
         }
@@ -406,8 +406,10 @@ fn outbound_limit(wait: Duration) -> Error {
 
 /// A final upstream answer: success, or the error its status means. An error
 /// body is scrubbed of the credential's secrets: upstreams do echo them back.
+/// `parsed` is the body as JSON when logging has parsed it already.
 fn finish<'a>(
     response: UpstreamResponse,
+    parsed: Option<&Value>,
     verdict: RetryAction,
     redactor: impl FnOnce() -> Redactor<'a>,
 ) -> Result<UpstreamResponse, Error> {
@@ -415,7 +417,10 @@ fn finish<'a>(
     if response.status.is_success() {
         return Ok(response);
     }
-    let body = redactor().value(&response.data());
+    let body = match parsed {
+        Some(data) => redactor().value(data),
+        None => redactor().value(&response.data()),
+    };
     let kind = if status == 429 {
         let retry_after = match verdict {
             RetryAction::Retry(_, delay) => delay,
