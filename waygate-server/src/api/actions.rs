@@ -119,7 +119,7 @@ fn call(
     action: String,
     body: InvokeRequest,
     headers: &HeaderMap,
-    request_id: Option<Extension<RequestId>>,
+    request_id: Option<String>,
 ) -> ApiResult<Call> {
     if body.options.fetch_all {
         return Err(ApiError::bad_request(
@@ -143,7 +143,7 @@ fn call(
             connection: body.connection,
             idempotency_key: body.options.idempotency_key,
             bypass_validation: bypass,
-            request_id: request_id.map(|Extension(RequestId(id))| id),
+            request_id,
         },
     })
 }
@@ -169,6 +169,7 @@ pub async fn invoke(
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Response> {
     let passthrough = body.options.passthrough_errors;
+    let request_id = request_id.map(|Extension(RequestId(id))| id);
     let call = call(tenant, integration, action, body, &headers, request_id)?;
     let result = app.executor.invoke(&call).await;
     let meta = match &result {
