@@ -5,6 +5,7 @@ mod crash;
 mod gateway;
 mod import;
 mod keys;
+mod lanes;
 mod oauth;
 mod secrets;
 mod serve;

@@ -178,7 +178,7 @@ impl Executor {
                 ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
             return connector.execute(&mut ctx, &call.input).await;
         }
-        let request = request::build(&target.action, target.base_url(), &call.input)?;
+        let request = request::build(&target.action, target.base(), &call.input)?;
         let response = self
             .send(
                 &call.tenant,
@@ -205,7 +205,7 @@ impl Executor {
             ));
         }
         let credential = self.credential(&call.tenant, &target).await?;
-        let mut request = request::build(&target.action, target.base_url(), &call.input)?;
+        let mut request = request::build(&target.action, target.base(), &call.input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
         Ok(Redactor::for_credential(&target.integration.def.auth, &credential).request(&request))
     }

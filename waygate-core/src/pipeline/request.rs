@@ -80,6 +80,39 @@ impl HttpRequest {
     }
 }
 
+/// Where requests go: a base URL as configured and, when it can take a path
+/// as it is, its parse.
+///
+/// Parsing a whole URL again for every call re-validates its host (IDNA
+/// mapping included), which was the largest part of building a request; with
+/// the parse kept, a call's URL is the base's copy with the path replaced.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Base<'a> {
+    pub(crate) text: &'a str,
+    parsed: Option<&'a Url>,
+}
+
+impl<'a> Base<'a> {
+    /// A base URL as text, parsed with each request built against it.
+    pub(crate) fn text(text: &'a str) -> Self {
+        Self { text, parsed: None }
+    }
+
+    /// A base URL with its [`parse_base`] result.
+    pub(crate) fn parsed(text: &'a str, parsed: Option<&'a Url>) -> Self {
+        Self { text, parsed }
+    }
+}
+
+/// The parse of a base URL that a path can be set on as it is: one that is a
+/// hierarchical URL without query or fragment (the text would put a path
+/// after those into them). `None` for others, which are joined as text.
+pub(crate) fn parse_base(text: &str) -> Option<Url> {
+    Url::parse(text)
+        .ok()
+        .filter(|u| !u.cannot_be_a_base() && u.query().is_none() && u.fragment().is_none())
+}
+
 /// Builds the request for `action` from a validated `input`.
 ///
 /// # Errors
@@ -88,7 +121,7 @@ impl HttpRequest {
 /// unusable base URL.
 pub(crate) fn build(
     action: &CompiledAction,
-    base_url: Option<&str>,
+    base: Option<Base<'_>>,
     input: &Value,
 ) -> Result<HttpRequest, Error> {
     let empty = Map::new();
@@ -97,43 +130,14 @@ pub(crate) fn build(
         Value::Null => &empty,
         _ => return Err(Error::input("", "type", "the input must be a JSON object")),
     };
-    let base = base_url.ok_or_else(|| {
+    let base = base.ok_or_else(|| {
         Error::config(format!(
             "action '{}' has no base URL: set baseUrl on the integration or the connection",
             action.def.slug
         ))
     })?;
-    let mut url = String::with_capacity(base.len() + action.def.path.len() + 16);
-    url.push_str(base.trim_end_matches('/'));
-    for segment in action.template.segments() {
-        match segment {
-            Segment::Literal(text) => url.push_str(text),
-            Segment::Param(name) => {
-                let param = action.param(name);
-                let value = fields.get(name).filter(|v| !v.is_null()).ok_or_else(|| {
-                    Error::input(
-                        &pointer(name),
-                        "required",
-                        format!("path parameter '{name}' is required"),
-                    )
-                })?;
-                let explode = param.and_then(|p| p.explode).unwrap_or(false);
-                let text = simple(value, explode).ok_or_else(|| not_scalar(name))?;
-                if text == "." || text == ".." {
-                    // URL parsers resolve dot segments, even percent-encoded ones:
-                    // such a value would escape its segment and change the path.
-                    return Err(Error::input(
-                        &pointer(name),
-                        "pattern",
-                        format!("path parameter '{name}' cannot be '{text}'"),
-                    ));
-                }
-                url.extend(utf8_percent_encode(&text, PATH_SEGMENT));
-            }
-        }
-    }
-    let mut url = Url::parse(&url)
-        .map_err(|e| Error::config(format!("base URL '{base}' does not make a valid URL: {e}")))?;
+    let path = path(action, fields)?;
+    let mut url = url(base, &path)?;
     let mut headers = HeaderMap::new();
     let mut cookies = String::new();
     let mut query = Vec::new();
@@ -200,6 +204,65 @@ pub(crate) fn build(
         headers,
         body,
     })
+}
+
+/// The action's path with the input's path parameters filled in, each
+/// percent-encoded to stay inside its segment.
+fn path(action: &CompiledAction, fields: &Map<String, Value>) -> Result<String, Error> {
+    let mut path = String::with_capacity(action.def.path.len() + 16);
+    for segment in action.template.segments() {
+        match segment {
+            Segment::Literal(text) => path.push_str(text),
+            Segment::Param(name) => {
+                let param = action.param(name);
+                let value = fields.get(name).filter(|v| !v.is_null()).ok_or_else(|| {
+                    Error::input(
+                        &pointer(name),
+                        "required",
+                        format!("path parameter '{name}' is required"),
+                    )
+                })?;
+                let explode = param.and_then(|p| p.explode).unwrap_or(false);
+                let text = simple(value, explode).ok_or_else(|| not_scalar(name))?;
+                if text == "." || text == ".." {
+                    // URL parsers resolve dot segments, even percent-encoded ones:
+                    // such a value would escape its segment and change the path.
+                    return Err(Error::input(
+                        &pointer(name),
+                        "pattern",
+                        format!("path parameter '{name}' cannot be '{text}'"),
+                    ));
+                }
+                path.extend(utf8_percent_encode(&text, PATH_SEGMENT));
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// `path` under `base`: the base's text with the path appended, as parsed
+/// from one string. With the base parsed already, the same URL comes from
+/// setting the path on a copy (the path parser is the one a whole parse
+/// uses), unless the path holds a query or fragment of its own, or does not
+/// start a new segment (checked definitions' paths all do).
+fn url(base: Base<'_>, path: &str) -> Result<Url, Error> {
+    if let Some(parsed) = base.parsed
+        && (path.is_empty() || path.starts_with('/'))
+        && !path.contains(['?', '#'])
+    {
+        let mut url = parsed.clone();
+        let mut full = String::with_capacity(parsed.path().len() + path.len());
+        full.push_str(parsed.path().trim_end_matches('/'));
+        full.push_str(path);
+        url.set_path(&full);
+        return Ok(url);
+    }
+    let text = base.text;
+    let mut joined = String::with_capacity(text.len() + path.len());
+    joined.push_str(text.trim_end_matches('/'));
+    joined.push_str(path);
+    Url::parse(&joined)
+        .map_err(|e| Error::config(format!("base URL '{text}' does not make a valid URL: {e}")))
 }
 
 fn pointer(field: &str) -> String {
@@ -431,7 +494,7 @@ mod tests {
         def.parameters[2].wire_name = Some("X-Trace".into());
         let a = compiled(def);
         let input = json!({"id": "a b/c", "tags": ["x", "y z"], "trace": "t1", "sid": "s1", "title": "hi", "n": 2});
-        let r = build(&a, Some("https://api.test/v1/"), &input).unwrap();
+        let r = build(&a, Some(Base::text("https://api.test/v1/")), &input).unwrap();
         assert_eq!(
             r.url.as_str(),
             "https://api.test/v1/users/a%20b%2Fc/posts?tags=x&tags=y+z"
@@ -459,7 +522,7 @@ mod tests {
         let a = compiled(def);
         let r = build(
             &a,
-            Some("http://h"),
+            Some(Base::text("http://h")),
             &json!({"a": [1, 2], "b": ["x", "y"], "c": {"k": "v"}, "d": true}),
         )
         .unwrap();
@@ -477,7 +540,7 @@ mod tests {
         });
         let r = build(
             &compiled(def.clone()),
-            Some("http://h"),
+            Some(Base::text("http://h")),
             &json!({"To": "+1", "Media": ["a", "b"]}),
         )
         .unwrap();
@@ -497,7 +560,7 @@ mod tests {
         });
         let r = build(
             &compiled(def.clone()),
-            Some("http://h"),
+            Some(Base::text("http://h")),
             &json!({"file": {"contentBase64": "aGk=", "filename": "a.txt"}, "note": "n"}),
         )
         .unwrap();
@@ -513,7 +576,12 @@ mod tests {
             field: Some("items".into()),
             content_type: None,
         });
-        let r = build(&compiled(def), Some("http://h"), &json!({"items": [1, 2]})).unwrap();
+        let r = build(
+            &compiled(def),
+            Some(Base::text("http://h")),
+            &json!({"items": [1, 2]}),
+        )
+        .unwrap();
         assert_eq!(r.body, RequestBody::Json(json!([1, 2])));
     }
 
@@ -524,27 +592,71 @@ mod tests {
             "/u/{id}",
             &[("id", ParamLocation::Path), ("h", ParamLocation::Header)],
         ));
-        let e = build(&a, Some("http://h"), &json!({})).unwrap_err();
+        let e = build(&a, Some(Base::text("http://h")), &json!({})).unwrap_err();
         assert_eq!(e.code(), "VALIDATION_ERROR");
         assert!(
             e.to_string().contains("path parameter 'id' is required"),
             "{e}"
         );
-        let e = build(&a, Some("http://h"), &json!({"id": {"x": {}}})).unwrap_err();
+        let e = build(&a, Some(Base::text("http://h")), &json!({"id": {"x": {}}})).unwrap_err();
         assert!(e.to_string().contains("'id' must be a string"), "{e}");
-        let e = build(&a, Some("http://h"), &json!({"id": 1, "h": "a\nb"})).unwrap_err();
+        let e = build(
+            &a,
+            Some(Base::text("http://h")),
+            &json!({"id": 1, "h": "a\nb"}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("header values"), "{e}");
-        let e = build(&a, Some("http://h"), &json!({"id": ".."})).unwrap_err();
+        let e = build(&a, Some(Base::text("http://h")), &json!({"id": ".."})).unwrap_err();
         assert!(e.to_string().contains("cannot be '..'"), "{e}");
         let e = build(&a, None, &json!({"id": 1})).unwrap_err();
         assert_eq!(e.code(), "CONFIGURATION_ERROR");
+    }
+
+    #[test]
+    fn a_parsed_base_makes_the_urls_its_text_makes() {
+        let bases = [
+            "https://api.test",
+            "https://api.test/",
+            "https://api.test/v1/",
+            "http://h:8080/a%20b//c",
+            "https://BÜCHER.example/x",
+            "http://h/v1?key=k",
+            "http://h/v1#top",
+        ];
+        let paths = [
+            "/users/{id}",
+            "",
+            "/a b/{id}/%41",
+            "/search?kind=x&q={id}",
+            "/x/../up/{id}",
+            "{id}",
+        ];
+        for base in bases {
+            let parsed = parse_base(base);
+            assert_eq!(
+                parsed.is_some(),
+                !base.contains(['?', '#']),
+                "{base}: only bases without query or fragment take a path as it is"
+            );
+            for path in paths {
+                let a = compiled(action("GET", path, &[("id", ParamLocation::Path)]));
+                let input = json!({"id": "x y/z"});
+                let url = |base| build(&a, Some(base), &input).map(|r| r.url.to_string());
+                assert_eq!(
+                    url(Base::parsed(base, parsed.as_ref())).ok(),
+                    url(Base::text(base)).ok(),
+                    "{base} + {path}"
+                );
+            }
+        }
     }
 
     proptest! {
         #[test]
         fn any_path_value_stays_inside_its_segment(value in "\\PC*".prop_filter("dot segments are refused", |v| v != "." && v != "..")) {
             let a = compiled(action("GET", "/items/{id}/x", &[("id", ParamLocation::Path)]));
-            let r = build(&a, Some("http://h"), &json!({ "id": value })).unwrap();
+            let r = build(&a, Some(Base::text("http://h")), &json!({ "id": value })).unwrap();
             let segments: Vec<_> = r.url.path_segments().unwrap().collect();
             prop_assert_eq!(segments.len(), 3);
             let decoded = percent_encoding::percent_decode_str(segments[1]).decode_utf8().unwrap();

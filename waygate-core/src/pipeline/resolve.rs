@@ -10,7 +10,10 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use reqwest::Method;
 
+use url::Url;
+
 use super::Executor;
+use super::request::{self, Base};
 use crate::credential::{Connection, Credential};
 use crate::error::Error;
 use crate::model::{ActionDef, AuthSpec, Defaults, IntegrationDef, Parameter, PathTemplate};
@@ -22,6 +25,8 @@ pub(crate) struct CompiledIntegration {
     pub(crate) def: Arc<IntegrationDef>,
     pub(crate) revision: u64,
     pub(crate) policies: IntegrationPolicies,
+    /// The definition's base URL, parsed once ([`request::parse_base`]).
+    base_url: Option<Url>,
     actions: HashMap<String, Arc<CompiledAction>>,
 }
 
@@ -39,6 +44,7 @@ impl CompiledIntegration {
             .collect::<Result<_, Error>>()?;
         Ok(Self {
             policies: IntegrationPolicies::new(&def.defaults),
+            base_url: def.base_url.as_deref().and_then(request::parse_base),
             def,
             revision,
             actions,
@@ -118,10 +124,18 @@ pub(crate) struct Target {
 impl Target {
     /// The base URL: the connection's override, else the integration's.
     pub(crate) fn base_url(&self) -> Option<&str> {
-        self.connection
-            .base_url
-            .as_deref()
-            .or(self.integration.def.base_url.as_deref())
+        self.base().map(|b| b.text)
+    }
+
+    /// The base URL requests are built against, parsed when it is the
+    /// integration's (a connection's override is parsed per request).
+    pub(crate) fn base(&self) -> Option<Base<'_>> {
+        if let Some(text) = self.connection.base_url.as_deref() {
+            return Some(Base::text(text));
+        }
+        let integration = &self.integration;
+        let text = integration.def.base_url.as_deref()?;
+        Some(Base::parsed(text, integration.base_url.as_ref()))
     }
 
     /// Key of per-connection state (breaker, rate limiter).

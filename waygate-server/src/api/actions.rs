@@ -113,14 +113,26 @@ pub struct SchemaResponse {
     pub metadata: Value,
 }
 
-fn call(
+/// An invocation whose request passed the gateway's own checks.
+#[derive(Debug)]
+pub struct Checked {
+    call: Call,
+    /// `options.passthroughErrors`.
+    passthrough: bool,
+}
+
+/// The engine's call for an invocation request, checked.
+///
+/// # Errors
+/// 400 for what this version cannot do (`fetchAll`) or an input that is no object.
+pub fn call(
     tenant: String,
     integration: String,
     action: String,
     body: InvokeRequest,
     headers: &HeaderMap,
     request_id: Option<String>,
-) -> ApiResult<Call> {
+) -> ApiResult<Checked> {
     if body.options.fetch_all {
         return Err(ApiError::bad_request(
             "options.fetchAll: following pagination is not available in this version; call page by page",
@@ -134,16 +146,19 @@ fn call(
             .get(BYPASS_VALIDATION)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    Ok(Call {
-        tenant,
-        integration,
-        action,
-        input: body.input,
-        options: CallOptions {
-            connection: body.connection,
-            idempotency_key: body.options.idempotency_key,
-            bypass_validation: bypass,
-            request_id,
+    Ok(Checked {
+        passthrough: body.options.passthrough_errors,
+        call: Call {
+            tenant,
+            integration,
+            action,
+            input: body.input,
+            options: CallOptions {
+                connection: body.connection,
+                idempotency_key: body.options.idempotency_key,
+                bypass_validation: bypass,
+                request_id,
+            },
         },
     })
 }
@@ -168,9 +183,16 @@ pub async fn invoke(
     request_id: Option<Extension<RequestId>>,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Response> {
-    let passthrough = body.options.passthrough_errors;
     let request_id = request_id.map(|Extension(RequestId(id))| id);
     let call = call(tenant, integration, action, body, &headers, request_id)?;
+    Ok(run(&app, call).await)
+}
+
+/// Runs `call` through the engine and answers with its result: the route's
+/// work once its arguments are extracted, shared with the direct lane
+/// ([`super::direct`]).
+pub async fn run(app: &AppState, call: Checked) -> Response {
+    let Checked { call, passthrough } = call;
     let result = app.executor.invoke(&call).await;
     let meta = match &result {
         Ok(i) => Some(&i.meta),
@@ -202,13 +224,13 @@ pub async fn invoke(
             .breaker_state(&call.tenant, &call.integration, connection),
     );
     match result {
-        Ok(invocation) => Ok(Json(invocation).into_response()),
+        Ok(invocation) => Json(invocation).into_response(),
         Err(e) => {
             if passthrough && let CoreKind::Upstream { status, body } = e.kind() {
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
-                return Ok((status, Json(body.clone())).into_response());
+                return (status, Json(body.clone())).into_response();
             }
-            Err(e.into())
+            ApiError::from(e).into_response()
         }
     }
 }
@@ -229,8 +251,8 @@ pub async fn test(
     headers: HeaderMap,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Json<TestResponse>> {
-    let call = call(tenant, integration, action, body, &headers, None)?;
-    let preview = app.executor.preview(&call).await?;
+    let checked = call(tenant, integration, action, body, &headers, None)?;
+    let preview = app.executor.preview(&checked.call).await?;
     Ok(Json(TestResponse {
         valid: true,
         request: serde_json::to_value(preview).unwrap_or(Value::Null),

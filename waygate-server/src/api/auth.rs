@@ -11,8 +11,8 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
@@ -96,22 +96,33 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let header = request
-        .headers()
+    match admit(&app, request.headers()).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Who may make a request with `headers`: the authenticated caller, once the
+/// tenant's rate limit has admitted the request (this counts it).
+///
+/// # Errors
+/// 401 without a valid key, 429 when the tenant's limit is spent, 503 when
+/// the store cannot be read.
+pub async fn admit(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let header = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().map(str::to_owned));
-    let principal = match principal(&app, header).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    let principal = principal(app, header).await?;
     if let Principal::Tenant(key) = &principal
         && let Err(wait) = app.limits.check(&key.tenant, key.rate_limit)
     {
         app.metrics.tenant_rate_limited(&key.tenant);
-        return ApiError::rate_limited(wait.as_millis() as u64).into_response();
+        return Err(ApiError::rate_limited(wait.as_millis() as u64));
     }
-    request.extensions_mut().insert(principal);
-    next.run(request).await
+    Ok(principal)
 }
 
 /// The caller named by the `Authorization` header's value (absent, or not text).
@@ -198,11 +209,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         match parts.extensions.get::<Principal>() {
-            Some(Principal::Tenant(key)) => Ok(Self(key.tenant.clone())),
-            Some(Principal::Operator) => Err(ApiError::forbidden(
+            Some(principal) => Self::of(principal),
+            None => Err(ApiError::unauthorized("not authenticated")),
+        }
+    }
+}
+
+impl Tenant {
+    /// The tenant `principal` acts for.
+    ///
+    /// # Errors
+    /// 403 for the operator, who acts for no tenant.
+    pub fn of(principal: &Principal) -> Result<Self, ApiError> {
+        match principal {
+            Principal::Tenant(key) => Ok(Self(key.tenant.clone())),
+            Principal::Operator => Err(ApiError::forbidden(
                 "this endpoint acts for one tenant: use a tenant API key",
             )),
-            None => Err(ApiError::unauthorized("not authenticated")),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod auth;
 pub mod connections;
+pub mod direct;
 pub mod error;
 pub mod integrations;
 pub mod limit;

@@ -6,22 +6,23 @@
 //! - `/healthz` — liveness; `/metrics` — Prometheus text.
 //! - `/oauth/callback` — where OAuth2 providers send the user back.
 //!
-//! [`serve`] runs the router on one runtime per core ([`workers`]).
+//! [`serve`] runs the [`Gateway`] service on one runtime per core ([`workers`]).
 
+mod gateway;
 mod workers;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api;
 use crate::app::AppState;
-use crate::{api, ops};
 
+pub use self::gateway::Gateway;
 pub use self::workers::serve;
 
 /// The gateway's routes.
@@ -35,18 +36,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state, edge))
-}
-
-/// Middleware around every route, one layer for two jobs (each layer costs an
-/// allocation and a boxed future per request): the request id, metrics and
-/// access line of [`ops::request_id`], around axum's plain-text rejections
-/// rewritten into the error shape by [`api::rejections`].
-async fn edge(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    ops::request_id::track(&app, request, |request| async move {
-        api::rejections::normalize(next.run(request).await).await
-    })
-    .await
 }
 
 /// Liveness: the process serves requests.

@@ -17,15 +17,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
+use super::Gateway;
 use crate::app::AppState;
 
 /// How long a client may take to send a request's headers (slow-loris guard).
@@ -38,7 +37,7 @@ const STOPPED: usize = usize::MAX / 2;
 /// many open files, say), rather than spinning on it.
 const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Serves [`super::router`] on `listener` until `shutdown` completes: then
+/// Serves the [`Gateway`] on `listener` until `shutdown` completes: then
 /// stops accepting, lets in-flight requests finish, and writes the queued
 /// request logs.
 ///
@@ -50,7 +49,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let count = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let workers = Workers::start(count, || super::router(state.clone()))?;
+    let workers = Workers::start(count, || Gateway::new(state.clone()))?;
     accept_until(&listener, &workers, shutdown).await;
     drop(listener);
     let workers = workers.drain().await;
@@ -101,7 +100,7 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// The serving threads, each with its own runtime and router.
+/// The serving threads, each with its own runtime and gateway service (and router).
 struct Workers {
     workers: Vec<Worker>,
 }
@@ -122,8 +121,8 @@ struct Drained {
 }
 
 impl Workers {
-    /// Starts `count` threads, each serving a router made by `router`.
-    fn start(count: usize, router: impl Fn() -> Router) -> io::Result<Self> {
+    /// Starts `count` threads, each serving a gateway made by `gateway`.
+    fn start(count: usize, gateway: impl Fn() -> Gateway) -> io::Result<Self> {
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -136,7 +135,7 @@ impl Workers {
             let worker = WorkerLoop {
                 connections,
                 open: open.clone(),
-                router: router(),
+                gateway: gateway(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("waygate-http-{index}"))
@@ -233,7 +232,7 @@ impl Drained {
 struct WorkerLoop {
     connections: mpsc::UnboundedReceiver<StdTcpStream>,
     open: Arc<AtomicUsize>,
-    router: Router,
+    gateway: Gateway,
 }
 
 impl WorkerLoop {
@@ -264,7 +263,7 @@ impl WorkerLoop {
             };
             // Responses are written whole: waiting to coalesce them only adds latency.
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(self.router.clone());
+            let service = self.gateway.clone();
             let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
             tokio::spawn(async move {
                 let _open = open;

@@ -1,0 +1,66 @@
+//! The service hyper serves on each connection: the work around every
+//! request ([`ops::request_id`]: request id, metrics, access line; axum's
+//! plain-text rejections rewritten by [`api::rejections`]), then the direct
+//! lane for invocations ([`api::direct`]) or the router.
+//!
+//! It is a hyper service rather than router middleware: each middleware
+//! layer costs the request a cloned, boxed inner service and a boxed future.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
+use tower_service::Service as _;
+
+use crate::app::AppState;
+use crate::{api, ops};
+
+/// The gateway's HTTP service: cheap to clone (two `Arc`s).
+#[derive(Clone)]
+pub struct Gateway {
+    app: AppState,
+    router: Router,
+}
+
+impl Gateway {
+    /// The gateway on `app`, with its [`router`](super::router).
+    pub fn new(app: AppState) -> Self {
+        Self {
+            router: super::router(app.clone()),
+            app,
+        }
+    }
+
+    /// Answers one request.
+    pub async fn answer(self, request: Request) -> Response {
+        let Self { app, mut router } = self;
+        ops::request_id::track(&app, request, |request| async {
+            let response = match api::direct::invoke(&app, request).await {
+                Ok(response) => response,
+                // A router is always ready: its `poll_ready` returns `Ready` at once.
+                Err(request) => match router.call(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+            };
+            api::rejections::normalize(response).await
+        })
+        .await
+    }
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for Gateway {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        let gateway = self.clone();
+        Box::pin(async move { Ok(gateway.answer(request.map(Body::new)).await) })
+    }
+}
