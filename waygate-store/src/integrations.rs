@@ -14,7 +14,7 @@ use sea_orm::{TransactionTrait, Value};
 use waygate_core::IntegrationDef;
 use waygate_core::storage::{IntegrationStore, StoreError, StoredIntegration};
 
-use crate::db::{self, get, placeholders};
+use crate::db::{self, get, push_placeholders};
 use crate::error::{Error, ErrorKind, Result};
 use crate::search::ActionText;
 use crate::store::Store;
@@ -154,11 +154,12 @@ impl Store {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&placeholders(
+                push_placeholders(
+                    &mut sql,
                     self.backend(),
                     i * ACTION_COLUMNS + 1,
                     ACTION_COLUMNS,
-                ));
+                );
                 let indexed = ActionText {
                     tenant,
                     integration: &def.slug,

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use waygate_core::pipeline::{LogEntry, LogSink};
 
-use crate::db::{self, get, placeholders};
+use crate::db::{self, get, push_placeholders};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 use crate::time::{duration_ms, from_ms, to_ms};
@@ -344,11 +344,7 @@ impl Store {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&placeholders(
-                self.backend(),
-                i * LOG_COLUMNS + 1,
-                LOG_COLUMNS,
-            ));
+            push_placeholders(&mut sql, self.backend(), i * LOG_COLUMNS + 1, LOG_COLUMNS);
             let request = e
                 .request
                 .as_ref()
