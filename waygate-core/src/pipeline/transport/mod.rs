@@ -8,7 +8,6 @@ mod encode;
 mod redirect;
 
 use std::borrow::Cow;
-use std::error::Error as _;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +17,7 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use self::client::Clients;
+use self::client::{Clients, SendError};
 use self::encode::EncodedBody;
 use super::request::HttpRequest;
 use crate::error::{Error, ErrorKind, TimeoutPhase};
@@ -106,15 +105,13 @@ impl Transport {
         let mut followed = 0;
         loop {
             let wire = encode::request(&method, &url, &headers, request_id, &body)?;
-            let response = self
-                .clients
-                .get()
-                .request(wire)
-                .await
-                .map_err(|e| self.error(&e))?;
+            let (response, connection) =
+                self.clients.send(wire).await.map_err(|e| self.error(e))?;
             let Some(hop) = redirect::next(response.status(), response.headers(), &url, &method)
             else {
-                return self.read(response).await;
+                let read = self.read(response).await?;
+                self.clients.release(connection);
+                return Ok(read);
             };
             // Refused after a request went out: the caller must not repeat a write.
             self.policy
@@ -159,13 +156,19 @@ impl Transport {
     }
 
     /// Maps a client error to ours, deciding whether the request may have been sent.
-    fn error(&self, e: &hyper_util::client::legacy::Error) -> Error {
+    fn error(&self, e: SendError) -> Error {
+        let e = match e {
+            SendError::Request(e) => {
+                return Error::new(ErrorKind::Transport {
+                    message: describe(&e),
+                })
+                .sent();
+            }
+            SendError::Connect(e) => e,
+        };
+        let e: &(dyn std::error::Error + 'static) = e.as_ref();
         if let Some(refused) = find::<Refused>(e) {
             return refused.clone().into();
-        }
-        let message = describe(e);
-        if !e.is_connect() {
-            return Error::new(ErrorKind::Transport { message }).sent();
         }
         if find::<std::io::Error>(e).is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
             return Error::new(ErrorKind::Timeout {
@@ -174,7 +177,7 @@ impl Transport {
             });
         }
         Error::new(ErrorKind::Transport {
-            message: format!("connection failed: {message}"),
+            message: format!("connection failed: {}", describe(e)),
         })
     }
 }
@@ -193,20 +196,17 @@ fn find<'e, T: std::error::Error + 'static>(
     None
 }
 
-/// The error's causes, each once: the client's own message only names the
-/// kind of failure, the causes say what happened.
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
+/// The error and its causes, each once: an error's own message may only name
+/// the kind of failure, its causes say what happened.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !parts.contains(&text) {
+        if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         source = s.source();
-    }
-    if parts.is_empty() {
-        parts.push(e.to_string());
     }
     parts.join(": ")
 }
