@@ -9,7 +9,7 @@
 //! every request (measured 22% slower than a pool per runtime, decision 35).
 //! The pool is ours rather than hyper-util's pooled client, which spends a
 //! lock, a spawned task and a `Host` header formatted anew on every request
-//! (decision 38): a connection goes back to its thread's pool once its
+//! (decision 39): a connection goes back to its thread's pool once its
 //! response has been read whole ([`Clients::release`]), and one that is not
 //! released (a failure, a timeout, a redirect's unread body) is closed.
 
