@@ -1,6 +1,7 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
 mod cli;
+mod cpu;
 mod crash;
 mod gateway;
 mod import;

@@ -15,12 +15,16 @@ use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSi
 
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
+use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
 
 /// How long a resolved definition or connection is trusted before it is read
 /// again; writes through this process invalidate at once, this bounds
 /// staleness across replicas (decisions 18 and 33).
 const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How long a document waits for a CPU slot before the answer is 503.
+const CPU_QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// Gateway settings (API.md § Environment).
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Settings {
     /// The gateway's public URL (`WAYGATE_PUBLIC_URL`): OAuth redirect URIs are
     /// built on it; the request's host is used when unset.
     pub public_url: Option<url::Url>,
+    /// Documents parsed, imported or checked at once (`WAYGATE_CPU_JOBS`).
+    pub cpu_jobs: usize,
 }
 
 impl Default for Settings {
@@ -46,6 +52,7 @@ impl Default for Settings {
             allow_private_networks: false,
             max_body_bytes: 16 * 1024 * 1024,
             public_url: None,
+            cpu_jobs: CpuPool::default_jobs(),
         }
     }
 }
@@ -86,6 +93,8 @@ pub struct App {
     pub limits: TenantLimits,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Bounded CPU work (parsing and checking documents) off the serving threads.
+    pub cpu: CpuPool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -141,6 +150,7 @@ impl AppState {
             .url_policy(policy)
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
+        let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);
         Ok(Self(Arc::new(App {
             limits: TenantLimits::new(settings.tenant_rate_limit),
             store,
@@ -153,6 +163,7 @@ impl AppState {
             settings,
             auth: AuthCache::default(),
             metrics,
+            cpu,
         })))
     }
 }

@@ -106,18 +106,28 @@ impl ApiError {
 
     /// 429: the tenant's gateway budget is spent for now.
     pub fn rate_limited(retry_after_ms: u64) -> Self {
-        let mut e = Self::new(
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             "too many requests for this tenant",
             "RETRY_AFTER_DELAY",
             "wait for the time in Retry-After, then send again",
-        );
-        e.0.details = json!({"retryAfterMs": retry_after_ms});
-        e.0.resolution["retryable"] = json!(true);
-        e.0.resolution["retryAfterMs"] = json!(retry_after_ms);
-        e.0.retry_after_ms = Some(retry_after_ms);
-        e
+        )
+        .retryable_after(retry_after_ms)
+    }
+
+    /// 503: the gateway's CPU work queue is full (see `ops::cpu`); retry
+    /// after `wait`.
+    pub fn busy(wait: std::time::Duration) -> Self {
+        let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "GATEWAY_BUSY",
+            "the gateway is busy with other large documents",
+            "RETRY_AFTER_DELAY",
+            "wait for the time in Retry-After, then send again",
+        )
+        .retryable_after(retry_after_ms)
     }
 
     /// 413: the body is larger than the gateway accepts.
@@ -163,6 +173,16 @@ impl ApiError {
             "RETRY_AFTER_DELAY",
             "try again shortly; tell the operator if it persists",
         )
+    }
+
+    /// Retryable after `retry_after_ms`: in the details, the resolution and
+    /// the `Retry-After` header.
+    fn retryable_after(mut self, retry_after_ms: u64) -> Self {
+        self.0.details = json!({"retryAfterMs": retry_after_ms});
+        self.0.resolution["retryable"] = json!(true);
+        self.0.resolution["retryAfterMs"] = json!(retry_after_ms);
+        self.0.retry_after_ms = Some(retry_after_ms);
+        self
     }
 
     /// Adds structured details.

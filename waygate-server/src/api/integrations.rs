@@ -255,9 +255,15 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
     }
 }
 
-/// Checks and stores a new definition; 409 when the slug is taken.
-async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
+/// `def`, when it can run: 400 naming every problem otherwise. Checking
+/// compiles every schema, so it runs on the CPU pool (`ops::cpu`).
+fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
     model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
+    Ok(def)
+}
+
+/// Stores a new definition, [`checked`] already; 409 when the slug is taken.
+async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
     let slug = def.slug.clone();
     let created = app.store.create_integration(tenant, &def).await;
     // Written around the resolve cache, which may hold the slug's absence.
@@ -327,17 +333,22 @@ pub async fn create_from_definition(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<IntegrationDetail>)> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("the definition is not UTF-8 text"))?;
     let yaml = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("yaml"));
-    let def = if yaml {
-        IntegrationDef::from_yaml(text)?
-    } else {
-        IntegrationDef::from_json(text)?
-    };
+    let def = app
+        .cpu
+        .run(move || {
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::bad_request("the definition is not UTF-8 text"))?;
+            checked(if yaml {
+                IntegrationDef::from_yaml(text)?
+            } else {
+                IntegrationDef::from_json(text)?
+            })
+        })
+        .await??;
     Ok((StatusCode::CREATED, Json(create(&app, &tenant, def).await?)))
 }
 
@@ -351,26 +362,44 @@ pub async fn create_from_definition(
 pub async fn import_openapi(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
-    Json(body): Json<ImportRequest>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
-    let options = ImportOptions {
-        slug: body.slug,
-        name: body.name,
-        base_url: body.base_url,
-        wishlist: body.wishlist,
-        select: body.select,
-    };
-    // Parsing a large document is CPU work: keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || match body.openapi {
-        Value::String(text) => import::from_str(&text, &options),
-        value => import::from_value(value, &options),
-    })
-    .await
-    .map_err(|_| ApiError::bad_request("the document could not be imported"))?
-    .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
-    let warnings = result.warnings.iter().map(ToString::to_string).collect();
-    let action_count = result.integration.actions.len();
-    let integration = create(&app, &tenant, result.integration).await?;
+    if !is_json(&headers) {
+        return Err(ApiError::bad_request(
+            "Expected request with `Content-Type: application/json`",
+        ));
+    }
+    // Parsing the document, importing and checking it is CPU work in
+    // proportion to its size.
+    let (warnings, def) = app
+        .cpu
+        .run(move || {
+            let body: ImportRequest = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::bad_request(format!("the import request is not valid: {e}"))
+            })?;
+            let options = ImportOptions {
+                slug: body.slug,
+                name: body.name,
+                base_url: body.base_url,
+                wishlist: body.wishlist,
+                select: body.select,
+            };
+            let import::ImportResult {
+                integration,
+                warnings,
+                ..
+            } = match body.openapi {
+                Value::String(text) => import::from_str(&text, &options),
+                value => import::from_value(value, &options),
+            }
+            .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
+            Ok::<_, ApiError>((warnings, checked(integration)?))
+        })
+        .await??;
+    let warnings = warnings.iter().map(ToString::to_string).collect();
+    let action_count = def.actions.len();
+    let integration = create(&app, &tenant, def).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportResponse {
@@ -379,6 +408,26 @@ pub async fn import_openapi(
             warnings,
         }),
     ))
+}
+
+/// Whether the request's body is declared JSON (`application/json` or a
+/// `+json` type), as axum's `Json` extractor requires.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
 }
 
 /// Read an integration.
@@ -443,7 +492,7 @@ pub async fn update(
         if let Some(defaults) = body.defaults {
             def.defaults = defaults;
         }
-        model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
+        let def = app.cpu.run(move || checked(def)).await??;
         store(&app, &tenant, def).await?;
     }
     if let Some(status) = &body.status {

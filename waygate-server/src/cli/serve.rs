@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::storage::StorageArgs;
 use crate::app::{AppState, Settings, causes};
+use crate::ops::cpu::CpuPool;
 use crate::ops::log_format::JsonLines;
 use crate::ops::log_writer::{BatchedStderr, LogFlush};
 use crate::ops::metrics::Metrics;
@@ -46,6 +47,10 @@ pub(super) struct ServeArgs {
     /// Days request logs are kept; 0 keeps them forever.
     #[arg(long, env = "WAYGATE_LOG_RETENTION_DAYS", default_value_t = 30)]
     log_retention_days: u64,
+    /// Documents (definitions, OpenAPI imports) parsed and checked at once, off
+    /// the serving threads; every core but one by default.
+    #[arg(long, env = "WAYGATE_CPU_JOBS")]
+    cpu_jobs: Option<usize>,
 }
 
 /// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in `ps`).
@@ -71,6 +76,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         allow_private_networks: args.allow_private_networks,
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url,
+        cpu_jobs: args.cpu_jobs.unwrap_or_else(CpuPool::default_jobs),
     };
     // Bind first: a taken address fails before any file is created.
     let listener = tokio::net::TcpListener::bind(args.addr)

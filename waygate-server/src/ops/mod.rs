@@ -1,6 +1,7 @@
-//! Operations: Prometheus metrics, request ids, the log lines' JSON format and
+//! Operations: bounded CPU work, Prometheus metrics, request ids, the log lines' JSON format and
 //! their batched writer.
 
+pub mod cpu;
 pub mod log_format;
 pub mod log_writer;
 pub mod metrics;
