@@ -116,18 +116,17 @@ impl ApiError {
         .retryable_after(retry_after_ms)
     }
 
-    /// 503: the gateway's CPU work queue is full (see `ops::cpu`); retry
-    /// after `wait`.
-    pub fn busy(wait: std::time::Duration) -> Self {
-        let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    /// 503: the gateway has no room for this request now; it may be sent again
+    /// after `retry_after`.
+    pub fn busy(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "GATEWAY_BUSY",
-            "the gateway is busy with other large documents",
+            "SERVICE_BUSY",
+            message,
             "RETRY_AFTER_DELAY",
             "wait for the time in Retry-After, then send again",
         )
-        .retryable_after(retry_after_ms)
+        .retryable_after(u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// 413: the body is larger than the gateway accepts.

@@ -49,7 +49,7 @@ impl CpuPool {
     /// for work in flight, not only for work awaited.
     ///
     /// # Errors
-    /// 503 `GATEWAY_BUSY` when no slot frees within the queue wait; 500 when
+    /// 503 `SERVICE_BUSY` when no slot frees within the queue wait; 500 when
     /// the job panicked (logged).
     pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
     where
@@ -61,7 +61,12 @@ impl CpuPool {
             {
                 Ok(Ok(permit)) => permit,
                 // The semaphore is never closed; treat it like a full queue.
-                Ok(Err(_)) | Err(_) => return Err(ApiError::busy(self.queue_wait)),
+                Ok(Err(_)) | Err(_) => {
+                    return Err(ApiError::busy(
+                        "the gateway is busy with other large documents",
+                        self.queue_wait,
+                    ));
+                }
             };
         tokio::task::spawn_blocking(move || {
             let _slot = permit;
@@ -118,7 +123,7 @@ mod tests {
             refused.status(),
             axum::http::StatusCode::SERVICE_UNAVAILABLE
         );
-        assert_eq!(refused.code(), "GATEWAY_BUSY");
+        assert_eq!(refused.code(), "SERVICE_BUSY");
     }
 
     #[tokio::test]
