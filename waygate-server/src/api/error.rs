@@ -142,6 +142,39 @@ impl ApiError {
         )
     }
 
+    /// 408: the request's body did not arrive within the time allowed.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!(
+                "the request body did not arrive within {} s",
+                limit.as_secs()
+            ),
+            "RETRY_WITH_MODIFIED_INPUT",
+            "send the whole body at once, or a smaller one",
+        );
+        e.0.details = json!({"limitSeconds": limit.as_secs()});
+        e
+    }
+
+    /// 503: the gateway has no room for this request now; it may be sent again
+    /// after `retry_after`.
+    pub fn busy(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let ms = retry_after.as_millis() as u64;
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_BUSY",
+            message,
+            "RETRY_AFTER_DELAY",
+            "wait for the time in Retry-After, then send again",
+        );
+        e.0.resolution["retryable"] = json!(true);
+        e.0.resolution["retryAfterMs"] = json!(ms);
+        e.0.retry_after_ms = Some(ms);
+        e
+    }
+
     /// 500: a bug; the details are in the server log.
     pub fn internal() -> Self {
         Self::new(
