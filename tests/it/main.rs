@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod edge;
 mod gateway;
 mod import;
 mod keys;

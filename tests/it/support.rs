@@ -147,6 +147,11 @@ impl Gateway {
         response.text().await.unwrap()
     }
 
+    /// The server process's id (to read its memory use).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
     /// GETs `/metrics` with the operator key and expects 200; returns the text.
     pub(crate) async fn metrics(&self) -> String {
         let response = self

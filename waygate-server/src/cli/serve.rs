@@ -66,9 +66,11 @@ pub(super) struct ServeArgs {
     log_retention_days: u64,
 }
 
-/// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in `ps`).
+/// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in
+/// `ps`). Empty counts as unset (a deployment template's blank variable).
 fn admin_key() -> Result<Option<SecretString>, String> {
     match std::env::var("WAYGATE_ADMIN_KEY") {
+        Ok(key) if key.trim().is_empty() => Ok(None),
         Ok(key) if key.trim().len() < MIN_ADMIN_KEY_LEN => Err(format!(
             "WAYGATE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LEN} characters"
         )),

@@ -87,6 +87,8 @@ pub fn spawn_metrics(listener: tokio::net::TcpListener, state: AppState) -> Resu
 async fn prometheus(State(app): State<AppState>) -> impl IntoResponse {
     app.metrics
         .log_queue(app.logs.queued(), app.logs.written(), app.logs.dropped());
+    // How much of the request body budget is reserved (decision 40).
+    metrics::gauge!("waygate_request_body_reserved_bytes").set(app.bodies.reserved_bytes() as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
