@@ -8,6 +8,7 @@ mod import;
 mod keys;
 mod lanes;
 mod oauth;
+mod oauth_local;
 mod secrets;
 mod serve;
 mod shutdown;
