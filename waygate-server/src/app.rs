@@ -69,6 +69,22 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The bounds on request bodies these settings ask for.
+    ///
+    /// # Errors
+    /// One line, when they contradict each other (a memory budget smaller
+    /// than the largest body accepted).
+    pub fn body_limits(&self) -> Result<BodyLimits, String> {
+        BodyLimits::new(
+            self.body_timeout,
+            self.body_memory_bytes,
+            self.max_body_bytes,
+        )
+        .map_err(|e| format!("{e} (WAYGATE_BODY_MEMORY_BYTES, WAYGATE_MAX_BODY_BYTES)"))
+    }
+}
+
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<App>);
@@ -125,11 +141,7 @@ impl AppState {
     /// One line: what failed (the API key pepper cannot be read, the HTTP
     /// client cannot be built, the body limits contradict each other).
     pub async fn new(store: Store, settings: Settings, metrics: Metrics) -> Result<Self, String> {
-        let bodies = BodyLimits::new(
-            settings.body_timeout,
-            settings.body_memory_bytes,
-            settings.max_body_bytes,
-        )?;
+        let bodies = settings.body_limits()?;
         let pepper = store
             .api_key_pepper()
             .await

@@ -239,8 +239,9 @@ pub async fn run(app: &AppState, call: Checked) -> Response {
     }
 }
 
-/// Dry run: validate the input and show the request that would be sent; sends
-/// nothing, refreshes no token, writes nothing.
+/// Dry run: validate the input and show the request that would be sent.
+///
+/// It sends nothing, refreshes no token and writes nothing.
 #[utoipa::path(
     post,
     operation_id = "testAction", path = "/actions/{integration}/{action}/test", tag = "actions",

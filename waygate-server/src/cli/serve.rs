@@ -97,6 +97,8 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         }),
         public_url: args.public_url,
     };
+    // Settings that contradict each other fail before anything is bound or created.
+    settings.body_limits()?;
     // Bind first: a taken address fails before any file is created.
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
