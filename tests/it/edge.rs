@@ -77,9 +77,8 @@ async fn read_answer(stream: &mut (impl AsyncReadExt + Unpin), limit: Duration) 
         let body = if body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| {
-                panic!("not JSON: {}", String::from_utf8_lossy(&body))
-            })
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&body)))
         };
         Answer { status, head, body }
     })
@@ -154,7 +153,10 @@ async fn anonymous_callers_are_answered_from_their_headers() {
         .unwrap();
     let mut one = [0u8; 1];
     let waited = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut one)).await;
-    assert!(waited.is_err(), "an authenticated body is read, not refused");
+    assert!(
+        waited.is_err(),
+        "an authenticated body is read, not refused"
+    );
 
     // Fifty anonymous uploads of 16 MB leave the server's memory where it was.
     let before = rss(&gw);
@@ -326,9 +328,7 @@ async fn metrics_take_the_operator_key_or_their_own_address() {
 
     // Without an operator key, the main address does not serve them at all.
     let bare = Gateway::start(&[("WAYGATE_ADMIN_KEY", "")]);
-    let (status, body) = bare
-        .call(Method::GET, "/metrics", "anything", None)
-        .await;
+    let (status, body) = bare.call(Method::GET, "/metrics", "anything", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(
         body["error"]["details"]["reason"]

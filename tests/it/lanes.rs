@@ -129,7 +129,8 @@ async fn a_request_the_lane_hands_on_is_admitted_once() {
     let lane = "/api/v1/actions/echo/ping";
     // Each body is read by the lane, is no invocation, and goes to the router.
     for n in 1..=6 {
-        let (status, answer) = invoke(&gw, lane, Some(&key), "application/json", "{\"input\": {").await;
+        let (status, answer) =
+            invoke(&gw, lane, Some(&key), "application/json", "{\"input\": {").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "request {n}: {answer}");
         assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
     }

@@ -42,8 +42,10 @@ impl Provider {
                 counted.fetch_add(1, Ordering::SeqCst);
                 let mode = *told.lock().unwrap();
                 let answer: Response = match mode {
-                    Mode::Tokens => Json(json!({"access_token": "fresh-token", "token_type": "Bearer",
-                        "expires_in": 3600, "refresh_token": "rt-2"}))
+                    Mode::Tokens => Json(
+                        json!({"access_token": "fresh-token", "token_type": "Bearer",
+                        "expires_in": 3600, "refresh_token": "rt-2"}),
+                    )
                     .into_response(),
                     Mode::InvalidGrant => (
                         AxumStatus::BAD_REQUEST,
@@ -150,7 +152,10 @@ async fn a_dry_run_refreshes_nothing_and_stores_nothing() {
     assert_eq!(dry["valid"], true);
     assert_eq!(dry["request"]["headers"]["authorization"], "[REDACTED]");
     let note = dry["notes"][0].as_str().unwrap();
-    assert!(note.contains("expired") && note.contains("refresh"), "{note}");
+    assert!(
+        note.contains("expired") && note.contains("refresh"),
+        "{note}"
+    );
     for secret in ["stale-access-token", "rt-1", "csecret"] {
         assert!(!dry.to_string().contains(secret), "{secret} in {dry}");
     }
@@ -173,7 +178,11 @@ async fn a_dry_run_refreshes_nothing_and_stores_nothing() {
     );
 
     assert_eq!(provider.hits(), 0, "a dry run called the token endpoint");
-    assert_eq!(connections(&gw, &key).await, before, "a dry run changed the store");
+    assert_eq!(
+        connections(&gw, &key).await,
+        before,
+        "a dry run changed the store"
+    );
 
     // The real call refreshes first: the endpoint counts, the store changes.
     let (status, called) = gw
@@ -250,7 +259,10 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     assert!(page.contains("refused the code"), "{page}");
     assert!(page.contains("needs to be authorized again"), "{page}");
     assert_eq!(provider.hits(), 1);
-    assert_eq!(status_of(&connections(&gw, &key).await, "fresh"), "needs_reauth");
+    assert_eq!(
+        status_of(&connections(&gw, &key).await, "fresh"),
+        "needs_reauth"
+    );
     // It kept its client: authorizing again needs no secret; it does not call.
     connect(&gw, &key, "fresh", false).await;
     let (status, called) = gw
@@ -269,7 +281,10 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     let state = connect(&gw, &key, "third", true).await;
     let (status, page) = callback(&gw, &format!("state={state}&code=abc")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
-    assert_eq!(status_of(&connections(&gw, &key).await, "third"), "needs_reauth");
+    assert_eq!(
+        status_of(&connections(&gw, &key).await, "third"),
+        "needs_reauth"
+    );
 
     // An authorized connection whose re-authorization meets a provider that is
     // down keeps its tokens and stays active; one that is refused is marked.
@@ -286,12 +301,18 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
     assert!(page.contains("could not be used"), "{page}");
     assert!(page.contains("keeps its current tokens"), "{page}");
-    assert_eq!(status_of(&connections(&gw, &key).await, "default"), "active");
+    assert_eq!(
+        status_of(&connections(&gw, &key).await, "default"),
+        "active"
+    );
     provider.answer(Mode::InvalidGrant);
     let state = connect(&gw, &key, "default", false).await;
     let (status, _) = callback(&gw, &format!("state={state}&code=abc")).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
-    assert_eq!(status_of(&connections(&gw, &key).await, "default"), "needs_reauth");
+    assert_eq!(
+        status_of(&connections(&gw, &key).await, "default"),
+        "needs_reauth"
+    );
 
     // A working exchange makes it active again.
     provider.answer(Mode::Tokens);
@@ -299,7 +320,10 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     let (status, page) = callback(&gw, &format!("state={state}&code=abc")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("is authorized"), "{page}");
-    assert_eq!(status_of(&connections(&gw, &key).await, "default"), "active");
+    assert_eq!(
+        status_of(&connections(&gw, &key).await, "default"),
+        "active"
+    );
 
     // What the provider or the browser sends is shown escaped, as a page.
     let state = connect(&gw, &key, "denied", true).await;
@@ -309,7 +333,10 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
     let (status, page) = callback(&gw, "state=unknown&code=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("unknown"), "{page}");

@@ -246,7 +246,10 @@ impl Executor {
 
     /// The credential a dry run applies: the stored one as it is, and notes on
     /// what a call would do to it first.
-    fn stored_credential(&self, connection: &Connection) -> Result<(Credential, Vec<String>), Error> {
+    fn stored_credential(
+        &self,
+        connection: &Connection,
+    ) -> Result<(Credential, Vec<String>), Error> {
         if connection.status == ConnectionStatus::NeedsReauth {
             return Err(Error::needs_reauth(&connection.name));
         }

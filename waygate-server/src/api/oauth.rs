@@ -7,16 +7,16 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::extract::rejection::QueryRejection;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use waygate_core::model::AuthSpec;
 use waygate_core::credential::ConnectionStatus;
 use waygate_core::error::ErrorKind as CoreKind;
+use waygate_core::model::AuthSpec;
 use waygate_core::oauth2::{CredentialKey, begin_authorization};
 use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_core::{Connection, Credential};

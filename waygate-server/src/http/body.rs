@@ -28,8 +28,8 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use axum::BoxError;
+use axum::response::{IntoResponse, Response};
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
@@ -280,7 +280,9 @@ where
             return Poll::Ready(Some(Err(e)));
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(|e| BodyError::Read(e.into())))),
+            Poll::Ready(frame) => {
+                Poll::Ready(frame.map(|f| f.map_err(|e| BodyError::Read(e.into()))))
+            }
             Poll::Pending if this.expired(cx) => {
                 this.watch.fail(TIMED_OUT);
                 Poll::Ready(Some(Err(BodyError::TimedOut(this.timeout))))
@@ -295,5 +297,116 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt as _;
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    /// A body fed by the test, of a declared length.
+    struct Fed {
+        frames: mpsc::UnboundedReceiver<Bytes>,
+        length: u64,
+    }
+
+    impl Body for Fed {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            self.frames
+                .poll_recv(cx)
+                .map(|f| f.map(|b| Ok(Frame::data(b))))
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.length)
+        }
+    }
+
+    fn fed(length: u64) -> (mpsc::UnboundedSender<Bytes>, Fed) {
+        let (tx, frames) = mpsc::unbounded_channel();
+        (tx, Fed { frames, length })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_still_arriving_at_its_deadline_is_cut_off() {
+        let limits = BodyLimits::new(Duration::from_secs(30), 1 << 20, 1 << 20).unwrap();
+        let (tx, body) = fed(100);
+        let (body, watch) = limits.guard(body);
+        let watch = watch.expect("a body with a length is guarded");
+        // A byte every 5 s: never idle for long.
+        let trickle = tokio::spawn(async move {
+            while tx.send(Bytes::from_static(b" ")).is_ok() {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        let started = Instant::now();
+        let read = body.collect().await;
+        assert!(read.is_err(), "the body was cut off");
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        let answer = watch.answer(limits.timeout()).expect("an answer for it");
+        assert_eq!(answer.status(), axum::http::StatusCode::REQUEST_TIMEOUT);
+        trickle.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bodies_wait_for_room_and_release_it_when_answered() {
+        let limits = BodyLimits::new(Duration::from_secs(10), 4 * UNIT, 4 * UNIT).unwrap();
+        let (tx1, first) = fed(3 * UNIT as u64);
+        let (first, first_watch) = limits.guard(first);
+        tx1.send(Bytes::from(vec![b'x'; 3 * UNIT])).unwrap();
+        drop(tx1);
+        let bytes = first.collect().await.unwrap().to_bytes();
+        assert_eq!(bytes.len(), 3 * UNIT);
+        // Read, but its request is not answered yet: still reserved.
+        assert_eq!(limits.reserved_bytes(), 3 * UNIT);
+
+        // The next one needs 2 units of the 1 left: it waits, without reading.
+        let (tx2, second) = fed(2 * UNIT as u64);
+        let (second, second_watch) = limits.guard(second);
+        tx2.send(Bytes::from(vec![b'y'; 2 * UNIT])).unwrap();
+        drop(tx2);
+        let reading = tokio::spawn(second.collect());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!reading.is_finished());
+        // The first request is answered: room for the second.
+        drop(first_watch);
+        let read = reading.await.unwrap().unwrap().to_bytes();
+        assert_eq!(read.len(), 2 * UNIT);
+        assert_eq!(limits.reserved_bytes(), 2 * UNIT);
+        drop(second_watch);
+        assert_eq!(limits.reserved_bytes(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_without_room_before_its_deadline_is_answered_busy() {
+        let limits = BodyLimits::new(Duration::from_secs(10), 2 * UNIT, 2 * UNIT).unwrap();
+        let (_tx1, held) = fed(2 * UNIT as u64);
+        let (mut held, _held_watch) = limits.guard(held);
+        // Its first read reserves, then waits for bytes that do not come.
+        let _ = tokio::time::timeout(Duration::from_millis(1), held.frame()).await;
+        assert_eq!(limits.reserved_bytes(), 2 * UNIT);
+        let (_tx2, waiting) = fed(10);
+        let (waiting, watch) = limits.guard(waiting);
+        assert!(waiting.collect().await.is_err());
+        let answer = watch.unwrap().answer(limits.timeout()).unwrap();
+        assert_eq!(answer.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn limits_that_could_never_admit_the_largest_body_are_refused() {
+        assert!(BodyLimits::new(Duration::from_secs(1), 10, 11).is_err());
+        assert!(BodyLimits::new(Duration::ZERO, 10, 10).is_err());
+        let limits = BodyLimits::new(Duration::from_secs(1), 10, 10).unwrap();
+        let (_, watch) = limits.guard(http_body_util::Empty::<Bytes>::new());
+        assert!(watch.is_none(), "an empty body needs no guard");
     }
 }
