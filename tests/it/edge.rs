@@ -172,6 +172,11 @@ async fn anonymous_callers_are_answered_from_their_headers() {
         assert_eq!(answer.status, 401, "{answer:?}");
     }
     let grown = rss(&gw).saturating_sub(before);
+    eprintln!(
+        "RSS before 50 anonymous 16 MB uploads: {} MB, grown by {} KB",
+        before / 1024 / 1024,
+        grown / 1024
+    );
     assert!(
         grown < 64 * 1024 * 1024,
         "RSS grew by {} MB",
