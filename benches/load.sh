@@ -276,7 +276,7 @@ run_wrk b "$proxy_url"
 echo
 echo "(c) Waygate: POST $waygate_url/api/v1/actions/bench/ping"
 export WRK_POST_BODY='{"input":{}}' WRK_BEARER="$tenant_key"
-before="$(curl -fsS "$waygate_url/metrics")" || die "GET /metrics failed"
+before="$(curl -fsS -H "Authorization: Bearer $admin_key" "$waygate_url/metrics")" || die "GET /metrics failed"
 # The warm-up is inside run_wrk, so count from before it: every POST since is wrk's.
 run_wrk c "$waygate_url/api/v1/actions/bench/ping"
 unset WRK_POST_BODY WRK_BEARER
@@ -284,7 +284,7 @@ unset WRK_POST_BODY WRK_BEARER
 # Waygate's own count of what it answered (warm-up and measured run together), and
 # the request log: wait for the batching writer to drain its queue.
 for _ in $(seq 100); do
-    after="$(curl -fsS "$waygate_url/metrics")" || die "GET /metrics failed"
+    after="$(curl -fsS -H "Authorization: Bearer $admin_key" "$waygate_url/metrics")" || die "GET /metrics failed"
     [ "$(prom_sum "$after" waygate_log_queue_depth)" = 0 ] && break
     sleep 0.1
 done

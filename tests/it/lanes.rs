@@ -118,3 +118,27 @@ async fn the_direct_lane_and_the_router_answer_alike() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{large}");
     assert_eq!(large["error"]["code"], "PAYLOAD_TOO_LARGE");
 }
+
+/// The lane authenticates before reading the body and hands on what it does
+/// not serve with the caller admitted: the router neither authenticates nor
+/// rate-counts it again, so each request costs the tenant one unit of its limit.
+#[tokio::test]
+async fn a_request_the_lane_hands_on_is_admitted_once() {
+    let gw = Gateway::start(&[("WAYGATE_TENANT_RATE_LIMIT", "6")]);
+    let (_, key) = gw.tenant("Once").await;
+    let lane = "/api/v1/actions/echo/ping";
+    // Each body is read by the lane, is no invocation, and goes to the router.
+    for n in 1..=6 {
+        let (status, answer) =
+            invoke(&gw, lane, Some(&key), "application/json", "{\"input\": {").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "request {n}: {answer}");
+        assert_eq!(answer["error"]["code"], "VALIDATION_ERROR");
+    }
+    let (status, answer) = invoke(&gw, lane, Some(&key), "application/json", "{}").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+    // An unknown key is refused from its headers on both paths alike.
+    for content_type in ["application/json", "application/vnd.waygate+json"] {
+        let (status, answer) = invoke(&gw, lane, Some("wg_live_unknown"), content_type, "{").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{content_type}: {answer}");
+    }
+}

@@ -3,11 +3,13 @@
 mod cli;
 mod cpu;
 mod crash;
+mod edge;
 mod gateway;
 mod import;
 mod keys;
 mod lanes;
 mod oauth;
+mod oauth_local;
 mod secrets;
 mod serve;
 mod shutdown;

@@ -128,7 +128,7 @@ async fn authorization_code_through_connect_and_callback_then_invoke() {
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert!(refreshed["expiresAt"].is_string());
     assert_eq!(mock.count("refresh_token").await, before + 1);
-    let metrics = gw.text("/metrics").await;
+    let metrics = gw.metrics().await;
     assert!(
         metrics.contains(r#"waygate_oauth_refreshes_total{outcome="success"} 1"#),
         "{metrics}"

@@ -219,7 +219,7 @@ async fn no_secret_in_answers_logs_or_data_files() {
         )
         .await,
     );
-    let prometheus = gw.text("/metrics").await;
+    let prometheus = gw.metrics().await;
     gw.stop();
 
     let secrets = [

@@ -100,7 +100,7 @@ fn bad_configuration_fails_at_start_with_one_line() {
     let file = dir.0.join("a-file");
     std::fs::write(&file, "not a directory").unwrap();
     let under_file = file.join("sub").display().to_string();
-    let cases: [Case<'_>; 5] = [
+    let cases: [Case<'_>; 6] = [
         (
             vec!["--data-dir", &data],
             vec![("WAYGATE_MASTER_KEY", "not-base64!")],
@@ -126,6 +126,14 @@ fn bad_configuration_fails_at_start_with_one_line() {
             vec!["--data-dir", &data],
             vec![("WAYGATE_ADMIN_KEY", "short")],
             "WAYGATE_ADMIN_KEY must be at least",
+        ),
+        (
+            vec!["--data-dir", &data],
+            vec![
+                ("WAYGATE_MAX_BODY_BYTES", "1048576"),
+                ("WAYGATE_BODY_MEMORY_BYTES", "1000"),
+            ],
+            "must be at least the largest body accepted",
         ),
     ];
     for (args, env, expected) in cases {

@@ -147,6 +147,24 @@ impl Gateway {
         response.text().await.unwrap()
     }
 
+    /// The server process's id (to read its memory use).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
+    /// GETs `/metrics` with the operator key and expects 200; returns the text.
+    pub(crate) async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.url))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "/metrics");
+        response.text().await.unwrap()
+    }
+
     /// POSTs `body` to `path` and expects 201 Created; returns the answer.
     pub(crate) async fn created(&self, path: &str, key: &str, body: Value) -> Value {
         let (status, answer) = self.call(Method::POST, path, key, Some(body)).await;

@@ -194,7 +194,7 @@ async fn requests_are_authenticated_and_errors_keep_one_shape() {
     assert_eq!(id.len(), 36, "{id}");
 
     // Prometheus metrics are exposed.
-    let metrics = gw.text("/metrics").await;
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("waygate_http_requests_total"), "{metrics}");
     assert!(metrics.contains("waygate_log_queue_depth"), "{metrics}");
 }

@@ -16,6 +16,7 @@ use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSi
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
 use crate::ops::cpu::CpuPool;
+use crate::http::BodyLimits;
 use crate::ops::metrics::Metrics;
 
 /// How long a resolved definition or connection is trusted before it is read
@@ -25,6 +26,16 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// How long a document waits for a CPU slot before the answer is 503.
 const CPU_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// The largest request body accepted by default.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a request body may take to arrive by default: generous for a
+/// 16 MiB body on a slow link, short enough that trickled bodies are cut off.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default body memory budget holds this many bodies of the largest size.
+pub const DEFAULT_BODIES_PER_BUDGET: usize = 4;
 
 /// Gateway settings (API.md § Environment).
 #[derive(Debug, Clone)]
@@ -37,6 +48,12 @@ pub struct Settings {
     pub allow_private_networks: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Time allowed for a whole request body, from its headers
+    /// (`WAYGATE_BODY_TIMEOUT_SECS`).
+    pub body_timeout: Duration,
+    /// Bytes that request bodies received or held at once may reserve
+    /// together (`WAYGATE_BODY_MEMORY_BYTES`); at least `max_body_bytes`.
+    pub body_memory_bytes: usize,
     /// The gateway's public URL (`WAYGATE_PUBLIC_URL`): OAuth redirect URIs are
     /// built on it; the request's host is used when unset.
     pub public_url: Option<url::Url>,
@@ -50,10 +67,28 @@ impl Default for Settings {
             admin_key: None,
             tenant_rate_limit: 100,
             allow_private_networks: false,
-            max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            body_memory_bytes: DEFAULT_BODIES_PER_BUDGET * DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             cpu_jobs: CpuPool::default_jobs(),
         }
+    }
+}
+
+impl Settings {
+    /// The bounds on request bodies these settings ask for.
+    ///
+    /// # Errors
+    /// One line, when they contradict each other (a memory budget smaller
+    /// than the largest body accepted).
+    pub fn body_limits(&self) -> Result<BodyLimits, String> {
+        BodyLimits::new(
+            self.body_timeout,
+            self.body_memory_bytes,
+            self.max_body_bytes,
+        )
+        .map_err(|e| format!("{e} (WAYGATE_BODY_MEMORY_BYTES, WAYGATE_MAX_BODY_BYTES)"))
     }
 }
 
@@ -95,6 +130,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Bounded CPU work (parsing and checking documents) off the serving threads.
     pub cpu: CpuPool,
+    /// The deadline and memory budget of request bodies.
+    pub bodies: BodyLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -111,8 +148,9 @@ impl AppState {
     ///
     /// # Errors
     /// One line: what failed (the API key pepper cannot be read, the HTTP
-    /// client cannot be built).
+    /// client cannot be built, the body limits contradict each other).
     pub async fn new(store: Store, settings: Settings, metrics: Metrics) -> Result<Self, String> {
+        let bodies = settings.body_limits()?;
         let pepper = store
             .api_key_pepper()
             .await
@@ -164,6 +202,7 @@ impl AppState {
             auth: AuthCache::default(),
             metrics,
             cpu,
+            bodies,
         })))
     }
 }

@@ -35,12 +35,30 @@ use self::retry::{RetryAction, ShouldAttempt, Strategy};
 use self::transport::Transport;
 use crate::clock::{SharedClock, SystemClock};
 use crate::connector::{Connector, ConnectorContext};
-use crate::credential::{Credential, ResolveCredential, StoredCredential};
+use crate::credential::{
+    Connection, ConnectionStatus, Credential, ResolveCredential, StoredCredential,
+};
 use crate::error::{Error, ErrorKind};
 use crate::invocation::{Invocation, InvocationMeta};
 use crate::schema::SchemaCache;
 use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
 use crate::url_policy::UrlPolicy;
+
+/// The token a dry run puts where a client-credentials connection's token
+/// would go; it never leaves the process unredacted.
+const DRY_RUN_TOKEN: &str = "waygate-dry-run-token";
+
+/// What [`Executor::dry_run`] shows: the request, and what a real call would
+/// do that the dry run did not.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct DryRun {
+    /// The request that would be sent, secrets redacted.
+    pub request: RequestPreview,
+    /// What a call would do first (refresh an expired token, fetch a
+    /// client-credentials token); empty when it would send this request as is.
+    pub notes: Vec<String>,
+}
 
 /// One call of an action.
 #[derive(Debug, Clone)]
@@ -197,6 +215,20 @@ impl Executor {
     /// # Errors
     /// The errors of the steps up to building and authorising the request.
     pub async fn preview(&self, call: &Call) -> Result<RequestPreview, Error> {
+        self.dry_run(call).await.map(|d| d.request)
+    }
+
+    /// A dry run: validates the input and builds and authorises the request an
+    /// invocation would send, with the connection's credential **as stored**.
+    /// It sends nothing and writes nothing: the credential resolver is not
+    /// asked, so an expired OAuth2 token is not refreshed and no
+    /// client-credentials grant runs (both would call the provider and store
+    /// new tokens); [`DryRun::notes`] says what the call would do instead.
+    ///
+    /// # Errors
+    /// The errors of the steps up to building and authorising the request;
+    /// `CREDENTIALS_ERROR` for a connection that needs re-authorisation.
+    pub async fn dry_run(&self, call: &Call) -> Result<DryRun, Error> {
         let target = self.target(call).await?;
         self.validate(call, &target)?;
         if self.connector(&target).is_some() {
@@ -204,10 +236,55 @@ impl Executor {
                 "this action runs a connector, whose requests cannot be previewed",
             ));
         }
-        let credential = self.credential(&call.tenant, &target).await?;
+        let (credential, notes) = self.stored_credential(&target.connection)?;
         let mut request = request::build(&target.action, target.base(), &call.input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
-        Ok(Redactor::for_credential(&target.integration.def.auth, &credential).request(&request))
+        let request =
+            Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
+        Ok(DryRun { request, notes })
+    }
+
+    /// The credential a dry run applies: the stored one as it is, and notes on
+    /// what a call would do to it first.
+    fn stored_credential(
+        &self,
+        connection: &Connection,
+    ) -> Result<(Credential, Vec<String>), Error> {
+        if connection.status == ConnectionStatus::NeedsReauth {
+            return Err(Error::needs_reauth(&connection.name));
+        }
+        let name = &connection.name;
+        Ok(match &connection.credential {
+            Credential::Oauth2Tokens {
+                expires_at: Some(at),
+                ..
+            } if *at <= self.inner.clock.now() => (
+                connection.credential.clone(),
+                vec![format!(
+                    "the access token of connection '{name}' expired at {}; a call would refresh it first (the dry run shows the stored token, redacted)",
+                    crate::time::format_rfc3339(*at)
+                )],
+            ),
+            Credential::Oauth2ClientCredentials {
+                client_id,
+                client_secret,
+                scopes,
+            } => (
+                // A stand-in token in the token's place: redacted like the real one.
+                Credential::Oauth2Tokens {
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    access_token: secrecy::SecretString::from(DRY_RUN_TOKEN),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: scopes.clone(),
+                },
+                vec![format!(
+                    "connection '{name}' holds client credentials: a call would use a token from the provider's token endpoint (the dry run shows none)"
+                )],
+            ),
+            other => (other.clone(), Vec::new()),
+        })
     }
 
     /// Step 1: the compiled action, its integration and the connection.

@@ -90,6 +90,10 @@ pub struct TestResponse {
     /// Method, URL, headers and body that would be sent.
     #[schema(value_type = Object)]
     pub request: Value,
+    /// What a call would do first that the dry run did not (refresh an
+    /// expired OAuth2 token, fetch a client-credentials token): a dry run
+    /// never calls the provider and never changes the stored credential.
+    pub notes: Vec<String>,
 }
 
 /// The action's description.
@@ -235,7 +239,9 @@ pub async fn run(app: &AppState, call: Checked) -> Response {
     }
 }
 
-/// Dry run: validate the input and show the request that would be sent; sends nothing.
+/// Dry run: validate the input and show the request that would be sent.
+///
+/// It sends nothing, refreshes no token and writes nothing.
 #[utoipa::path(
     post,
     operation_id = "testAction", path = "/actions/{integration}/{action}/test", tag = "actions",
@@ -252,10 +258,11 @@ pub async fn test(
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Json<TestResponse>> {
     let checked = call(tenant, integration, action, body, &headers, None)?;
-    let preview = app.executor.preview(&checked.call).await?;
+    let dry_run = app.executor.dry_run(&checked.call).await?;
     Ok(Json(TestResponse {
         valid: true,
-        request: serde_json::to_value(preview).unwrap_or(Value::Null),
+        request: serde_json::to_value(dry_run.request).unwrap_or(Value::Null),
+        notes: dry_run.notes,
     }))
 }
 

@@ -90,12 +90,19 @@ impl AuthCache {
 }
 
 /// Middleware: authenticates the caller, applies the tenant's rate limit and
-/// puts the [`Principal`] into the request's extensions.
+/// puts the [`Principal`] into the request's extensions. A request that
+/// carries one already was admitted by the direct lane ([`super::direct`]),
+/// which hands some requests on after authenticating them: it is neither
+/// authenticated nor counted again. (Extensions are set by the gateway only;
+/// nothing a client sends can put a `Principal` there.)
 pub async fn authenticate(
     State(app): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    if request.extensions().get::<Principal>().is_some() {
+        return next.run(request).await;
+    }
     match admit(&app, request.headers()).await {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
@@ -130,20 +137,8 @@ async fn principal(
     app: &AppState,
     header: Option<Result<String, axum::http::header::ToStrError>>,
 ) -> Result<Principal, ApiError> {
-    let value = header
-        .ok_or_else(|| ApiError::unauthorized("missing 'Authorization: Bearer <key>' header"))?;
-    let token = value
-        .as_deref()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <key>'"))?;
-    if let Some(admin) = &app.settings.admin_key
-        && constant_time_eq(token.as_bytes(), admin.expose_secret().as_bytes())
-    {
+    let token = bearer(header.as_ref())?;
+    if is_operator_key(app, token) {
         return Ok(Principal::Operator);
     }
     if !token.starts_with(API_KEY_PREFIX) {
@@ -180,6 +175,45 @@ async fn principal(
     };
     touch(app, &digest, entry);
     Ok(Principal::Tenant(key))
+}
+
+/// The key in an `Authorization: Bearer <key>` header's value.
+fn bearer(header: Option<&Result<String, header::ToStrError>>) -> Result<&str, ApiError> {
+    let value = header
+        .ok_or_else(|| ApiError::unauthorized("missing 'Authorization: Bearer <key>' header"))?;
+    value
+        .as_deref()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <key>'"))
+}
+
+fn is_operator_key(app: &AppState, token: &str) -> bool {
+    app.settings
+        .admin_key
+        .as_ref()
+        .is_some_and(|admin| constant_time_eq(token.as_bytes(), admin.expose_secret().as_bytes()))
+}
+
+/// Admits only the operator (`Authorization: Bearer <WAYGATE_ADMIN_KEY>`),
+/// from the headers alone: no store read, no tenant rate limit, so a tenant
+/// key is refused like any other.
+///
+/// # Errors
+/// 401 without the operator key (also when none is configured).
+pub fn operator(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map(str::to_owned));
+    if is_operator_key(app, bearer(header.as_ref())?) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("this needs the operator key"))
+    }
 }
 
 /// Records `last_used_at` in the background, at most once a minute per key.

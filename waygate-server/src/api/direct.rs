@@ -10,9 +10,13 @@
 //! (another route, a percent-encoded or odd path, a body without a plain
 //! `application/json` type or a `Content-Length` within the limit, a body
 //! that is not a valid invocation) goes to the router, which answers as it
-//! always has, errors included. Authentication comes after the body is read
-//! and parsed here, so a request handed on is authenticated (and counted by
-//! the rate limit) once, by the router.
+//! always has, errors included.
+//!
+//! The caller is authenticated from the headers before a byte of the body is
+//! read: an anonymous client with a large `Content-Length` is answered 401
+//! and holds no memory. A request handed on after that carries its
+//! [`Principal`](auth::Principal) in its extensions, so the router's [`auth::authenticate`]
+//! neither authenticates it nor counts it against the rate limit again.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -38,7 +42,15 @@ pub async fn invoke(app: &AppState, request: Request) -> Result<Response, Reques
     if !takes(&request, max_body) {
         return Err(request);
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    let principal = match auth::admit(app, &parts.headers).await {
+        Ok(principal) => principal,
+        Err(e) => return Ok(e.into_response()),
+    };
+    let tenant = match Tenant::of(&principal) {
+        Ok(Tenant(tenant)) => tenant,
+        Err(e) => return Ok(e.into_response()),
+    };
     let bytes = match to_bytes(body, max_body).await {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -48,26 +60,21 @@ pub async fn invoke(app: &AppState, request: Request) -> Result<Response, Reques
             );
         }
     };
-    let Ok(body) = serde_json::from_slice::<InvokeRequest>(&bytes) else {
+    let parsed = serde_json::from_slice::<InvokeRequest>(&bytes).ok();
+    let (Some(body), Some((integration, action))) = (parsed, target(parts.uri.path())) else {
+        parts.extensions.insert(principal);
         return Err(Request::from_parts(parts, Body::from(bytes)));
     };
-    let Some((integration, action)) = target(parts.uri.path()) else {
-        return Err(Request::from_parts(parts, Body::from(bytes)));
-    };
-    let answer = async {
-        let principal = auth::admit(app, &parts.headers).await?;
-        let Tenant(tenant) = Tenant::of(&principal)?;
-        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
-        actions::call(
-            tenant,
-            integration.to_owned(),
-            action.to_owned(),
-            body,
-            &parts.headers,
-            request_id,
-        )
-    };
-    Ok(match answer.await {
+    let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+    let call = actions::call(
+        tenant,
+        integration.to_owned(),
+        action.to_owned(),
+        body,
+        &parts.headers,
+        request_id,
+    );
+    Ok(match call {
         Ok(call) => actions::run(app, call).await,
         Err(e) => e.into_response(),
     })

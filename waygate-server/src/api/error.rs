@@ -151,6 +151,22 @@ impl ApiError {
         )
     }
 
+    /// 408: the request's body did not arrive within the time allowed.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!(
+                "the request body did not arrive within {} s",
+                limit.as_secs()
+            ),
+            "RETRY_WITH_MODIFIED_INPUT",
+            "send the whole body at once, or a smaller one",
+        );
+        e.0.details = json!({"limitSeconds": limit.as_secs()});
+        e
+    }
+
     /// 500: a bug; the details are in the server log.
     pub fn internal() -> Self {
         Self::new(

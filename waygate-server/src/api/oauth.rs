@@ -7,14 +7,17 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use waygate_core::credential::ConnectionStatus;
+use waygate_core::error::ErrorKind as CoreKind;
 use waygate_core::model::AuthSpec;
-use waygate_core::oauth2::begin_authorization;
+use waygate_core::oauth2::{CredentialKey, begin_authorization};
 use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_core::{Connection, Credential};
 use waygate_store::{OAuthClient, PendingAuthorization, StateOutcome};
@@ -223,8 +226,21 @@ pub async fn connect(
 
 /// The provider's redirect: checks the state, exchanges the code with the
 /// verifier, stores the tokens on the connection, and says so in a page.
-pub async fn callback(State(app): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
-    match finish(&app, q).await {
+///
+/// A person's browser lands here, so every answer is an HTML page (never the
+/// JSON error shape), its text escaped, under a CSP that allows no script.
+pub async fn callback(
+    State(app): State<AppState>,
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Response {
+    let outcome = match query {
+        Ok(Query(q)) => finish(&app, q).await,
+        Err(e) => Err((
+            StatusCode::BAD_REQUEST,
+            format!("the redirect's query cannot be read ({})", e.body_text()),
+        )),
+    };
+    match outcome {
         Ok((integration, connection)) => page(
             StatusCode::OK,
             "Connected",
@@ -275,26 +291,31 @@ async fn finish(
         .as_deref()
         .ok_or_else(|| bad("the redirect carries no code"))?;
     let (tenant, slug, name) = (&pending.tenant, &pending.integration, &pending.connection);
+    let unavailable = |context: &str, e: &waygate_store::Error| {
+        tracing::error!(error = %crate::app::causes(e), "{context}");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage is unavailable: start again shortly".to_owned(),
+        )
+    };
     let def = app
         .store
         .load_integration(tenant, slug)
         .await
-        .ok()
-        .flatten()
+        .map_err(|e| unavailable("reading the integration of an OAuth callback failed", &e))?
         .ok_or_else(|| bad("the integration no longer exists"))?
         .def;
     let existing = app
         .store
         .load_connection(tenant, slug, name)
         .await
-        .ok()
-        .flatten();
+        .map_err(|e| unavailable("reading the connection of an OAuth callback failed", &e))?;
     let client = pending
         .client
         .clone()
         .or_else(|| existing.as_ref().and_then(|c| stored_client(&c.credential)))
         .ok_or_else(|| bad("the connection has no OAuth client"))?;
-    let credential = app
+    let exchanged = app
         .oauth
         .exchange_code(
             &def.auth,
@@ -304,40 +325,117 @@ async fn finish(
             &pending.redirect_uri,
             pending.verifier.as_ref(),
         )
-        .await
-        .map_err(|e| {
-            (
-                StatusCode::BAD_GATEWAY,
-                format!(
-                    "the provider refused the code ({}); nothing was stored",
-                    e.code()
-                ),
-            )
-        })?;
-    let mut connection = Connection::new(name.clone(), credential);
-    connection.base_url = existing.and_then(|c| c.base_url);
-    app.store
-        .store_connection(tenant, slug, &connection)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %crate::app::causes(&e), "storing OAuth tokens failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storing the tokens failed".to_owned(),
-            )
-        })?;
-    Ok((slug.clone(), name.clone()))
+        .await;
+    let result = match exchanged {
+        Ok(credential) => {
+            let mut connection = Connection::new(name.clone(), credential);
+            connection.base_url = existing.and_then(|c| c.base_url);
+            app.store
+                .store_connection(tenant, slug, &connection)
+                .await
+                .map_err(|e| unavailable("storing OAuth tokens failed", &e))
+        }
+        Err(e) => Err(exchange_failed(app, &pending, existing, &client, &e).await),
+    };
+    // Whatever was written shows in the next call at once, not after the cache's TTL.
+    app.connections.invalidate(tenant, slug, name);
+    result.map(|()| (slug.clone(), name.clone()))
 }
 
-/// A small self-contained HTML page (no scripts, no external assets).
+/// The code exchange failed: the page says why (502: the provider, not the
+/// browser's request, failed), and the connection shows that it is not
+/// authorized, so the failure does not pass unnoticed:
+///
+/// - a new connection is stored `needs_reauth` with its OAuth client and no
+///   token (calls fail fast; `connect` again needs no client secret);
+/// - an existing one becomes `needs_reauth` when the provider refused (its
+///   tokens are no longer trusted by the person re-authorizing it), and keeps
+///   its tokens and status when the provider could not be reached.
+async fn exchange_failed(
+    app: &AppState,
+    pending: &PendingAuthorization,
+    existing: Option<Connection>,
+    client: &OAuthClient,
+    error: &waygate_core::Error,
+) -> (StatusCode, String) {
+    let (tenant, slug, name) = (&pending.tenant, &pending.integration, &pending.connection);
+    let refused = matches!(error.kind(), CoreKind::Credentials { .. });
+    let key = CredentialKey::new(tenant, slug, name);
+    let marked = match existing {
+        None => {
+            // Stored active, then marked: `store_connection` makes what it stores active.
+            let placeholder = Connection::new(
+                name.clone(),
+                Credential::Oauth2Tokens {
+                    client_id: client.id.clone(),
+                    client_secret: client.secret.clone(),
+                    access_token: SecretString::from(String::new()),
+                    refresh_token: None,
+                    expires_at: None,
+                    scopes: Vec::new(),
+                },
+            );
+            match app.store.store_connection(tenant, slug, &placeholder).await {
+                Ok(()) => app
+                    .store
+                    .set_connection_status(&key, ConnectionStatus::NeedsReauth)
+                    .await
+                    .map(|()| true),
+                Err(e) => Err(e),
+            }
+        }
+        Some(_) if refused => app
+            .store
+            .set_connection_status(&key, ConnectionStatus::NeedsReauth)
+            .await
+            .map(|()| true),
+        Some(_) => Ok(false),
+    };
+    let state = match marked {
+        Ok(true) => format!("connection '{name}' needs to be authorized again"),
+        Ok(false) => format!("connection '{name}' keeps its current tokens"),
+        Err(e) => {
+            tracing::error!(error = %crate::app::causes(&e), "marking a connection needs_reauth failed");
+            format!("connection '{name}' is unchanged")
+        }
+    };
+    let why = if refused {
+        "the provider's token endpoint refused the code"
+    } else {
+        "the provider's token endpoint could not be used"
+    };
+    (
+        StatusCode::BAD_GATEWAY,
+        format!("{why} ({error}); {state}: start the authorization again"),
+    )
+}
+
+/// The policy of the callback's pages: nothing loads, nothing runs, nothing
+/// frames them; the only style is the page's own `<style>` element.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// A small self-contained HTML page (no scripts, no external assets), not
+/// cached and not sent as a referrer (its URL carried the code).
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t} · Waygate</title></head>\
-         <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>{t}</h1><p>{m}</p></body></html>",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t} · Waygate</title>\
+         <style>body{{font-family:sans-serif;max-width:40em;margin:4em auto}}</style></head>\
+         <body><h1>{t}</h1><p>{m}</p></body></html>",
         t = escape(title),
         m = escape(message)
     );
-    (status, Html(body)).into_response()
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn escape(text: &str) -> String {

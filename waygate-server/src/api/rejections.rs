@@ -12,15 +12,16 @@ use super::error::ApiError;
 /// Rejection texts are short; anything longer is cut.
 const MAX_TEXT: usize = 4096;
 
-/// Error answers that are not JSON become [`ApiError`]s; others pass as they are.
+/// Error answers in plain text (or without a body type) become
+/// [`ApiError`]s; others pass as they are: JSON is in the shape already, and
+/// a page meant for a browser (the OAuth callback's HTML) stays a page.
 pub async fn normalize(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    let plain = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
         return response;
     }
     let text = to_bytes(response.into_body(), MAX_TEXT)

@@ -6,7 +6,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::storage::StorageArgs;
-use crate::app::{AppState, Settings, causes};
+use crate::app::{
+    AppState, DEFAULT_BODIES_PER_BUDGET, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Settings,
+    causes,
+};
 use crate::ops::cpu::CpuPool;
 use crate::ops::log_format::JsonLines;
 use crate::ops::log_writer::{BatchedStderr, LogFlush};
@@ -39,8 +42,23 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "WAYGATE_ALLOW_PRIVATE_NETWORKS", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
     allow_private_networks: bool,
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "WAYGATE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "WAYGATE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Seconds a whole request body may take to arrive after its headers;
+    /// slower bodies are answered 408.
+    #[arg(long, env = "WAYGATE_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_secs: u64,
+    /// Bytes that request bodies being received or held at once may take
+    /// together (each reserves its Content-Length); at least --max-body-bytes.
+    /// Default: 4 × --max-body-bytes.
+    #[arg(long, env = "WAYGATE_BODY_MEMORY_BYTES")]
+    body_memory_bytes: Option<usize>,
+    /// A second address serving only `GET /metrics`, without authentication,
+    /// for a Prometheus inside a private network. Without it, `/metrics` on
+    /// the main address takes the operator key as Bearer.
+    #[arg(long, env = "WAYGATE_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// The gateway's public URL, for OAuth redirect URIs (the request's host by default).
     #[arg(long, env = "WAYGATE_PUBLIC_URL")]
     public_url: Option<url::Url>,
@@ -53,9 +71,11 @@ pub(super) struct ServeArgs {
     cpu_jobs: Option<usize>,
 }
 
-/// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in `ps`).
+/// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in
+/// `ps`). Empty counts as unset (a deployment template's blank variable).
 fn admin_key() -> Result<Option<SecretString>, String> {
     match std::env::var("WAYGATE_ADMIN_KEY") {
+        Ok(key) if key.trim().is_empty() => Ok(None),
         Ok(key) if key.trim().len() < MIN_ADMIN_KEY_LEN => Err(format!(
             "WAYGATE_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LEN} characters"
         )),
@@ -75,13 +95,28 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         tenant_rate_limit: args.tenant_rate_limit,
         allow_private_networks: args.allow_private_networks,
         max_body_bytes: args.max_body_bytes,
+        body_timeout: Duration::from_secs(args.body_timeout_secs),
+        body_memory_bytes: args.body_memory_bytes.unwrap_or_else(|| {
+            args.max_body_bytes
+                .saturating_mul(DEFAULT_BODIES_PER_BUDGET)
+        }),
         public_url: args.public_url,
         cpu_jobs: args.cpu_jobs.unwrap_or_else(CpuPool::default_jobs),
     };
+    // Settings that contradict each other fail before anything is bound or created.
+    settings.body_limits()?;
     // Bind first: a taken address fails before any file is created.
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let metrics_listener = match args.metrics_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} (--metrics-addr): {e}"))?,
+        ),
+        None => None,
+    };
     let store = args.storage.open().await?;
     let state = AppState::new(store, settings, Metrics::install()).await?;
     let addr = listener
@@ -94,6 +129,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
     spawn_token_sweep(&state);
+    if let Some(listener) = metrics_listener {
+        crate::http::spawn_metrics(listener, state.clone())?;
+    }
     println!("waygate listening on http://{addr}");
     crate::http::serve(listener, state, crate::http::shutdown_signal())
         .await

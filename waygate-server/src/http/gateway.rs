@@ -5,18 +5,21 @@
 //!
 //! It is a hyper service rather than router middleware: each middleware
 //! layer costs the request a cloned, boxed inner service and a boxed future.
+//! Here, too, every request body is put under its deadline and the memory
+//! budget ([`body`](super::body)), so that no route can read one unbounded.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use hyper::body::Incoming;
 use tower_service::Service as _;
 
+use super::body::BodyWatch;
 use crate::app::AppState;
 use crate::{api, ops};
 
@@ -36,8 +39,8 @@ impl Gateway {
         }
     }
 
-    /// Answers one request.
-    pub async fn answer(self, request: Request) -> Response {
+    /// Answers one request; `body` tells how reading its body ended, when it has one.
+    async fn answer(self, request: Request, body: Option<Arc<BodyWatch>>) -> Response {
         let Self { app, mut router } = self;
         ops::request_id::track(&app, request, |request| async {
             let response = match api::direct::invoke(&app, request).await {
@@ -48,6 +51,11 @@ impl Gateway {
                     Err(never) => match never {},
                 },
             };
+            // A body cut off answers for itself, whatever the handler made of
+            // the failed read.
+            if let Some(cut) = body.and_then(|b| b.answer(app.bodies.timeout())) {
+                return cut;
+            }
             api::rejections::normalize(response).await
         })
         .await
@@ -61,6 +69,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Gateway {
 
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
         let gateway = self.clone();
-        Box::pin(async move { Ok(gateway.answer(request.map(Body::new)).await) })
+        let (parts, body) = request.into_parts();
+        let (body, watch) = gateway.app.bodies.guard(body);
+        let request = Request::from_parts(parts, body);
+        Box::pin(async move { Ok(gateway.answer(request, watch).await) })
     }
 }
