@@ -50,7 +50,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod schema;
 pub mod storage;
-pub mod time;
+mod time;
 pub mod typed;
 pub mod url_policy;
 pub mod waygate;

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::ops::time::rfc3339;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waygate_core::model::AuthSpec;
 use waygate_core::oauth2::begin_authorization;
-use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_core::{Connection, Credential};
 use waygate_store::{OAuthClient, PendingAuthorization, StateOutcome};
 
