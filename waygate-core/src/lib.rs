@@ -44,6 +44,7 @@ pub mod credential;
 pub mod error;
 pub mod import;
 pub mod invocation;
+pub mod limits;
 pub mod model;
 pub mod oauth2;
 pub mod pipeline;
