@@ -9,8 +9,9 @@
 //! before handing it to a worker pool.
 //!
 //! - Size: [`MAX_DOCUMENT_BYTES`] per document.
-//! - Nesting: [`MAX_DEPTH`] levels of arrays and objects (flow and block
-//!   collections in YAML), the same bound `serde_json` applies by default.
+//! - Nesting: [`MAX_DEPTH`] levels of arrays and objects in JSON, the bound
+//!   `serde_json` applies by default; [`MAX_YAML_DEPTH`] of flow and block
+//!   collections in YAML.
 //! - YAML nodes: [`MAX_YAML_NODES`]. YAML parsing costs about a microsecond per
 //!   node (JSON about a tenth of that), so this keeps any YAML document under a
 //!   second or two of CPU; larger descriptions can be sent as JSON.
@@ -27,8 +28,13 @@ use serde_json::Value;
 /// The largest document (bytes of text) a parser accepts.
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
-/// The deepest nesting of arrays/objects (sequences/mappings) accepted.
+/// The deepest nesting of arrays/objects accepted in JSON (`serde_json`'s own bound).
 pub const MAX_DEPTH: usize = 128;
+
+/// The deepest nesting of sequences/mappings accepted in YAML. Lower than JSON's:
+/// each level costs the YAML deserializer several kilobytes of stack in a debug
+/// build, and 128 levels of flow mappings overflowed a 2 MiB thread stack.
+pub const MAX_YAML_DEPTH: usize = 64;
 
 /// The most nodes (scalars, sequences, mappings, aliases replayed) one YAML document may hold.
 pub const MAX_YAML_NODES: usize = 1_000_000;
@@ -156,6 +162,10 @@ fn depth_error() -> LimitError {
     ))
 }
 
+fn yaml_depth_error() -> String {
+    format!("the YAML document nests sequences/mappings more than {MAX_YAML_DEPTH} levels deep")
+}
+
 /// The 1-based line and column (in characters) of byte `at` in `text`.
 fn line_column(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at];
@@ -172,8 +182,8 @@ pub(crate) fn yaml_options(duplicate_keys_win: bool) -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_reader_input_bytes: Some(MAX_DOCUMENT_BYTES),
-            max_depth: MAX_DEPTH,
-            flow_nesting_limit: MAX_DEPTH,
+            max_depth: MAX_YAML_DEPTH,
+            flow_nesting_limit: MAX_YAML_DEPTH,
             max_nodes: MAX_YAML_NODES,
             max_events: 2 * MAX_YAML_NODES,
             max_total_scalar_bytes: MAX_DOCUMENT_BYTES,
@@ -202,16 +212,81 @@ pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
     duplicate_keys_win: bool,
 ) -> Result<T, YamlError> {
     check_size(text.len()).map_err(YamlError::Limit)?;
-    serde_saphyr::from_str_with_options(text, yaml_options(duplicate_keys_win))
-        .map_err(YamlError::Parse)
+    serde_saphyr::from_str_with_options(text, yaml_options(duplicate_keys_win)).map_err(|e| {
+        match yaml_limit(&e) {
+            Some(message) => {
+                let limit = LimitError::new(message);
+                YamlError::Limit(match location(&e) {
+                    (Some(line), Some(column)) => limit.at(line, column),
+                    _ => limit,
+                })
+            }
+            None => YamlError::Parse(e),
+        }
+    })
+}
+
+/// What a budget breach means, in this module's terms; `None` for other errors.
+fn yaml_limit(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let nodes = || {
+        format!(
+            "the YAML document has more than {MAX_YAML_NODES} nodes; send larger documents as JSON"
+        )
+    };
+    let aliases =
+        || format!("the YAML document's aliases would replay more than {MAX_ALIAS_REPLAY} nodes");
+    Some(match e {
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => yaml_depth_error(),
+            B::Nodes { .. } | B::Events { .. } => nodes(),
+            B::ScalarBytes { .. } => {
+                format!("the YAML document's text values exceed {MAX_DOCUMENT_BYTES} bytes")
+            }
+            B::Documents { .. } => "the text holds more than one YAML document".to_owned(),
+            B::Aliases { .. }
+            | B::Anchors { .. }
+            | B::AliasAnchorRatio { .. }
+            | B::RecordedAnchorEvents { .. }
+            | B::RecordedAnchorBytes { .. } => aliases(),
+            other => format!("the YAML document is over a parser budget: {other:?}"),
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => aliases(),
+        other => {
+            // Errors raised inside deserialization reach us wrapped; their text
+            // is all that tells them apart (the parser's own nesting guard for
+            // flow collections words it "recursion limit exceeded").
+            let text = other.to_string();
+            if text.contains("recursion limit exceeded") {
+                yaml_depth_error()
+            } else if text.contains("alias replay") || text.contains("alias expansion") {
+                aliases()
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// The 1-based line and column of a `serde-saphyr` error, when it has them.
+fn location(e: &serde_saphyr::Error) -> (Option<usize>, Option<usize>) {
+    let number = |n: u64| usize::try_from(n).ok().filter(|n| *n > 0);
+    let location = e.location();
+    (
+        location.as_ref().and_then(|l| number(l.line())),
+        location.as_ref().and_then(|l| number(l.column())),
+    )
 }
 
 /// Why YAML text was not read.
 #[derive(Debug)]
 pub(crate) enum YamlError {
-    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    /// Over one of this module's limits.
     Limit(LimitError),
-    /// A syntax or type error, or a budget breached while parsing.
+    /// A syntax or type error.
     Parse(serde_saphyr::Error),
 }
 
@@ -221,13 +296,8 @@ impl YamlError {
         match self {
             Self::Limit(e) => (e.message().to_owned(), e.line(), e.column()),
             Self::Parse(e) => {
-                let location = e.location();
-                let number = |n: u64| usize::try_from(n).ok().filter(|n| *n > 0);
-                (
-                    e.to_string(),
-                    location.as_ref().and_then(|l| number(l.line())),
-                    location.as_ref().and_then(|l| number(l.column())),
-                )
+                let (line, column) = location(e);
+                (e.to_string(), line, column)
             }
         }
     }

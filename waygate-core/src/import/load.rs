@@ -104,12 +104,14 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
     crate::limits::from_yaml::<Lenient>(trimmed, true)
         .map(|l| l.0)
         .map_err(|e| {
-            let kind = match e {
-                crate::limits::YamlError::Limit(_) => ImportErrorKind::TooLarge,
-                crate::limits::YamlError::Parse(_) => ImportErrorKind::Syntax,
-            };
             let (message, line, column) = e.parts();
-            ImportError::new(kind, format!("invalid YAML: {message}"))
+            let (kind, message) = match e {
+                crate::limits::YamlError::Limit(_) => (ImportErrorKind::TooLarge, message),
+                crate::limits::YamlError::Parse(_) => {
+                    (ImportErrorKind::Syntax, format!("invalid YAML: {message}"))
+                }
+            };
+            ImportError::new(kind, message)
                 .in_file(file)
                 .at_line(line, column)
         })

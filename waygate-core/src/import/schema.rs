@@ -29,7 +29,7 @@ const MAX_DEPTH: usize = 128;
 /// product of two parts of the input: 16 MiB of spec could otherwise ask for
 /// terabytes. Real specifications stay far below (the largest fixture,
 /// DigitalOcean's, produces about 170,000).
-pub(super) const MAX_OUTPUT_NODES: usize = 4_000_000;
+pub(super) const MAX_OUTPUT_NODES: usize = 2_000_000;
 
 /// Which side of an action a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
