@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod gateway;
+mod hostile;
 mod import;
 mod keys;
 mod lanes;
