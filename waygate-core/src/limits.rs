@@ -201,6 +201,8 @@ pub(crate) fn yaml_options(duplicate_keys_win: bool) -> serde_saphyr::Options {
         } else {
             DuplicateKeyPolicy::Error
         },
+        // `.inf` and `.nan` have no JSON form: kept as their YAML text.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         // Messages name line and column; the text itself is the caller's.
         with_snippet: false,
     }

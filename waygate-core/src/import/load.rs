@@ -238,6 +238,10 @@ mod tests {
         .unwrap();
         assert_eq!(odd["200"]["max"], serde_json::json!(18446744073709552000.0));
         assert!(odd["200"]["min"].is_f64());
+        assert_eq!(
+            parse("maximum: .inf\nminimum: -.inf", None).unwrap(),
+            serde_json::json!({"maximum": ".inf", "minimum": "-.inf"})
+        );
     }
 
     #[test]
