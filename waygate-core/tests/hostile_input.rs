@@ -221,6 +221,30 @@ fn sixteen_mib_documents_are_read_or_refused_within_the_bound() {
     );
     let def = timed("16 MiB JSON", || IntegrationDef::from_json(&json_text)).unwrap();
     timed("16 MiB JSON check", || waygate_core::model::check(&def)).unwrap();
+    // As many actions as 16 MiB holds, each with its own schema to compile.
+    let mut actions = Vec::new();
+    let mut size = 0;
+    while size < limits::MAX_DOCUMENT_BYTES - 1024 {
+        let i = actions.len();
+        let action = json!({"slug": format!("a{i}"), "method": "POST", "path": format!("/a/{i}"),
+            "inputSchema": {"type": "object", "required": [format!("p{i}")],
+                "properties": {format!("p{i}"): {"type": "string", "pattern": format!("^x{i}$")}}}});
+        size += action.to_string().len() + 1;
+        actions.push(action);
+    }
+    let count = actions.len();
+    let many =
+        json!({"slug": "many", "name": "Many", "baseUrl": "https://x.example", "actions": actions})
+            .to_string();
+    let def = timed(
+        &format!("16 MiB JSON definition of {count} actions"),
+        || IntegrationDef::from_json(&many),
+    )
+    .unwrap();
+    timed(&format!("check of {count} actions"), || {
+        waygate_core::model::check(&def)
+    })
+    .unwrap();
     let spec = fill(
         "{\"openapi\": \"3.0.0\", \"info\": {\"title\": \"T\", \"version\": \"1\"}, \"paths\": {\"/a\": {\"get\": {\"responses\": {\"200\": {\"description\": \"ok\"}}}}}, \"x\": [",
         "1,",
