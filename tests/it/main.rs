@@ -5,6 +5,7 @@ mod cpu;
 mod crash;
 mod edge;
 mod gateway;
+mod hostile;
 mod import;
 mod keys;
 mod lanes;

@@ -58,7 +58,7 @@ pub enum Credential {
         #[serde(default)]
         refresh_token: Option<SecretString>,
         /// When the access token expires, when known.
-        #[serde(default, with = "rfc3339_opt")]
+        #[serde(default, deserialize_with = "expires_at")]
         expires_at: Option<SystemTime>,
         /// Granted scopes.
         #[serde(default)]
@@ -434,21 +434,8 @@ fn header_map<'de, D: serde::Deserializer<'de>>(
         .collect())
 }
 
-mod rfc3339_opt {
-    use std::time::SystemTime;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<SystemTime>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(d)? else {
-            return Ok(None);
-        };
-        crate::time::parse_rfc3339(&text).map(Some).ok_or_else(|| {
-            serde::de::Error::custom(format!("'{text}' is not an RFC 3339 date-time"))
-        })
-    }
+fn expires_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+    crate::time::deserialize_opt(d, "expiresAt")
 }
 
 #[cfg(test)]
@@ -500,6 +487,25 @@ mod tests {
             assert_eq!(back.kind(), c.kind());
             assert_eq!(back.secrets(), c.secrets());
             assert_eq!(format!("{back:?}"), format!("{c:?}"));
+        }
+    }
+
+    #[test]
+    fn a_bad_expiry_is_an_error_naming_the_field_not_a_panic() {
+        for bad in [
+            "2030-02-31T03:04:05Z",
+            "2030-01-02T03:04:05+0\u{e9}:00",
+            "2030-01-02T03:04:05+99:99",
+            "soon",
+        ] {
+            let body = format!(
+                r#"{{"type":"oauth2_tokens","clientId":"c","clientSecret":"s","accessToken":"a","expiresAt":"{bad}"}}"#
+            );
+            let e = serde_json::from_str::<Credential>(&body)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.starts_with("expiresAt: not an RFC 3339"), "{bad}: {e}");
         }
     }
 

@@ -1,127 +1,72 @@
-//! Date-time text without a calendar crate: RFC 3339 in and out.
+//! Date-time text: RFC 3339 in and out through `jiff` (decision 42).
+//!
+//! Crate-private: the public API speaks `SystemTime`; only the credential's
+//! `expiresAt` and the log entry's `startedAt` are text, written and read here.
 
-use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-/// Parses `2030-01-02T03:04:05Z`, with optional fractions and a `±HH:MM` offset.
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let padded = format!("{:0<9}", &frac[..digits.min(9)]);
-        nanos = padded.parse().ok()?;
-        rest = &frac[digits..];
-    }
-    let offset_secs = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6
-            && (rest.starts_with('+') || rest.starts_with('-'))
-            && &rest[3..4] == ":" =>
-        {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
+use jiff::Timestamp;
+
+/// Parses an RFC 3339 date-time with its UTC offset (`2030-01-02T03:04:05Z`,
+/// `2030-01-02T05:04:05.25+02:00`), validating the calendar (no February 31st),
+/// the clock and the offset (at most ±25:59).
+///
+/// # Errors
+/// What is wrong with `text`, without repeating it (callers name the field).
+pub(crate) fn parse_rfc3339(text: &str) -> Result<SystemTime, String> {
+    // jiff reads ISO 8601's extended forms too; an offset (or `Z`) is required,
+    // because a date-time without one is not an instant.
+    let timestamp: Timestamp = text
+        .parse()
+        .map_err(|e: jiff::Error| format!("not an RFC 3339 date-time with an offset: {e}"))?;
+    // Every instant jiff reads (years -9999 to 9999) is a `SystemTime` on the
+    // platforms we build for; the error stays an error elsewhere.
+    SystemTime::try_from(timestamp).map_err(|e| format!("out of range: {e}"))
 }
 
 /// Formats as `2030-01-02T03:04:05.123Z` (UTC, milliseconds).
-pub fn format_rfc3339(time: SystemTime) -> String {
-    let mut out = String::with_capacity(24);
-    // Writing to a String cannot fail.
-    let _ = write_rfc3339(&mut out, time, Fraction::Millis);
-    out
+pub(crate) fn format_rfc3339(time: SystemTime) -> String {
+    format!("{:.3}", timestamp(time))
 }
 
-/// The digits of the second's fraction that [`write_rfc3339`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fraction {
-    /// Three: `05.123Z`.
-    Millis,
-    /// Six: `05.123456Z`.
-    Micros,
+/// `now + seconds`, saturating at the latest instant RFC 3339 text can hold
+/// (an upstream's `expires_in` is not trusted to fit).
+pub(crate) fn after(now: SystemTime, seconds: u64) -> SystemTime {
+    let latest = SystemTime::try_from(Timestamp::MAX).unwrap_or(now);
+    now.checked_add(Duration::from_secs(seconds))
+        .map_or(latest, |t| t.min(latest))
 }
 
-/// Writes `time` as RFC 3339 in UTC to `out`, without allocating.
-///
-/// # Errors
-/// Those of `out`.
-pub fn write_rfc3339(
-    out: &mut impl fmt::Write,
-    time: SystemTime,
-    fraction: Fraction,
-) -> fmt::Result {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )?;
-    match fraction {
-        Fraction::Millis => write!(out, "{:03}Z", since.subsec_millis()),
-        Fraction::Micros => write!(out, "{:06}Z", since.subsec_micros()),
-    }
+/// The instant as a `jiff` timestamp, clamped to the range RFC 3339 text can
+/// hold (jiff's -9999 to 9999-12-30T22:00Z): formatting never fails.
+fn timestamp(time: SystemTime) -> Timestamp {
+    Timestamp::try_from(time).unwrap_or_else(|_| {
+        if time > SystemTime::UNIX_EPOCH {
+            Timestamp::MAX
+        } else {
+            Timestamp::MIN
+        }
+    })
 }
 
-// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// Serde for `Option<SystemTime>` as RFC 3339 text; `field` names the value in errors.
+pub(crate) fn deserialize_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> Result<Option<SystemTime>, D::Error> {
+    use serde::Deserialize;
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    parse_rfc3339(&text)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("{field}: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn round_trips_and_honours_offsets() {
@@ -135,28 +80,58 @@ mod tests {
             t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
             1_893_553_445
         );
-        let micros = |us| {
-            let mut s = String::new();
-            write_rfc3339(
-                &mut s,
-                UNIX_EPOCH + Duration::from_micros(us),
-                Fraction::Micros,
-            )
-            .unwrap();
-            s
-        };
-        assert_eq!(micros(0), "1970-01-01T00:00:00.000000Z");
+        let at = |ms| format_rfc3339(UNIX_EPOCH + Duration::from_millis(ms));
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
         // 2000-02-29 (a leap day in a century leap year), 23:59:59.5
-        assert_eq!(micros(951_868_799_500_000), "2000-02-29T23:59:59.500000Z");
-        assert_eq!(micros(1_795_366_626_371_042), "2026-11-22T16:57:06.371042Z");
-        assert_eq!(micros(4_107_542_400_000_001), "2100-03-01T00:00:00.000001Z");
+        assert_eq!(at(951_868_799_500), "2000-02-29T23:59:59.500Z");
+        assert_eq!(at(4_107_542_400_001), "2100-03-01T00:00:00.001Z");
+        // Before 1970 is an instant too.
+        let before = parse_rfc3339("1969-12-31T23:59:59Z").unwrap();
+        assert_eq!(format_rfc3339(before), "1969-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn impossible_dates_and_odd_text_are_errors_not_panics() {
         for bad in [
             "2030-13-02T03:04:05Z",
+            "2030-02-31T03:04:05Z",
+            "2031-02-29T00:00:00Z",
+            "2030-01-02T24:00:00Z",
+            "2030-01-02T03:60:00Z",
+            "2030-01-02T03:04:05+99:99",
+            "2030-01-02T03:04:05+01:60",
             "2030-01-02 03:04",
             "2030-01-02T03:04:05",
+            "2030-01-02T03:04:05+0é:00",
+            "2030-01-02T03:04:05é",
+            "２０３０-01-02T03:04:05Z",
+            "",
             "x",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(parse_rfc3339(bad).is_err(), "{bad} accepted");
         }
+        let e = parse_rfc3339("2030-02-31T03:04:05Z").unwrap_err();
+        assert!(e.contains("day"), "{e}");
+    }
+
+    #[test]
+    fn a_leap_second_stays_in_its_minute() {
+        // RFC 3339 allows :60; it is read as the last second of the minute instead
+        // of rolling over (into year 10000 at the very end of the range, which is
+        // past jiff's last instant, 9999-12-30T22:00Z, and refused).
+        let t = parse_rfc3339("9998-12-31T23:59:60Z").unwrap();
+        assert_eq!(format_rfc3339(t), "9998-12-31T23:59:59.000Z");
+        assert!(parse_rfc3339("9999-12-31T23:59:60Z").is_err());
+        let t = parse_rfc3339("2016-12-31T23:59:60Z").unwrap();
+        assert_eq!(format_rfc3339(t), "2016-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn out_of_range_instants_format_clamped_and_expiry_saturates() {
+        let far = UNIX_EPOCH + Duration::from_secs(1 << 40);
+        assert!(format_rfc3339(far).starts_with("9999-12-30T"));
+        let late = after(SystemTime::now(), u64::MAX);
+        assert!(format_rfc3339(late).starts_with("9999-12-30T"));
+        assert_eq!(after(UNIX_EPOCH, 60), UNIX_EPOCH + Duration::from_secs(60));
     }
 }

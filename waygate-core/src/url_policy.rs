@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
@@ -50,21 +50,39 @@ impl UrlPolicy {
         self
     }
 
-    /// Whether `ip` may be reached.
+    /// Whether `ip` may be reached. An IPv6 address that embeds an IPv4 one
+    /// (IPv4-mapped, -compatible or -translated, NAT64, 6to4, Teredo) is judged
+    /// by the address it embeds as well: a translator or relay would deliver it there.
     ///
     /// # Errors
     /// [`Refused`], naming the address and its range.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Refused> {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        if let IpAddr::V6(v6) = ip {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return self.check_ip(IpAddr::V4(v4));
+            }
+            for (v4, form) in embedded_ipv4(v6) {
+                if let Some(what) = self.refusal(IpAddr::V4(v4)) {
+                    return Err(Refused(format!(
+                        "{v6} is {form} address embedding {v4}, a {what} address"
+                    )));
+                }
+            }
+        }
+        match self.refusal(ip) {
+            None => Ok(()),
+            Some(what) => Err(Refused(format!("{ip} is a {what} address"))),
+        }
+    }
+
+    /// The range that makes `ip` refused under this policy, if any.
+    fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
         match classify(ip) {
-            Range::Public => Ok(()),
-            Range::Loopback if self.allow_loopback || self.allow_private => Ok(()),
-            Range::Other(_) if self.allow_private => Ok(()),
-            Range::Loopback => Err(Refused(format!("{ip} is a loopback address"))),
-            Range::Other(what) => Err(Refused(format!("{ip} is a {what} address"))),
+            Range::Public => None,
+            Range::Loopback if self.allow_loopback || self.allow_private => None,
+            Range::Other(_) if self.allow_private => None,
+            Range::Loopback => Some("loopback"),
+            Range::Other(what) => Some(what),
         }
     }
 
@@ -168,11 +186,47 @@ static REFUSED: LazyLock<Vec<(IpNet, &'static str)>> = LazyLock::new(|| {
         ("fe80::/10", "link-local"),
         ("ff00::/8", "multicast"),
         ("fd00:ec2::254/128", "cloud metadata"),
+        ("192.0.2.0/24", "documentation"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("100::/64", "discard-only"),
+        ("2001:db8::/32", "documentation"),
+        // Local-use IPv4/IPv6 translation (RFC 8215): the operator's own
+        // translator, whose IPv4 side is by definition not public.
+        ("64:ff9b:1::/48", "local-use NAT64"),
     ]
     .into_iter()
     .map(|(net, what)| (net.parse().expect("static network literals parse"), what))
     .collect()
 });
+
+/// The IPv4 addresses an IPv6 address carries, and the form that carries each
+/// (with its article, for messages).
+fn embedded_ipv4(v6: Ipv6Addr) -> Vec<(Ipv4Addr, &'static str)> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    let mut found = Vec::new();
+    match s {
+        // ::a.b.c.d (IPv4-compatible, deprecated); :: and ::1 are not.
+        [0, 0, 0, 0, 0, 0, hi, lo] if u128::from(v6) > 1 => {
+            found.push((v4(hi, lo), "an IPv4-compatible"));
+        }
+        // ::ffff:0:a.b.c.d (IPv4-translated, SIIT).
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => found.push((v4(hi, lo), "an IPv4-translated")),
+        // 64:ff9b::a.b.c.d (NAT64 well-known prefix, RFC 6052).
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => found.push((v4(hi, lo), "a NAT64")),
+        // 2002:aabb:ccdd::/48 (6to4): the relay's IPv4 in bits 16..48.
+        [0x2002, hi, lo, ..] => found.push((v4(hi, lo), "a 6to4")),
+        // 2001:0:server:server:flags:port:client:client (Teredo): the server's
+        // IPv4 in bits 32..64, the client's inverted in the last 32 bits.
+        [0x2001, 0, server_hi, server_lo, _, _, client_hi, client_lo] => {
+            found.push((v4(server_hi, server_lo), "a Teredo"));
+            found.push((v4(!client_hi, !client_lo), "a Teredo"));
+        }
+        _ => {}
+    }
+    found
+}
 
 fn classify(ip: IpAddr) -> Range {
     if ip.is_loopback() {
@@ -288,6 +342,103 @@ mod tests {
             check(strict, "file:///etc/passwd").unwrap_err(),
             "scheme 'file' is not http or https"
         );
+    }
+
+    #[test]
+    fn odd_ipv4_literals_are_normalised_and_refused() {
+        // The url crate reads WHATWG's IPv4 forms; each is the loopback address.
+        for url in [
+            "http://0x7f.1/",
+            "http://2130706433/",
+            "http://127.1/",
+            "http://0177.0.0.1/",
+            "http://0x7f000001/",
+            "http://127.0.0.1./",
+            "http://%31%32%37.0.0.1/",
+        ] {
+            assert_eq!(
+                check(UrlPolicy::strict(), url).unwrap_err(),
+                "127.0.0.1 is a loopback address",
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_embedding_a_refused_ipv4_are_refused_like_it() {
+        let strict = UrlPolicy::strict();
+        for (url, expected) in [
+            (
+                "http://[::ffff:127.0.0.1]/",
+                "127.0.0.1 is a loopback address",
+            ),
+            (
+                "http://[::ffff:a9fe:a9fe]/",
+                "169.254.169.254 is a link-local (cloud metadata) address",
+            ),
+            (
+                "http://[::127.0.0.1]/",
+                "::7f00:1 is an IPv4-compatible address embedding 127.0.0.1, a loopback address",
+            ),
+            (
+                "http://[::10.0.0.1]/",
+                "::a00:1 is an IPv4-compatible address embedding 10.0.0.1, a private address",
+            ),
+            (
+                "http://[::ffff:0:127.0.0.1]/",
+                "::ffff:0:7f00:1 is an IPv4-translated address embedding 127.0.0.1, a loopback address",
+            ),
+            (
+                "http://[64:ff9b::127.0.0.1]/",
+                "64:ff9b::7f00:1 is a NAT64 address embedding 127.0.0.1, a loopback address",
+            ),
+            (
+                "http://[64:ff9b::a9fe:a9fe]/",
+                "64:ff9b::a9fe:a9fe is a NAT64 address embedding 169.254.169.254, a link-local (cloud metadata) address",
+            ),
+            (
+                "http://[64:ff9b:1::5db8:d822]/",
+                "64:ff9b:1::5db8:d822 is a local-use NAT64 address",
+            ),
+            (
+                "http://[2002:7f00:1::]/",
+                "2002:7f00:1:: is a 6to4 address embedding 127.0.0.1, a loopback address",
+            ),
+            (
+                "http://[2002:c0a8:101::1]/",
+                "2002:c0a8:101::1 is a 6to4 address embedding 192.168.1.1, a private address",
+            ),
+            // Teredo client 127.0.0.1 is stored inverted: 80ff:fffe.
+            (
+                "http://[2001:0:5db8:d822:0:0:80ff:fffe]/",
+                "2001:0:5db8:d822::80ff:fffe is a Teredo address embedding 127.0.0.1, a loopback address",
+            ),
+            (
+                "http://[2001:0:a00:1::]/",
+                "2001:0:a00:1:: is a Teredo address embedding 10.0.0.1, a private address",
+            ),
+        ] {
+            assert_eq!(check(strict, url).unwrap_err(), expected, "{url}");
+        }
+        // The same forms around a public IPv4 (93.184.216.34 = 5db8:d822) pass.
+        for url in [
+            "http://[64:ff9b::5db8:d822]/",
+            "http://[2002:5db8:d822::1]/",
+            "http://[2001:0:5db8:d822:0:0:a247:27dd]/",
+            "http://[::5db8:d822]/",
+        ] {
+            check(strict, url).unwrap();
+        }
+        // Allowing loopback allows it in embedded form too, and ::1 stays plain loopback.
+        let lo = UrlPolicy::strict().allow_loopback();
+        check(lo, "http://[64:ff9b::127.0.0.1]/").unwrap();
+        check(lo, "http://[::1]/").unwrap();
+        assert!(check(lo, "http://[64:ff9b::10.0.0.1]/").is_err());
+        check(
+            UrlPolicy::strict().allow_private_networks(),
+            "http://[2002:c0a8:101::1]/",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -385,7 +385,7 @@ static SOURCES: LazyLock<Vec<(Value, Vec<Vec<String>>)>> = LazyLock::new(|| {
         let value: Value = if f.ends_with(".json") {
             serde_json::from_str(&text).unwrap()
         } else {
-            yaml_serde::from_str(&text).unwrap()
+            serde_saphyr::from_str(&text).unwrap()
         };
         let mut all = Vec::new();
         paths(&value, Vec::new(), &mut all, 0);

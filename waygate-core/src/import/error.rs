@@ -14,6 +14,9 @@ pub enum ImportErrorKind {
     Reference,
     /// The document is not an OpenAPI 3.x or Swagger 2.0 description.
     NotOpenApi,
+    /// The document is over a size, nesting, node or expansion limit
+    /// ([`limits`](crate::limits)).
+    TooLarge,
 }
 
 /// An OpenAPI document could not be imported.

@@ -80,13 +80,20 @@ impl Loader for NoLoader {
     }
 }
 
-/// Parses JSON or YAML text; text starting with `{` or `[` is read as JSON.
+/// Parses JSON or YAML text, within the [`limits`](crate::limits); text
+/// starting with `{` or `[` is read as JSON.
 ///
 /// # Errors
-/// A [`ImportErrorKind::Syntax`] error with the line and column the parser reports.
+/// A [`ImportErrorKind::Syntax`] error with the line and column the parser
+/// reports, or [`ImportErrorKind::TooLarge`] naming the limit.
 pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with(['{', '[']) {
+        crate::limits::check_json_text(trimmed).map_err(|e| {
+            ImportError::new(ImportErrorKind::TooLarge, e.message())
+                .in_file(file.clone())
+                .at_line(e.line(), e.column())
+        })?;
         return serde_json::from_str(trimmed).map_err(|e| {
             let line = (e.line() > 0).then_some(e.line());
             ImportError::new(ImportErrorKind::Syntax, format!("invalid JSON: {e}"))
@@ -94,16 +101,19 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
                 .at_line(line, line.map(|_| e.column()))
         });
     }
-    yaml_serde::from_str::<Lenient>(trimmed)
+    crate::limits::from_yaml::<Lenient>(trimmed, true)
         .map(|l| l.0)
         .map_err(|e| {
-            let location = e.location();
-            ImportError::new(ImportErrorKind::Syntax, format!("invalid YAML: {e}"))
+            let (message, line, column) = e.parts();
+            let (kind, message) = match e {
+                crate::limits::YamlError::Limit(_) => (ImportErrorKind::TooLarge, message),
+                crate::limits::YamlError::Parse(_) => {
+                    (ImportErrorKind::Syntax, format!("invalid YAML: {message}"))
+                }
+            };
+            ImportError::new(kind, message)
                 .in_file(file)
-                .at_line(
-                    location.as_ref().map(|l| l.line()),
-                    location.as_ref().map(|l| l.column()),
-                )
+                .at_line(line, column)
         })
 }
 
@@ -113,6 +123,7 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
 struct Lenient(Value);
 
 impl<'de> serde::Deserialize<'de> for Lenient {
+    // Depth is bounded by the YAML budget (`limits::MAX_DEPTH`) before this recursion.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(LenientVisitor).map(Lenient)
     }
@@ -227,6 +238,10 @@ mod tests {
         .unwrap();
         assert_eq!(odd["200"]["max"], serde_json::json!(18446744073709552000.0));
         assert!(odd["200"]["min"].is_f64());
+        assert_eq!(
+            parse("maximum: .inf\nminimum: -.inf", None).unwrap(),
+            serde_json::json!({"maximum": ".inf", "minimum": "-.inf"})
+        );
     }
 
     #[test]

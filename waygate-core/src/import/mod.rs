@@ -172,6 +172,8 @@ pub fn from_str(text: &str, options: &ImportOptions) -> Result<ImportResult, Imp
 /// # Errors
 /// As [`from_str`], without syntax errors.
 pub fn from_value(value: Value, options: &ImportOptions) -> Result<ImportResult, ImportError> {
+    crate::limits::check_value(&value)
+        .map_err(|e| ImportError::new(ImportErrorKind::TooLarge, e.message()))?;
     import(&memory_url(), value, &NoLoader, options)
 }
 

@@ -23,6 +23,14 @@ use super::resolve::{At, Docs, fragment_pointer};
 /// Schemas nested deeper than this are cut off (accepting anything there).
 const MAX_DEPTH: usize = 128;
 
+/// The most schema nodes one import may produce. Shared definitions are copied
+/// into the `$defs` of every schema that uses them and a `$ref`'d path item is
+/// converted for every path that names it, so the output can grow as the
+/// product of two parts of the input: 16 MiB of spec could otherwise ask for
+/// terabytes. Real specifications stay far below (the largest fixture,
+/// DigitalOcean's, produces about 170,000).
+pub(super) const MAX_OUTPUT_NODES: usize = 2_000_000;
+
 /// Which side of an action a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Mode {
@@ -37,6 +45,8 @@ struct Def {
     schema: Value,
     /// Names of the definitions it refers to.
     deps: Vec<String>,
+    /// Its nodes, charged each time it is copied into a `$defs`.
+    nodes: usize,
 }
 
 /// The shared schemas of one import: their `$defs` names and converted forms.
@@ -49,9 +59,26 @@ pub(super) struct Registry {
     converted: HashMap<(String, Mode), Rc<Def>>,
     /// Whether each `pattern` seen compiles as the validator's regex dialect.
     patterns: HashMap<String, bool>,
+    /// Schema nodes produced so far (see [`MAX_OUTPUT_NODES`]).
+    produced: usize,
 }
 
 impl Registry {
+    /// Counts `nodes` more output nodes; an error past [`MAX_OUTPUT_NODES`].
+    fn charge(&mut self, nodes: usize) -> Result<(), ImportError> {
+        self.produced = self.produced.saturating_add(nodes);
+        if self.produced > MAX_OUTPUT_NODES {
+            return Err(ImportError::new(
+                super::error::ImportErrorKind::TooLarge,
+                format!(
+                    "the imported schemas would hold more than {MAX_OUTPUT_NODES} nodes once shared \
+                     definitions are copied into each action; import fewer actions (select)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether `pattern` compiles: an ECMA-262 regex the validator cannot handle
     /// would make the whole schema fail to compile, so such patterns are dropped.
     fn pattern_compiles(&mut self, pattern: &str) -> bool {
@@ -170,6 +197,7 @@ impl<'a, 'l> Converter<'a, 'l> {
                 continue;
             }
             let def = self.def(&name)?;
+            self.registry.charge(def.nodes)?;
             queue.extend(def.deps.iter().filter(|d| !seen.contains(*d)).cloned());
             defs.insert(name, def.schema.clone());
         }
@@ -202,7 +230,12 @@ impl<'a, 'l> Converter<'a, 'l> {
         let schema = self.convert(&At::root(&node.url), node.value())?;
         let mut deps = Vec::new();
         def_refs(&schema, &mut deps, 0);
-        let def = Rc::new(Def { schema, deps });
+        let nodes = node_count(&schema);
+        let def = Rc::new(Def {
+            schema,
+            deps,
+            nodes,
+        });
         self.registry.converted.insert(cache_key, Rc::clone(&def));
         Ok(def)
     }
@@ -238,6 +271,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         map: &Map<String, Value>,
         depth: usize,
     ) -> Result<Value, ImportError> {
+        self.registry.charge(1)?;
         let mut out = Map::new();
         let mut nullable = false;
         let mut file = false;
@@ -312,18 +346,18 @@ impl<'a, 'l> Converter<'a, 'l> {
                         out.insert(key.clone(), Value::Array(names));
                     }
                 }
-                "enum" if value.is_array() && !has_ref(value, 0) => {
+                "enum" | "examples" if value.is_array() && !has_ref(value, 0) => {
+                    self.registry.charge(node_count(value))?;
                     out.insert(key.clone(), value.clone());
                 }
                 "const" | "default" if !has_ref(value, 0) => {
-                    out.insert(key.clone(), value.clone());
-                }
-                "examples" if value.is_array() && !has_ref(value, 0) => {
+                    self.registry.charge(node_count(value))?;
                     out.insert(key.clone(), value.clone());
                 }
                 "example"
                     if !map.get("examples").is_some_and(Value::is_array) && !has_ref(value, 0) =>
                 {
+                    self.registry.charge(node_count(value))?;
                     out.insert("examples".into(), Value::Array(vec![value.clone()]));
                 }
                 "minimum" | "maximum" if value.is_number() => {
@@ -464,6 +498,21 @@ fn def_refs(schema: &Value, out: &mut Vec<String>, depth: usize) {
         }
         _ => {}
     }
+}
+
+/// The nodes in `value` (itself included), counted without recursion.
+pub(super) fn node_count(value: &Value) -> usize {
+    let mut count = 0;
+    let mut stack = vec![value];
+    while let Some(node) = stack.pop() {
+        count += 1;
+        match node {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
 }
 
 /// The schema of a multipart file part, as the executor sends it.

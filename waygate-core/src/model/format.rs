@@ -24,13 +24,31 @@ impl FormatError {
         }
     }
 
-    pub(crate) fn yaml(err: yaml_serde::Error) -> Self {
-        let location = err.location();
+    pub(crate) fn yaml(err: &crate::limits::YamlError) -> Self {
+        let (message, line, column) = err.parts();
+        Self {
+            format: "YAML",
+            message,
+            line,
+            column,
+        }
+    }
+
+    pub(crate) fn json_limit(err: crate::limits::LimitError) -> Self {
+        Self {
+            format: "JSON",
+            line: err.line(),
+            column: err.column(),
+            message: err.message().to_owned(),
+        }
+    }
+
+    pub(crate) fn yaml_output(err: serde_saphyr::SerializeError) -> Self {
         Self {
             format: "YAML",
             message: err.to_string(),
-            line: location.as_ref().map(|l| l.line()),
-            column: location.as_ref().map(|l| l.column()),
+            line: None,
+            column: None,
         }
     }
 

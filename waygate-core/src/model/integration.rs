@@ -57,20 +57,24 @@ impl IntegrationDef {
         }
     }
 
-    /// Reads a definition from JSON text.
+    /// Reads a definition from JSON text, within the [`limits`](crate::limits).
     ///
     /// # Errors
-    /// A [`crate::model::FormatError`] naming the line, column and what is wrong.
+    /// A [`crate::model::FormatError`] naming the line, column and what is wrong
+    /// (or which limit the text is over).
     pub fn from_json(text: &str) -> Result<Self, super::FormatError> {
+        crate::limits::check_json_text(text).map_err(super::FormatError::json_limit)?;
         serde_json::from_str(text).map_err(super::FormatError::json)
     }
 
-    /// Reads a definition from YAML text.
+    /// Reads a definition from YAML text, within the [`limits`](crate::limits);
+    /// duplicate keys are errors.
     ///
     /// # Errors
-    /// A [`crate::model::FormatError`] naming the location and what is wrong.
+    /// A [`crate::model::FormatError`] naming the location and what is wrong
+    /// (or which limit the text is over).
     pub fn from_yaml(text: &str) -> Result<Self, super::FormatError> {
-        yaml_serde::from_str(text).map_err(super::FormatError::yaml)
+        crate::limits::from_yaml(text, false).map_err(|e| super::FormatError::yaml(&e))
     }
 
     /// Writes the definition as pretty JSON.
@@ -83,7 +87,7 @@ impl IntegrationDef {
     /// # Errors
     /// Only if a schema holds a value YAML cannot represent.
     pub fn to_yaml(&self) -> Result<String, super::FormatError> {
-        yaml_serde::to_string(self).map_err(super::FormatError::yaml)
+        serde_saphyr::to_string(self).map_err(super::FormatError::yaml_output)
     }
 
     /// The action with this slug, if any.

@@ -11,7 +11,7 @@
 //! `invalid_grant`, or `max_failures` failures in a row, marks the connection
 //! `needs_reauth`; after that calls fail fast without asking the provider.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -219,9 +219,10 @@ impl Inner {
         }
     }
 
-    /// `now + expires_in` seconds.
+    /// `now + expires_in` seconds, saturating: a token endpoint's huge
+    /// `expires_in` must not overflow the clock.
     pub(crate) fn expiry(&self, expires_in: u64) -> SystemTime {
-        self.clock.now() + Duration::from_secs(expires_in)
+        crate::time::after(self.clock.now(), expires_in)
     }
 
     /// Persists `needs_reauth` and raises the alert: one ERROR line, no secret.

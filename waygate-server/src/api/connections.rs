@@ -1,13 +1,13 @@
 //! Connections of an integration: created with a credential (write-only),
 //! listed with status and health, deleted; a credential never appears in an answer.
 
+use crate::ops::time::rfc3339;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_core::{Connection, Credential};
 use waygate_store::ConnectionInfo;
 

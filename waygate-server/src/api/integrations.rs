@@ -1,6 +1,7 @@
 //! Integrations: create from a definition or an OpenAPI document, list, read,
 //! update, export as config as code, delete; their actions and health.
 
+use crate::ops::time::rfc3339;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -13,7 +14,6 @@ use waygate_core::IntegrationDef;
 use waygate_core::import::{self, ImportOptions};
 use waygate_core::model::{self, Defaults};
 use waygate_core::storage::IntegrationStore as _;
-use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_store::{IntegrationQuery, IntegrationSummary};
 
 use super::auth::Tenant;

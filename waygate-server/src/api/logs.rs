@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use crate::ops::time::{parse_rfc3339, rfc3339};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
-use waygate_core::time::{format_rfc3339 as rfc3339, parse_rfc3339};
 use waygate_store::{LogOutcome, LogQuery, LogRecord};
 
 use super::auth::Tenant;
@@ -114,12 +114,8 @@ pub struct StatsView {
 }
 
 fn since(text: Option<&str>) -> ApiResult<Option<SystemTime>> {
-    text.map(|t| {
-        parse_rfc3339(t).ok_or_else(|| {
-            ApiError::bad_request(format!("since: '{t}' is not an RFC 3339 date-time"))
-        })
-    })
-    .transpose()
+    text.map(|t| parse_rfc3339("since", t).map_err(ApiError::bad_request))
+        .transpose()
 }
 
 /// Request logs, newest first, with integration and action names.

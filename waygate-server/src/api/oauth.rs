@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::ops::time::rfc3339;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -18,7 +19,6 @@ use waygate_core::credential::ConnectionStatus;
 use waygate_core::error::ErrorKind as CoreKind;
 use waygate_core::model::AuthSpec;
 use waygate_core::oauth2::{CredentialKey, begin_authorization};
-use waygate_core::time::format_rfc3339 as rfc3339;
 use waygate_core::{Connection, Credential};
 use waygate_store::{OAuthClient, PendingAuthorization, StateOutcome};
 

@@ -14,7 +14,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ApiResult, store_error};
 use super::page::Page;
 use crate::app::AppState;
-use waygate_core::time::format_rfc3339 as rfc3339;
+use crate::ops::time::rfc3339;
 
 /// The tenant setting that overrides `WAYGATE_TENANT_RATE_LIMIT`.
 const RATE_LIMIT_SETTING: &str = "rateLimitPerMinute";

@@ -13,7 +13,8 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
-use waygate_core::time::{Fraction, write_rfc3339};
+
+use super::time::Micros;
 
 /// Formats each event as one JSON object on its own line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,7 +33,7 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        write_rfc3339(&mut writer, SystemTime::now(), Fraction::Micros)?;
+        write!(writer, "{}", Micros(SystemTime::now()))?;
         writer.write_str("\",\"level\":\"")?;
         writer.write_str(meta.level().as_str())?;
         writer.write_str("\",\"fields\":{")?;

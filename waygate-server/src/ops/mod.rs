@@ -6,3 +6,4 @@ pub mod log_format;
 pub mod log_writer;
 pub mod metrics;
 pub mod request_id;
+pub mod time;

@@ -1,0 +1,333 @@
+//! Bounds on the work that parsing untrusted text may cost (decision 43).
+//!
+//! Every parser of user input in core checks these before its expensive work:
+//! [`IntegrationDef::from_json`](crate::model::IntegrationDef::from_json) and
+//! [`from_yaml`](crate::model::IntegrationDef::from_yaml), the OpenAPI importer's
+//! [`from_str`](crate::import::from_str), [`from_value`](crate::import::from_value)
+//! and the documents its `$ref`s load. A server can call the cheap checks here
+//! itself first (on the thread that read the body) to refuse a hostile document
+//! before handing it to a worker pool.
+//!
+//! - Size: [`MAX_DOCUMENT_BYTES`] per document.
+//! - Nesting: [`MAX_DEPTH`] levels of arrays and objects in JSON, the bound
+//!   `serde_json` applies by default; [`MAX_YAML_DEPTH`] of flow and block
+//!   collections in YAML.
+//! - YAML nodes: [`MAX_YAML_NODES`]. YAML parsing costs about a microsecond per
+//!   node (JSON about a tenth of that), so this keeps any YAML document under a
+//!   second or two of CPU; larger descriptions can be sent as JSON.
+//! - YAML aliases: [`MAX_ALIAS_REPLAY`] nodes replayed in all, so a "billion
+//!   laughs" document of nested aliases is refused before it is expanded.
+//!
+//! YAML is parsed by `serde-saphyr`, whose budgets are checked on the event
+//! stream as the parser produces it: a breach stops the parse at that point.
+//! (`libyaml`'s scanner, used before, re-scanned its stack of possible simple
+//! keys for every token: 100,000 nested `[` after a mapping key cost 40 s.)
+
+use serde_json::Value;
+
+/// The largest document (bytes of text) a parser accepts.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// The deepest nesting of arrays/objects accepted in JSON (`serde_json`'s own bound).
+pub const MAX_DEPTH: usize = 128;
+
+/// The deepest nesting of sequences/mappings accepted in YAML. Lower than JSON's:
+/// each level costs the YAML deserializer several kilobytes of stack in a debug
+/// build, and 128 levels of flow mappings overflowed a 2 MiB thread stack.
+pub const MAX_YAML_DEPTH: usize = 64;
+
+/// The most nodes (scalars, sequences, mappings, aliases replayed) one YAML document may hold.
+pub const MAX_YAML_NODES: usize = 1_000_000;
+
+/// The most nodes all aliases of one YAML document may replay together.
+pub const MAX_ALIAS_REPLAY: usize = 100_000;
+
+/// A document over one of the limits: which limit, and where the parser was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LimitError {
+    message: String,
+    line: Option<usize>,
+    column: Option<usize>,
+}
+
+impl LimitError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    fn at(mut self, line: usize, column: usize) -> Self {
+        self.message = format!("{} (line {line}, column {column})", self.message);
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+
+    /// What was over which limit, with the line and column when known.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The 1-based line where the limit was reached, when known.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    /// The 1-based column where the limit was reached, when known.
+    pub fn column(&self) -> Option<usize> {
+        self.column
+    }
+}
+
+/// Refuses a document of more than [`MAX_DOCUMENT_BYTES`].
+///
+/// # Errors
+/// A [`LimitError`] giving both sizes.
+pub fn check_size(bytes: usize) -> Result<(), LimitError> {
+    if bytes > MAX_DOCUMENT_BYTES {
+        return Err(LimitError::new(format!(
+            "the document is {bytes} bytes; the limit is {MAX_DOCUMENT_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks JSON text's size and nesting depth in one pass over its bytes (no
+/// allocation, strings skipped), before a parser builds anything from it.
+///
+/// Text that is not valid JSON passes unless it is too large or too deep; the
+/// parser reports its syntax errors.
+///
+/// # Errors
+/// A [`LimitError`] naming the limit, with the line and column where it was passed.
+pub fn check_json_text(text: &str) -> Result<(), LimitError> {
+    check_size(text.len())?;
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Skip the string; an escape skips the byte after the backslash.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    let (line, column) = line_column(text, i);
+                    return Err(depth_error().at(line, column));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Checks an already parsed value's nesting depth (without recursion), for
+/// documents handed over as values rather than text.
+///
+/// # Errors
+/// A [`LimitError`] naming the limit and the JSON pointer of the first node past it.
+pub fn check_value(value: &Value) -> Result<(), LimitError> {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((node, depth)) = stack.pop() {
+        if !(node.is_array() || node.is_object()) {
+            continue;
+        }
+        if depth + 1 > MAX_DEPTH {
+            return Err(depth_error());
+        }
+        match node {
+            Value::Array(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|c| (c, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn depth_error() -> LimitError {
+    LimitError::new(format!(
+        "the document nests arrays/objects more than {MAX_DEPTH} levels deep"
+    ))
+}
+
+fn yaml_depth_error() -> String {
+    format!("the YAML document nests sequences/mappings more than {MAX_YAML_DEPTH} levels deep")
+}
+
+/// The 1-based line and column (in characters) of byte `at` in `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+/// `serde-saphyr` options with this module's budgets; `duplicate_keys_win`
+/// keeps the last of duplicate mapping keys (vendor specifications have them)
+/// instead of refusing the document.
+pub(crate) fn yaml_options(duplicate_keys_win: bool) -> serde_saphyr::Options {
+    use serde_saphyr::options::DuplicateKeyPolicy;
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_reader_input_bytes: Some(MAX_DOCUMENT_BYTES),
+            max_depth: MAX_YAML_DEPTH,
+            flow_nesting_limit: MAX_YAML_DEPTH,
+            max_nodes: MAX_YAML_NODES,
+            max_events: 2 * MAX_YAML_NODES,
+            max_total_scalar_bytes: MAX_DOCUMENT_BYTES,
+            max_aliases: MAX_ALIAS_REPLAY,
+            max_anchors: MAX_ALIAS_REPLAY,
+            max_recorded_anchor_events: 2 * MAX_ALIAS_REPLAY,
+            max_recorded_anchor_bytes: MAX_DOCUMENT_BYTES,
+            max_documents: 1,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_REPLAY,
+        },
+        duplicate_keys: if duplicate_keys_win {
+            DuplicateKeyPolicy::LastWins
+        } else {
+            DuplicateKeyPolicy::Error
+        },
+        // `.inf` and `.nan` have no JSON form: kept as their YAML text.
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
+        // Messages name line and column; the text itself is the caller's.
+        with_snippet: false,
+    }
+}
+
+/// Parses YAML text under this module's limits.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    duplicate_keys_win: bool,
+) -> Result<T, YamlError> {
+    check_size(text.len()).map_err(YamlError::Limit)?;
+    serde_saphyr::from_str_with_options(text, yaml_options(duplicate_keys_win)).map_err(|e| {
+        match yaml_limit(&e) {
+            Some(message) => {
+                let limit = LimitError::new(message);
+                YamlError::Limit(match location(&e) {
+                    (Some(line), Some(column)) => limit.at(line, column),
+                    _ => limit,
+                })
+            }
+            None => YamlError::Parse(e),
+        }
+    })
+}
+
+/// What a budget breach means, in this module's terms; `None` for other errors.
+fn yaml_limit(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let nodes = || {
+        format!(
+            "the YAML document has more than {MAX_YAML_NODES} nodes; send larger documents as JSON"
+        )
+    };
+    let aliases =
+        || format!("the YAML document's aliases would replay more than {MAX_ALIAS_REPLAY} nodes");
+    Some(match e {
+        E::Budget { breach, .. } => match breach {
+            B::Depth { .. } => yaml_depth_error(),
+            B::Nodes { .. } | B::Events { .. } => nodes(),
+            B::ScalarBytes { .. } => {
+                format!("the YAML document's text values exceed {MAX_DOCUMENT_BYTES} bytes")
+            }
+            B::Documents { .. } => "the text holds more than one YAML document".to_owned(),
+            B::Aliases { .. }
+            | B::Anchors { .. }
+            | B::AliasAnchorRatio { .. }
+            | B::RecordedAnchorEvents { .. }
+            | B::RecordedAnchorBytes { .. } => aliases(),
+            other => format!("the YAML document is over a parser budget: {other:?}"),
+        },
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. } => aliases(),
+        other => {
+            // Errors raised inside deserialization reach us wrapped; their text
+            // is all that tells them apart (the parser's own nesting guard for
+            // flow collections words it "recursion limit exceeded").
+            let text = other.to_string();
+            if text.contains("recursion limit exceeded") {
+                yaml_depth_error()
+            } else if text.contains("alias replay") || text.contains("alias expansion") {
+                aliases()
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+/// The 1-based line and column of a `serde-saphyr` error, when it has them.
+fn location(e: &serde_saphyr::Error) -> (Option<usize>, Option<usize>) {
+    let number = |n: u64| usize::try_from(n).ok().filter(|n| *n > 0);
+    let location = e.location();
+    (
+        location.as_ref().and_then(|l| number(l.line())),
+        location.as_ref().and_then(|l| number(l.column())),
+    )
+}
+
+/// Why YAML text was not read.
+#[derive(Debug)]
+pub(crate) enum YamlError {
+    /// Over one of this module's limits.
+    Limit(LimitError),
+    /// A syntax or type error.
+    Parse(serde_saphyr::Error),
+}
+
+impl YamlError {
+    /// The message, and the 1-based line and column when known.
+    pub(crate) fn parts(&self) -> (String, Option<usize>, Option<usize>) {
+        match self {
+            Self::Limit(e) => (e.message().to_owned(), e.line(), e.column()),
+            Self::Parse(e) => {
+                let (line, column) = location(e);
+                (e.to_string(), line, column)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_depth_is_checked_outside_strings_with_its_place() {
+        check_json_text(&format!("{}{}", "[".repeat(128), "]".repeat(128))).unwrap();
+        let e = check_json_text(&format!("{{\"a\":\n{}", "[".repeat(200))).unwrap_err();
+        assert_eq!((e.line(), e.column()), (Some(2), Some(128)));
+        assert!(e.message().contains("more than 128 levels"), "{e}");
+        // Brackets in strings, escaped quotes included, do not count.
+        check_json_text(&format!("[\"\\\"{}\"]", "[".repeat(500))).unwrap();
+    }
+
+    #[test]
+    fn values_and_sizes() {
+        let mut deep = Value::Null;
+        for _ in 0..200 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert!(check_value(&deep).is_err());
+        check_value(&serde_json::json!({"a": [[{"b": 1}]]})).unwrap();
+        assert!(check_size(MAX_DOCUMENT_BYTES + 1).is_err());
+        check_size(MAX_DOCUMENT_BYTES).unwrap();
+    }
+}
