@@ -6,6 +6,7 @@ mod gateway;
 mod import;
 mod keys;
 mod lanes;
+mod names;
 mod oauth;
 mod secrets;
 mod serve;

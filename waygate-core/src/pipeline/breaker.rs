@@ -382,13 +382,20 @@ mod tests {
         for i in 0..4 {
             b.record(&p, t0 + secs(i), true);
         }
-        assert_eq!(b.admit(&p, t0 + secs(4)), Admission::Allowed { probe: false });
+        assert_eq!(
+            b.admit(&p, t0 + secs(4)),
+            Admission::Allowed { probe: false }
+        );
         b.record(&p, t0 + secs(4), true);
         assert_eq!(b.state(t0 + secs(5)), BreakerState::Open);
         assert_eq!(b.admit(&p, t0 + secs(5)), Admission::Refused(secs(59)));
         let later = t0 + secs(65);
         assert_eq!(b.admit(&p, later), Admission::Allowed { probe: true });
-        assert_eq!(b.admit(&p, later), Admission::Refused(secs(60)), "one probe");
+        assert_eq!(
+            b.admit(&p, later),
+            Admission::Refused(secs(60)),
+            "one probe"
+        );
         assert_eq!(b.state(later), BreakerState::HalfOpen);
         b.record(&p, later, false);
         assert_eq!(b.state(later), BreakerState::Closed);

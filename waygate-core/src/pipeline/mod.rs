@@ -145,6 +145,7 @@ impl Executor {
             attempts: run.attempts,
             duration: self.inner.clock.instant().duration_since(start),
             upstream_status: run.upstream_status,
+            resolved: run.connection.is_some(),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -316,7 +317,12 @@ impl Executor {
             true => Some(
                 self.inner
                     .breakers
-                    .admit(&key, &target.action.def.slug, breaker_policy, clock.instant())
+                    .admit(
+                        &key,
+                        &target.action.def.slug,
+                        breaker_policy,
+                        clock.instant(),
+                    )
                     .map_err(|retry_after| Error::new(ErrorKind::CircuitOpen { retry_after }))?,
             ),
             false => None,
@@ -638,7 +644,11 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.code(), "UPSTREAM_UNREACHABLE", "{e}");
-        assert_eq!(exec.inner.breakers.len(), 1, "the real call has its breakers");
+        assert_eq!(
+            exec.inner.breakers.len(),
+            1,
+            "the real call has its breakers"
+        );
     }
 
     #[test]

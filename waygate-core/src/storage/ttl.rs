@@ -87,8 +87,7 @@ impl<V: Clone + Send + Sync + 'static> TtlCache<V> {
             missing: Cache::builder()
                 .max_capacity(missing_bytes)
                 .weigher(|k: &Key, _| {
-                    u32::try_from(k.tenant.len() + k.key.len() + MISS_OVERHEAD)
-                        .unwrap_or(u32::MAX)
+                    u32::try_from(k.tenant.len() + k.key.len() + MISS_OVERHEAD).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl)
                 .build(),
@@ -220,7 +219,11 @@ mod tests {
         cache.put("t", "k", t5, Some("now found"));
         assert_eq!(cache.get("t", "k", t5), Some(Some("now found")));
         cache.put("t", "k", t5, None);
-        assert_eq!(cache.get("t", "k", t5), Some(None), "absence replaces a value");
+        assert_eq!(
+            cache.get("t", "k", t5),
+            Some(None),
+            "absence replaces a value"
+        );
         cache.remove("t", "k");
         assert_eq!(cache.get("t", "k", t5), None);
     }
