@@ -241,7 +241,8 @@ impl Executor {
             .await
     }
 
-    /// The circuit breaker state of one connection of an integration (per process).
+    /// The circuit breaker state of one connection of an integration (per
+    /// process): the worst of its host breaker and its actions' breakers.
     pub fn breaker_state(&self, tenant: &str, integration: &str, connection: &str) -> BreakerState {
         let key = resolve::state_key(tenant, integration, connection);
         self.inner.breakers.state(&key, self.inner.clock.instant())
