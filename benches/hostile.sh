@@ -18,6 +18,7 @@
 # Settings (environment):
 #   HOSTILE_REQUESTS=1000000  HOSTILE_THREADS=2  HOSTILE_CONNECTIONS=32
 #   HOSTILE_HEALTH_EVERY=0.2  HOSTILE_SETTLE=10  HOSTILE_LIMIT_MB=50
+#   HOSTILE_RUN=10s: one wrk run's length (runs repeat until all are sent)
 #   HOSTILE_KEEP=1 keeps the temporary directory (logs, SQLite) for a look.
 set -euo pipefail
 
@@ -28,6 +29,7 @@ requests="${HOSTILE_REQUESTS:-1000000}"
 threads="${HOSTILE_THREADS:-2}"
 connections="${HOSTILE_CONNECTIONS:-32}"
 health_every="${HOSTILE_HEALTH_EVERY:-0.2}"
+chunk="${HOSTILE_RUN:-10s}"
 settle="${HOSTILE_SETTLE:-10}"
 limit_mb="${HOSTILE_LIMIT_MB:-50}"
 waygate_bin="${WAYGATE_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/waygate}"
@@ -124,7 +126,7 @@ api POST /api/v1/integrations "$tenant_key" '{"slug": "real", "name": "Real",
 # Warm the process up with a few thousand of the same calls, so that "before" is
 # the gateway at work, not a process that has not touched its code paths yet.
 HOSTILE_PER_THREAD=1000 HOSTILE_BEARER="$tenant_key" \
-    wrk -t"$threads" -c"$connections" -d600s -s "$script" "$waygate_url" >"$tmp/wrk-warmup.txt" 2>&1 ||
+    wrk -t"$threads" -c"$connections" -d3s -s "$script" "$waygate_url" >"$tmp/wrk-warmup.txt" 2>&1 ||
     { cat "$tmp/wrk-warmup.txt" >&2; die "wrk warm-up failed"; }
 sleep 1
 metrics_before="$(curl -fsS "$waygate_url/metrics" | wc -l)"
@@ -140,15 +142,31 @@ rss_before="$(rss_kb "$waygate_pid")"
 ) &
 pids+=("$!")
 
-per_thread=$((requests / threads))
 cat <<EOF
-Waygate hostile-names bench: $((per_thread * threads)) invocations with random unknown names
-  wrk -t$threads -c$connections, $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)
+Waygate hostile-names bench: $requests invocations with random unknown names
+  wrk -t$threads -c$connections in runs of $chunk, $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)
   waygate: $waygate_bin (pid $waygate_pid), temporary directory: $tmp
 EOF
-HOSTILE_PER_THREAD="$per_thread" HOSTILE_BEARER="$tenant_key" \
-    wrk -t"$threads" -c"$connections" -d3600s --latency -s "$script" "$waygate_url" >"$tmp/wrk.txt" 2>&1 ||
-    { cat "$tmp/wrk.txt" >&2; die "wrk failed"; }
+# wrk runs for a duration (a thread that stops early does not end the run), so
+# the load is a series of short runs, each capped at what is left to send.
+sent=0 not_found=0 other=0 socket_errors=0 busy_us=0 p99_us=0 runs=0
+field() { awk -v key="$1" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' <<<"$line"; }
+while [ "$sent" -lt "$requests" ]; do
+    left=$((requests - sent))
+    HOSTILE_PER_THREAD=$(((left + threads - 1) / threads)) HOSTILE_BEARER="$tenant_key" \
+        wrk -t"$threads" -c"$connections" -d"$chunk" --latency -s "$script" "$waygate_url" >"$tmp/wrk.txt" 2>&1 ||
+        { cat "$tmp/wrk.txt" >&2; die "wrk failed"; }
+    line="$(grep '^RESULT ' "$tmp/wrk.txt")" || { cat "$tmp/wrk.txt" >&2; die "wrk printed no RESULT line"; }
+    [ "$(field requests)" -gt 0 ] || die "a wrk run completed no request: see $tmp/wrk.txt"
+    sent=$((sent + $(field requests)))
+    not_found=$((not_found + $(field not_found)))
+    other=$((other + $(field other)))
+    socket_errors=$((socket_errors + $(field socket_errors)))
+    busy_us=$((busy_us + $(field duration_us)))
+    if [ "$(field p99_us)" -gt "$p99_us" ]; then p99_us="$(field p99_us)"; fi
+    runs=$((runs + 1))
+    echo "  run $runs: $sent responses so far, RSS $(mb "$(rss_kb "$waygate_pid")")"
+done
 touch "$tmp/load.done"
 rss_after="$(rss_kb "$waygate_pid")"
 sleep "$settle"
@@ -157,15 +175,8 @@ rss_peak="$(sort -n "$tmp/rss.txt" | tail -1)"
 metrics_after="$(curl -fsS "$waygate_url/metrics")"
 metrics_lines="$(wc -l <<<"$metrics_after")"
 guessed_series="$(grep -c '"g[0-9a-f]\{16\}"' <<<"$metrics_after" || true)"
-
-line="$(grep '^RESULT ' "$tmp/wrk.txt")" || { cat "$tmp/wrk.txt" >&2; die "wrk printed no RESULT line"; }
-field() { awk -v key="$1" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' <<<"$line"; }
-sent="$(field requests)"
-not_found="$(field not_found)"
-other="$(field other)"
-socket_errors="$(field socket_errors)"
-seconds="$(awk -v us="$(field duration_us)" 'BEGIN { printf "%.1f", us / 1e6 }')"
-rps="$(awk -v n="$sent" -v us="$(field duration_us)" 'BEGIN { printf "%.0f", n / (us / 1e6) }')"
+seconds="$(awk -v us="$busy_us" 'BEGIN { printf "%.1f", us / 1e6 }')"
+rps="$(awk -v n="$sent" -v us="$busy_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')"
 
 # /healthz: count, failures, p50, p99, max (ms).
 read -r h_count h_failed h_p50 h_p99 h_max < <(awk '{ print $2 * 1000 }' "$tmp/healthz.txt" |
@@ -180,7 +191,7 @@ read -r h_count h_failed h_p50 h_p99 h_max < <(awk '{ print $2 * 1000 }' "$tmp/h
 grown_kb=$((rss_settled - rss_before))
 cat <<EOF
 
-Load: $sent responses in $seconds s ($rps/s), p50 $(awk -v us="$(field p50_us)" 'BEGIN { printf "%.2f", us / 1000 }') ms, p99 $(awk -v us="$(field p99_us)" 'BEGIN { printf "%.2f", us / 1000 }') ms; 404: $not_found, other: $other, socket errors: $socket_errors
+Load: $sent responses in $seconds s of load ($rps/s) in $runs runs, worst p99 of a run $(awk -v us="$p99_us" 'BEGIN { printf "%.2f", us / 1000 }') ms; 404: $not_found, other: $other, socket errors: $socket_errors
 RSS: before $(mb "$rss_before"), peak during $(mb "$rss_peak"), right after $(mb "$rss_after"), ${settle} s later $(mb "$rss_settled") (grown $(mb "$grown_kb"))
 /healthz during the load: $h_count probes, $h_failed failed, p50 $h_p50 ms, p99 $h_p99 ms, max $h_max ms
 /metrics: $metrics_before lines before, $metrics_lines after; series naming a guessed name: $guessed_series
