@@ -44,7 +44,8 @@ fn key(integration: &str, name: &str) -> String {
 
 impl<S: ConnectionStore> CachedConnections<S> {
     /// Caches lookups of `inner` for `ttl`, timed by `clock`: up to 10,000
-    /// connections, and 4 MiB of names that were looked up and not found.
+    /// connections, and 2 MiB (about 4,000) of names that were looked up and not
+    /// found.
     pub fn new(inner: S, ttl: Duration, clock: SharedClock) -> Self {
         Self {
             inner,

@@ -21,12 +21,15 @@ use tokio::time::Instant;
 /// Found values kept at most (per cache): the things that exist and are used.
 pub(super) const FOUND_ENTRIES: u64 = 10_000;
 
-/// Bytes of names kept for lookups that found nothing (per cache).
-pub(super) const MISSING_BYTES: u64 = 4 * 1024 * 1024;
+/// Memory for lookups that found nothing, per cache: names plus
+/// [`MISS_OVERHEAD`] each, about 4,000 short names.
+pub(super) const MISSING_BYTES: u64 = 2 * 1024 * 1024;
 
-/// What one remembered miss costs besides its names: moka's entry, its
-/// place in the access order, the key's `Arc`.
-const MISS_OVERHEAD: usize = 160;
+/// What one remembered miss costs besides its names, counted generously
+/// from moka 0.12's layout: the key's `Arc` and two `String`s, the table
+/// bucket, the value entry and its bookkeeping, a node in the access-order
+/// and in the write-order queue.
+const MISS_OVERHEAD: usize = 512;
 
 /// A tenant and a key within it, owned (what the caches store).
 #[derive(Debug, Clone, PartialEq, Eq)]
