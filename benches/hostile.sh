@@ -19,6 +19,9 @@
 #   HOSTILE_REQUESTS=1000000  HOSTILE_THREADS=2  HOSTILE_CONNECTIONS=32
 #   HOSTILE_HEALTH_EVERY=0.2  HOSTILE_SETTLE=10  HOSTILE_LIMIT_MB=50
 #   HOSTILE_RUN=10s: one wrk run's length (runs repeat until all are sent)
+#   HOSTILE_DISTINCT=N: names drawn from N per kind instead of fresh ones: a
+#   control run, the same work per request (request log included) without new
+#   names, to tell growth by names from growth by request logging.
 #   HOSTILE_KEEP=1 keeps the temporary directory (logs, SQLite) for a look.
 set -euo pipefail
 
@@ -143,7 +146,7 @@ rss_before="$(rss_kb "$waygate_pid")"
 pids+=("$!")
 
 cat <<EOF
-Waygate hostile-names bench: $requests invocations with random unknown names
+Waygate hostile-names bench: $requests invocations with random unknown names${HOSTILE_DISTINCT:+ (control: from $HOSTILE_DISTINCT names)}
   wrk -t$threads -c$connections in runs of $chunk, $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)
   waygate: $waygate_bin (pid $waygate_pid), temporary directory: $tmp
 EOF
@@ -193,6 +196,7 @@ cat <<EOF
 
 Load: $sent responses in $seconds s of load ($rps/s) in $runs runs, worst p99 of a run $(awk -v us="$p99_us" 'BEGIN { printf "%.2f", us / 1000 }') ms; 404: $not_found, other: $other, socket errors: $socket_errors
 RSS: before $(mb "$rss_before"), peak during $(mb "$rss_peak"), right after $(mb "$rss_after"), ${settle} s later $(mb "$rss_settled") (grown $(mb "$grown_kb"))
+  of which now: $(awk '/^Rss(Anon|File|Shmem):/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$waygate_pid/status"); request log in SQLite: $(du -sh "$tmp/waygate-data" | cut -f1)
 /healthz during the load: $h_count probes, $h_failed failed, p50 $h_p50 ms, p99 $h_p99 ms, max $h_max ms
 /metrics: $metrics_before lines before, $metrics_lines after; series naming a guessed name: $guessed_series
 EOF

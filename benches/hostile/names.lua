@@ -1,5 +1,5 @@
 -- wrk script of benches/hostile.sh: every request names something that does not
--- exist, a fresh random name each time, in turn
+-- exist, a fresh random name each time (or one of HOSTILE_DISTINCT), in turn
 --   POST /api/v1/actions/<random>/ping               (unknown integration)
 --   POST /api/v1/actions/real/<random>               (unknown action)
 --   POST /api/v1/actions/real/ping {"connection": <random>}  (unknown connection)
@@ -23,7 +23,14 @@ function init(args)
     other = 0
 end
 
+-- HOSTILE_DISTINCT > 0: names from a pool of that many (the control run:
+-- the same work per request without ever-new names).
+local distinct = tonumber(os.getenv("HOSTILE_DISTINCT") or "0")
+
 local function name()
+    if distinct > 0 then
+        return string.format("g%016x", math.random(1, distinct))
+    end
     return string.format("g%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
 end
 

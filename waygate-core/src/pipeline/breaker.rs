@@ -243,9 +243,11 @@ impl Breakers {
         let Some(connection) = self.lock().get(key).cloned() else {
             return BreakerState::Closed;
         };
-        let actions: Vec<Arc<Breaker>> = lock(&connection.actions).values().cloned().collect();
+        // Each breaker's own lock is taken under the map's: `admit` releases
+        // the map before it locks a breaker, so the order never inverts.
+        let actions = lock(&connection.actions);
         actions
-            .iter()
+            .values()
             .map(|b| b.state(now))
             .chain([connection.host.state(now)])
             .max()
