@@ -9,6 +9,7 @@ mod hostile;
 mod import;
 mod keys;
 mod lanes;
+mod names;
 mod oauth;
 mod oauth_local;
 mod secrets;

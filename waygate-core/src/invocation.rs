@@ -27,6 +27,11 @@ pub struct InvocationMeta {
     pub duration: Duration,
     /// The last upstream status, when there was an answer.
     pub upstream_status: Option<u16>,
+    /// Whether the integration, action and connection were found. Names of a
+    /// call that did not resolve are the caller's, not the tenant's: whatever
+    /// keeps state per name (metric series, say) must not keep them.
+    #[serde(skip)]
+    pub resolved: bool,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -56,12 +56,17 @@ impl RetryPolicy {
     }
 }
 
-/// Circuit breaker policy of one integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Circuit breaker policy of one integration (see [`BreakerConfig`] for the
+/// semantics).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerPolicy {
-    /// Failures within `window` that open the breaker.
+    /// Failures in a row that open the breaker.
     pub failure_threshold: u32,
-    /// The failure-counting window.
+    /// Share of failed calls within `window` that opens the breaker.
+    pub failure_rate: f64,
+    /// Calls that must end within `window` before `failure_rate` counts.
+    pub minimum_calls: u32,
+    /// The window the failure rate is measured over.
     pub window: Duration,
     /// How long it stays open before one probe.
     pub open_for: Duration,
@@ -73,6 +78,8 @@ impl Default for BreakerPolicy {
     fn default() -> Self {
         Self {
             failure_threshold: 5,
+            failure_rate: 0.5,
+            minimum_calls: 20,
             window: Duration::from_secs(30),
             open_for: Duration::from_secs(60),
             enabled: true,
@@ -86,8 +93,19 @@ impl BreakerPolicy {
         if let Some(v) = c.failure_threshold {
             self.failure_threshold = v.max(1);
         }
+        // The definition check refuses rates outside (0, 1]; a definition that
+        // skipped it still gets a breaker that means something.
+        if let Some(v) = c.failure_rate
+            && v.is_finite()
+            && v > 0.0
+        {
+            self.failure_rate = v.min(1.0);
+        }
+        if let Some(v) = c.minimum_calls {
+            self.minimum_calls = v.max(1);
+        }
         if let Some(v) = c.window_ms {
-            self.window = Duration::from_millis(v);
+            self.window = Duration::from_millis(v.max(1));
         }
         if let Some(v) = c.open_ms {
             self.open_for = Duration::from_millis(v);

@@ -269,6 +269,109 @@ async fn the_breaker_opens_refuses_without_sending_then_probes_and_closes() {
 }
 
 #[tokio::test]
+async fn a_flaky_upstream_that_succeeds_on_retry_never_opens_the_breaker() {
+    let defaults = json!({"retry": {"maxAttempts": 2, "baseDelayMs": 1}});
+    let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
+    for _ in 0..10 {
+        s.upstream.script([Reply::status(503), Reply::status(200)]);
+        s.waygate
+            .invoke("chaos.get_item", json!({"id": "1"}))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.upstream.received().len(), 20, "ten failed attempts");
+    assert_eq!(
+        s.waygate
+            .executor()
+            .breaker_state("embedded", "chaos", "default"),
+        BreakerState::Closed
+    );
+}
+
+#[tokio::test]
+async fn a_small_error_rate_at_high_traffic_keeps_the_breaker_closed() {
+    let defaults = json!({"retry": {"maxAttempts": 1}});
+    let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
+    // One call in ten fails (10 %), twice in a row at most.
+    s.upstream.script((0..200).map(|i| match i % 20 {
+        0 | 1 => Reply::status(503),
+        _ => Reply::status(200),
+    }));
+    for i in 0..200 {
+        let result = s.waygate.invoke("chaos.get_item", json!({"id": "1"})).await;
+        assert_eq!(result.is_err(), i % 20 < 2, "call {i}");
+    }
+    assert_eq!(
+        s.waygate
+            .executor()
+            .breaker_state("embedded", "chaos", "default"),
+        BreakerState::Closed
+    );
+}
+
+#[tokio::test]
+async fn one_failing_action_does_not_block_the_others() {
+    let defaults = json!({"retry": {"maxAttempts": 1}, "circuitBreaker": {"failureThreshold": 3}});
+    let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
+    s.upstream
+        .script([Reply::status(500), Reply::status(500), Reply::status(500)]);
+    for _ in 0..3 {
+        let e = s
+            .waygate
+            .invoke("chaos.get_item", json!({"id": "1"}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "UPSTREAM_ERROR");
+    }
+    let open = s
+        .waygate
+        .invoke("chaos.get_item", json!({"id": "1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(open.code(), "CIRCUIT_OPEN");
+    s.waygate
+        .invoke("chaos.create_item", json!({"name": "n"}))
+        .await
+        .expect("another action of the same connection still runs");
+    assert_eq!(
+        s.waygate
+            .executor()
+            .breaker_state("embedded", "chaos", "default"),
+        BreakerState::Open,
+        "the connection reports its open action breaker"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_host_opens_every_action_after_a_few_calls() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let waygate = Waygate::builder()
+        .integration(definition(
+            &format!("http://127.0.0.1:{port}"),
+            json!({"type": "none"}),
+            json!({"retry": {"maxAttempts": 1}, "circuitBreaker": {"failureThreshold": 3}}),
+        ))
+        .url_policy(UrlPolicy::strict().allow_loopback())
+        .clock(ManualClock::new(epoch()))
+        .build()
+        .unwrap();
+    let get = || waygate.invoke("chaos.get_item", json!({"id": "1"}));
+    let create = || waygate.invoke("chaos.create_item", json!({"name": "n"}));
+    // Three calls without an answer, spread over two actions.
+    for e in [get().await, create().await, get().await] {
+        assert_eq!(e.unwrap_err().code(), "UPSTREAM_UNREACHABLE");
+    }
+    for e in [get().await, create().await] {
+        let e = e.unwrap_err();
+        assert_eq!(e.code(), "CIRCUIT_OPEN", "{e}");
+        assert_eq!(e.meta().unwrap().attempts, 0);
+    }
+}
+
+#[tokio::test]
 async fn a_slow_upstream_times_out_as_upstream_timeout() {
     let defaults = json!({"timeoutMs": 100, "retry": {"maxAttempts": 1}});
     let s = setup(json!({"type": "none"}), Credential::None, defaults).await;

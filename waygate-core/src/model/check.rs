@@ -167,6 +167,17 @@ impl Checker {
                     );
                 }
             }
+            if b.minimum_calls == Some(0) {
+                self.problem("defaults.circuitBreaker.minimumCalls", "must be above 0");
+            }
+            if let Some(r) = b.failure_rate
+                && !(r.is_finite() && r > 0.0 && r <= 1.0)
+            {
+                self.problem(
+                    "defaults.circuitBreaker.failureRate",
+                    "must be a number above 0 and at most 1 (0.5 = half the calls)",
+                );
+            }
         }
         if let Some(l) = &d.rate_limit {
             if !(l.requests_per_second.is_finite() && l.requests_per_second > 0.0) {
@@ -430,6 +441,32 @@ mod tests {
                 "actions[0].path: placeholder {other} has no path parameter named 'other'"
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn checks_every_breaker_field_and_parses_the_new_ones() {
+        let yaml = "slug: x\nname: X\ndefaults:\n  circuitBreaker: {failureThreshold: 0, failureRate: 1.5, minimumCalls: 0, windowMs: 0, openMs: 0}\n";
+        let def = IntegrationDef::from_yaml(yaml).unwrap();
+        assert_eq!(
+            fields(&def),
+            [
+                "defaults.circuitBreaker.failureThreshold",
+                "defaults.circuitBreaker.windowMs",
+                "defaults.circuitBreaker.openMs",
+                "defaults.circuitBreaker.minimumCalls",
+                "defaults.circuitBreaker.failureRate",
+            ]
+        );
+        let yaml = "slug: x\nname: X\ndefaults:\n  circuitBreaker: {failureThreshold: 3, failureRate: 0.25, minimumCalls: 10, windowMs: 1000, openMs: 500}\n";
+        let def = IntegrationDef::from_yaml(yaml).unwrap();
+        check(&def).unwrap();
+        let b = def.defaults.circuit_breaker.unwrap();
+        assert_eq!((b.failure_rate, b.minimum_calls), (Some(0.25), Some(10)));
+        let unknown = "slug: x\nname: X\ndefaults:\n  circuitBreaker: {failureRatio: 0.5}\n";
+        assert!(
+            IntegrationDef::from_yaml(unknown).is_err(),
+            "an unknown breaker field is refused, not ignored"
         );
     }
 

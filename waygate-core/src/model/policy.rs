@@ -28,13 +28,29 @@ pub struct RetryConfig {
 }
 
 /// Circuit breaker settings; unset fields take the built-in defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// A breaker opens on `failureThreshold` failures in a row, or when at least
+/// `minimumCalls` calls ended within the last `windowMs` and `failureRate` of
+/// them failed. A success resets the run of failures and dilutes the rate.
+/// Outcomes are counted per invocation (retries included): one that succeeds
+/// after a failed attempt is a success. There is one breaker per integration,
+/// connection and action, and one per connection that counts only calls
+/// that got no answer at all (connection refused, timeouts) and opens every
+/// action of the connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BreakerConfig {
-    /// Failures within the window that open the breaker.
+    /// Failures in a row that open the breaker (5 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_threshold: Option<u32>,
-    /// Length of the failure-counting window.
+    /// Share of failed calls within the window that opens the breaker, above
+    /// 0 and at most 1 (0.5 by default); counts once `minimumCalls` ended there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_rate: Option<f64>,
+    /// Calls that must end within the window before the rate counts (20 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_calls: Option<u32>,
+    /// Length of the window the failure rate is measured over (30 s by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_ms: Option<u64>,
     /// How long an open breaker refuses calls before it lets one probe through.

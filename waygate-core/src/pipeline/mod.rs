@@ -27,7 +27,7 @@ pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
 
-use self::breaker::{Admission, Breakers};
+use self::breaker::{Breakers, Outcome};
 use self::limiter::Limiters;
 use self::record::Redactor;
 use self::resolve::{Registry, Target};
@@ -163,6 +163,7 @@ impl Executor {
             attempts: run.attempts,
             duration: self.inner.clock.instant().duration_since(start),
             upstream_status: run.upstream_status,
+            resolved: run.connection.is_some(),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -317,7 +318,8 @@ impl Executor {
             .await
     }
 
-    /// The circuit breaker state of one connection of an integration (per process).
+    /// The circuit breaker state of one connection of an integration (per
+    /// process): the worst of its host breaker and its actions' breakers.
     pub fn breaker_state(&self, tenant: &str, integration: &str, connection: &str) -> BreakerState {
         let key = resolve::state_key(tenant, integration, connection);
         self.inner.breakers.state(&key, self.inner.clock.instant())
@@ -364,8 +366,9 @@ impl Executor {
         )
     }
 
-    /// Steps 6 to 8 for one request: authorize, then per attempt rate limit →
-    /// breaker → transport → classify → retry.
+    /// Steps 6 to 8 for one request: authorize, breaker admission, then per
+    /// attempt rate limit → transport → classify → retry; the breakers learn
+    /// the last attempt's outcome.
     pub(crate) async fn send(
         &self,
         tenant: &str,
@@ -384,31 +387,37 @@ impl Executor {
         }
         let may_repeat = target.action.idempotent() || options.idempotency_key.is_some();
         let key = target.state_key(tenant);
-        let breaker = self.inner.breakers.get(&key);
+        let clock = &self.inner.clock;
+        // Admitted once per invocation; the guard records its outcome when
+        // this function returns, however it returns (breaker.rs).
         let breaker_policy = &target.integration.policies.breaker;
+        let mut breaker = match breaker_policy.enabled {
+            true => Some(
+                self.inner
+                    .breakers
+                    .admit(
+                        &key,
+                        &target.action.def.slug,
+                        breaker_policy,
+                        clock.instant(),
+                    )
+                    .map_err(|retry_after| Error::new(ErrorKind::CircuitOpen { retry_after }))?,
+            ),
+            false => None,
+        };
         let strategy = Strategy::new(target.action.policies.retry);
         let timeout = target.action.policies.timeout;
-        let clock = &self.inner.clock;
         loop {
             self.rate_limit(&key, target, timeout).await?;
-            if let Admission::Refused(retry_after) = breaker.admit(breaker_policy, clock.instant())
-            {
-                return Err(Error::new(ErrorKind::CircuitOpen { retry_after }));
-            }
             run.attempts += 1;
             let outcome = self
                 .inner
                 .transport
                 .send(&request, &run.request_id_header, timeout)
                 .await;
-            let failed = match &outcome {
-                Ok(r) => r.status.is_server_error(),
-                Err(e) => matches!(
-                    e.kind(),
-                    ErrorKind::Transport { .. } | ErrorKind::Timeout { .. }
-                ),
-            };
-            breaker.record(breaker_policy, clock.instant(), failed);
+            if let (Some(guard), Some(seen)) = (&mut breaker, breaker_outcome(&outcome)) {
+                guard.attempted(seen, clock.instant());
+            }
             if let Ok(r) = &outcome {
                 run.upstream_status = Some(r.status.as_u16());
             }
@@ -459,6 +468,20 @@ pub fn new_request_id() -> String {
     uuid::Builder::from_unix_timestamp_millis(millis, &rand::random())
         .into_uuid()
         .to_string()
+}
+
+/// What an attempt says about the upstream's health: `None` for a failure of
+/// ours (a URL refused by the policy, a body that cannot be encoded), which
+/// says nothing about the upstream.
+fn breaker_outcome(outcome: &Result<UpstreamResponse, Error>) -> Option<Outcome> {
+    match outcome {
+        Ok(r) if r.status.is_server_error() => Some(Outcome::ServerError),
+        Ok(_) => Some(Outcome::Answered),
+        Err(e) => match e.kind() {
+            ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } => Some(Outcome::NoAnswer),
+            _ => None,
+        },
+    }
 }
 
 /// The caller's request id when it can travel in a header, else a fresh one.
@@ -649,6 +672,62 @@ impl ExecutorBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn unknown_names_leave_no_breaker_behind() {
+        use crate::clock::ManualClock;
+        use crate::model::{ActionDef, IntegrationDef};
+
+        // A loopback port nobody listens on: a resolved call fails at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = Arc::new(MemoryStore::new());
+        let mut def = IntegrationDef::new("crm", "CRM");
+        def.base_url = Some(format!("http://127.0.0.1:{port}"));
+        def.actions.push(ActionDef::new("get", "GET", "/x"));
+        store.insert_integration("t", def).unwrap();
+        let exec = Executor::builder()
+            .integration_store(store.clone())
+            .connection_store(store)
+            .clock(ManualClock::new(std::time::SystemTime::UNIX_EPOCH))
+            .url_policy(UrlPolicy::strict().allow_loopback())
+            .build()
+            .unwrap();
+        let call = |integration: String, action: String, connection: Option<String>| Call {
+            tenant: "t".into(),
+            integration,
+            action,
+            input: serde_json::json!({}),
+            options: CallOptions {
+                connection,
+                ..CallOptions::default()
+            },
+        };
+        for i in 0..1000 {
+            for guess in [
+                call(format!("guess-{i}"), "get".into(), None),
+                call("crm".into(), format!("guess-{i}"), None),
+                call("crm".into(), "get".into(), Some(format!("guess-{i}"))),
+            ] {
+                let e = exec.invoke(&guess).await.unwrap_err();
+                assert_eq!(e.code(), "NOT_FOUND", "{e}");
+            }
+        }
+        assert_eq!(exec.inner.breakers.len(), 0, "no breaker for unknown names");
+        let e = exec
+            .invoke(&call("crm".into(), "get".into(), None))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "UPSTREAM_UNREACHABLE", "{e}");
+        assert_eq!(
+            exec.inner.breakers.len(),
+            1,
+            "the real call has its breakers"
+        );
+    }
 
     #[test]
     fn request_ids_are_v7_and_grow_with_time() {

@@ -5,13 +5,17 @@
 //! processes (replicas sharing PostgreSQL) become visible when the entry's
 //! time-to-live runs out, so `ttl` bounds how stale another replica's change
 //! can look.
+//!
+//! The cache is bounded (`ttl.rs`): slugs that do not exist are remembered
+//! apart from the integrations found, within a byte budget, so a flood of
+//! made-up slugs neither grows memory nor evicts what is in use.
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ttl::TtlMap;
+use super::ttl::{self, TtlCache};
 use super::{IntegrationStore, StoreError, StoredIntegration};
 use crate::clock::SharedClock;
 use crate::model::IntegrationDef;
@@ -20,8 +24,8 @@ use crate::model::IntegrationDef;
 pub struct CachedIntegrations<S> {
     inner: S,
     clock: SharedClock,
-    /// Tenant → slug → what was found, absence included.
-    entries: TtlMap<Option<StoredIntegration>>,
+    /// (Tenant, slug) → what was found, absence included; bounded.
+    entries: TtlCache<StoredIntegration>,
 }
 
 impl<S> fmt::Debug for CachedIntegrations<S> {
@@ -33,12 +37,14 @@ impl<S> fmt::Debug for CachedIntegrations<S> {
 }
 
 impl<S: IntegrationStore> CachedIntegrations<S> {
-    /// Caches lookups of `inner` for `ttl`, timed by `clock`.
+    /// Caches lookups of `inner` for `ttl`, timed by `clock`: up to 10,000
+    /// integrations, and 2 MiB (about 4,000) of slugs that were looked up and not
+    /// found.
     pub fn new(inner: S, ttl: Duration, clock: SharedClock) -> Self {
         Self {
             inner,
             clock,
-            entries: TtlMap::new(ttl),
+            entries: TtlCache::new(ttl, ttl::FOUND_ENTRIES, ttl::MISSING_BYTES),
         }
     }
 
@@ -177,6 +183,36 @@ mod tests {
         assert!(
             cache.integration("u", "crm").await.unwrap().is_none(),
             "tenants stay apart"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unknown_slugs_is_bounded_and_keeps_what_is_used() {
+        let counting = Arc::new(Counting::default());
+        let clock = ManualClock::new(std::time::SystemTime::UNIX_EPOCH);
+        let cache = CachedIntegrations::new(counting.clone(), Duration::from_secs(60), clock);
+        cache
+            .put_integration("t", IntegrationDef::new("crm", "CRM"))
+            .await
+            .unwrap();
+        assert_eq!(name(&cache).await.unwrap(), "CRM");
+        for i in 0..30_000 {
+            let slug = format!("guess-{i:05}");
+            assert!(cache.integration("t", &slug).await.unwrap().is_none());
+        }
+        let lookups = counting.lookups.load(Ordering::Relaxed);
+        assert_eq!(name(&cache).await.unwrap(), "CRM");
+        assert_eq!(
+            counting.lookups.load(Ordering::Relaxed),
+            lookups,
+            "the integration in use is still served from memory"
+        );
+        let (found, missing) = cache.entries.len();
+        assert_eq!(found, 1);
+        let per_miss = ("t".len() + "guess-00000".len() + 512) as u64;
+        assert!(
+            missing <= ttl::MISSING_BYTES / per_miss,
+            "{missing} misses kept"
         );
     }
 }

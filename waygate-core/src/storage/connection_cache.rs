@@ -6,6 +6,9 @@
 //! replica's write shows when the entry's time-to-live runs out. OAuth2 tokens
 //! refreshed behind the cache are not missed: the resolver re-reads the stored
 //! tokens whenever the cached ones are within the refresh buffer.
+//!
+//! Bounded like [`super::CachedIntegrations`]: connection names that do not
+//! exist are remembered apart, within a byte budget.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ttl::TtlMap;
+use super::ttl::{self, TtlCache};
 use super::{ConnectionStore, StoreError};
 use crate::clock::SharedClock;
 use crate::credential::Connection;
@@ -22,8 +25,8 @@ use crate::credential::Connection;
 pub struct CachedConnections<S> {
     inner: S,
     clock: SharedClock,
-    /// Tenant → "integration/name" → what was found, absence included.
-    entries: TtlMap<Option<Arc<Connection>>>,
+    /// (Tenant, "integration/name") → what was found, absence included; bounded.
+    entries: TtlCache<Arc<Connection>>,
 }
 
 impl<S> fmt::Debug for CachedConnections<S> {
@@ -40,12 +43,14 @@ fn key(integration: &str, name: &str) -> String {
 }
 
 impl<S: ConnectionStore> CachedConnections<S> {
-    /// Caches lookups of `inner` for `ttl`, timed by `clock`.
+    /// Caches lookups of `inner` for `ttl`, timed by `clock`: up to 10,000
+    /// connections, and 2 MiB (about 4,000) of names that were looked up and not
+    /// found.
     pub fn new(inner: S, ttl: Duration, clock: SharedClock) -> Self {
         Self {
             inner,
             clock,
-            entries: TtlMap::new(ttl),
+            entries: TtlCache::new(ttl, ttl::FOUND_ENTRIES, ttl::MISSING_BYTES),
         }
     }
 

@@ -1,30 +1,99 @@
-//! A per-tenant map whose entries expire: what the storage caches keep.
+//! The bounded, expiring cache behind the storage caches ([`super::CachedIntegrations`],
+//! [`super::CachedConnections`]).
 //!
-//! Keys are nested per tenant so that lookups borrow `&str` and allocate
-//! nothing; absence is stored like any value, so a flood of lookups for a
-//! missing thing stays in memory too.
+//! Two moka caches per use: what was found, bounded by entries, and what was
+//! looked up and not found, bounded by the bytes of its names. Names come from
+//! requests, so a flood of made-up ones must neither grow memory nor push out
+//! the entries in use: misses live in their own cache, and moka's TinyLFU
+//! admission keeps a one-off name from evicting a popular one there too.
+//!
+//! Expiry reads the injected [`Clock`](crate::clock::Clock): each value keeps the
+//! instant it was stored, and one older than the TTL is a miss. moka's own
+//! clock cannot be injected, so moka is given the same TTL only to free memory
+//! of entries nobody reads again; which entries count as fresh is decided here.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
+use moka::sync::Cache;
 use tokio::time::Instant;
 
-/// Tenant → key → (when stored, value).
-type Entries<V> = HashMap<String, HashMap<String, (Instant, V)>>;
+/// Found values kept at most (per cache): the things that exist and are used.
+pub(super) const FOUND_ENTRIES: u64 = 10_000;
 
-/// Values per tenant and key, each trusted for `ttl` after it was stored.
-/// No `Debug`: values may hold credentials.
-pub(super) struct TtlMap<V> {
-    ttl: Duration,
-    entries: RwLock<Entries<V>>,
+/// Memory for lookups that found nothing, per cache: names plus
+/// [`MISS_OVERHEAD`] each, about 4,000 short names.
+pub(super) const MISSING_BYTES: u64 = 2 * 1024 * 1024;
+
+/// What one remembered miss costs besides its names, counted generously
+/// from moka 0.12's layout: the key's `Arc` and two `String`s, the table
+/// bucket, the value entry and its bookkeeping, a node in the access-order
+/// and in the write-order queue.
+const MISS_OVERHEAD: usize = 512;
+
+/// A tenant and a key within it, owned (what the caches store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    tenant: String,
+    key: String,
 }
 
-impl<V: Clone> TtlMap<V> {
-    pub(super) fn new(ttl: Duration) -> Self {
+/// The same pair borrowed, so that lookups allocate nothing.
+#[derive(Debug, Clone, Copy)]
+struct KeyRef<'a> {
+    tenant: &'a str,
+    key: &'a str,
+}
+
+// `Key` and `KeyRef` hash alike: moka finds the owned key by the borrowed one.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        KeyRef {
+            tenant: &self.tenant,
+            key: &self.key,
+        }
+        .hash(state);
+    }
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.tenant.hash(state);
+        self.key.hash(state);
+    }
+}
+
+impl moka::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        self.tenant == key.tenant && self.key == key.key
+    }
+}
+
+/// Values per tenant and key, each trusted for `ttl` after it was stored;
+/// absence is remembered too (bounded apart). No `Debug`: values may hold
+/// credentials.
+pub(super) struct TtlCache<V> {
+    ttl: Duration,
+    found: Cache<Key, (Instant, V)>,
+    missing: Cache<Key, Instant>,
+}
+
+impl<V: Clone + Send + Sync + 'static> TtlCache<V> {
+    /// At most `found` values and `missing_bytes` of remembered misses.
+    pub(super) fn new(ttl: Duration, found: u64, missing_bytes: u64) -> Self {
         Self {
             ttl,
-            entries: RwLock::default(),
+            found: Cache::builder()
+                .max_capacity(found)
+                .time_to_live(ttl)
+                .build(),
+            missing: Cache::builder()
+                .max_capacity(missing_bytes)
+                .weigher(|k: &Key, _| {
+                    u32::try_from(k.tenant.len() + k.key.len() + MISS_OVERHEAD).unwrap_or(u32::MAX)
+                })
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
@@ -32,31 +101,133 @@ impl<V: Clone> TtlMap<V> {
         self.ttl
     }
 
-    /// The value stored for `key`, unless it is older than the TTL at `now`.
-    pub(super) fn get(&self, tenant: &str, key: &str, now: Instant) -> Option<V> {
-        let entries = self.entries.read().expect("cache lock poisoned");
-        let (at, value) = entries.get(tenant)?.get(key)?;
-        (now.duration_since(*at) < self.ttl).then(|| value.clone())
+    /// What was stored for `key` unless older than the TTL at `now`: `Some(None)`
+    /// for a remembered absence, `None` when the store must be asked.
+    pub(super) fn get(&self, tenant: &str, key: &str, now: Instant) -> Option<Option<V>> {
+        let k = KeyRef { tenant, key };
+        let fresh = |at: Instant| now.saturating_duration_since(at) < self.ttl;
+        if let Some((at, value)) = self.found.get(&k)
+            && fresh(at)
+        {
+            return Some(Some(value));
+        }
+        self.missing.get(&k).filter(|at| fresh(*at)).map(|_| None)
     }
 
-    pub(super) fn put(&self, tenant: &str, key: &str, now: Instant, value: V) {
-        let mut entries = self.entries.write().expect("cache lock poisoned");
-        let of_tenant = entries.entry(tenant.to_owned()).or_default();
-        of_tenant.insert(key.to_owned(), (now, value));
+    /// Remembers what the store answered for `key` at `now`.
+    pub(super) fn put(&self, tenant: &str, key: &str, now: Instant, value: Option<V>) {
+        let owned = Key {
+            tenant: tenant.to_owned(),
+            key: key.to_owned(),
+        };
+        let k = KeyRef { tenant, key };
+        match value {
+            Some(v) => {
+                self.missing.invalidate(&k);
+                self.found.insert(owned, (now, v));
+            }
+            None => {
+                self.found.invalidate(&k);
+                self.missing.insert(owned, now);
+            }
+        }
     }
 
     pub(super) fn remove(&self, tenant: &str, key: &str) {
-        let mut entries = self.entries.write().expect("cache lock poisoned");
-        if let Some(of_tenant) = entries.get_mut(tenant) {
-            of_tenant.remove(key);
+        let k = KeyRef { tenant, key };
+        self.found.invalidate(&k);
+        self.missing.invalidate(&k);
+    }
+
+    /// Removes every key of `tenant` that starts with `prefix`. Walks the
+    /// cache (bounded): it runs on rare writes (an integration deleted).
+    pub(super) fn remove_prefix(&self, tenant: &str, prefix: &str) {
+        let matches = |k: &Key| k.tenant == tenant && k.key.starts_with(prefix);
+        for (k, _) in self.found.iter().filter(|(k, _)| matches(k)) {
+            self.found.invalidate(k.as_ref());
+        }
+        for (k, _) in self.missing.iter().filter(|(k, _)| matches(k)) {
+            self.missing.invalidate(k.as_ref());
         }
     }
 
-    /// Removes every key of `tenant` that starts with `prefix`.
-    pub(super) fn remove_prefix(&self, tenant: &str, prefix: &str) {
-        let mut entries = self.entries.write().expect("cache lock poisoned");
-        if let Some(of_tenant) = entries.get_mut(tenant) {
-            of_tenant.retain(|k, _| !k.starts_with(prefix));
+    /// Entries held now, found and missing (after pending evictions ran).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> (u64, u64) {
+        self.found.run_pending_tasks();
+        self.missing.run_pending_tasks();
+        (self.found.entry_count(), self.missing.entry_count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misses_are_bounded_by_bytes_and_never_push_out_what_was_found() {
+        let cache = TtlCache::new(Duration::from_secs(60), 100, 64 * 1024);
+        let now = Instant::now();
+        cache.put("t", "real", now, Some(1u32));
+        for i in 0..50_000 {
+            let name = format!("guess-{i}");
+            assert_eq!(cache.get("t", &name, now), None);
+            cache.put("t", &name, now, None);
         }
+        let (found, missing) = cache.len();
+        assert_eq!(found, 1);
+        let per_miss = MISS_OVERHEAD as u64 + "t".len() as u64 + "guess-0".len() as u64;
+        assert!(
+            missing <= 64 * 1024 / per_miss,
+            "{missing} misses kept, over the byte bound"
+        );
+        assert_eq!(cache.get("t", "real", now), Some(Some(1)));
+    }
+
+    #[test]
+    fn found_values_are_bounded_by_count() {
+        let cache = TtlCache::new(Duration::from_secs(60), 50, 1024);
+        let now = Instant::now();
+        for i in 0..5_000 {
+            cache.put("t", &format!("i{i}"), now, Some(i));
+        }
+        let (found, _) = cache.len();
+        assert!(found <= 50, "{found} kept");
+    }
+
+    #[test]
+    fn entries_expire_by_the_injected_clock_and_prefixes_go_together() {
+        let cache = TtlCache::new(Duration::from_secs(5), 100, 64 * 1024);
+        let t0 = Instant::now();
+        cache.put("t", "crm/default", t0, Some("a"));
+        cache.put("t", "crm/other", t0, None);
+        cache.put("u", "crm/default", t0, Some("u"));
+        cache.put("t", "crmx/default", t0, Some("x"));
+        let t4 = t0 + Duration::from_secs(4);
+        assert_eq!(cache.get("t", "crm/default", t4), Some(Some("a")));
+        assert_eq!(cache.get("t", "crm/other", t4), Some(None));
+        let t5 = t0 + Duration::from_secs(5);
+        assert_eq!(cache.get("t", "crm/default", t5), None, "expired");
+        assert_eq!(cache.get("t", "crm/other", t5), None, "expired");
+
+        cache.put("t", "crm/default", t5, Some("b"));
+        cache.put("t", "crm/other", t5, None);
+        cache.remove_prefix("t", "crm/");
+        assert_eq!(cache.get("t", "crm/default", t5), None);
+        assert_eq!(cache.get("t", "crm/other", t5), None);
+        assert_eq!(cache.get("u", "crm/default", t0), Some(Some("u")));
+        assert_eq!(cache.get("t", "crmx/default", t0), Some(Some("x")));
+
+        cache.put("t", "k", t5, None);
+        cache.put("t", "k", t5, Some("now found"));
+        assert_eq!(cache.get("t", "k", t5), Some(Some("now found")));
+        cache.put("t", "k", t5, None);
+        assert_eq!(
+            cache.get("t", "k", t5),
+            Some(None),
+            "absence replaces a value"
+        );
+        cache.remove("t", "k");
+        assert_eq!(cache.get("t", "k", t5), None);
     }
 }

@@ -212,21 +212,25 @@ pub async fn run(app: &AppState, call: Checked) -> Response {
                 upstream_status: meta.upstream_status,
                 attempts: meta.attempts,
                 duration: meta.duration,
+                resolved: meta.resolved,
             },
         );
+        // Only a call that resolved names a breaker that exists.
+        if meta.resolved {
+            let connection = call
+                .options
+                .connection
+                .as_deref()
+                .unwrap_or(waygate_core::Connection::DEFAULT);
+            app.metrics.breaker(
+                &call.tenant,
+                &call.integration,
+                connection,
+                app.executor
+                    .breaker_state(&call.tenant, &call.integration, connection),
+            );
+        }
     }
-    let connection = call
-        .options
-        .connection
-        .as_deref()
-        .unwrap_or(waygate_core::Connection::DEFAULT);
-    app.metrics.breaker(
-        &call.tenant,
-        &call.integration,
-        connection,
-        app.executor
-            .breaker_state(&call.tenant, &call.integration, connection),
-    );
     match result {
         Ok(invocation) => Json(invocation).into_response(),
         Err(e) => {

@@ -2,7 +2,9 @@
 //!
 //! Names follow Prometheus conventions (`_total` counters, `_seconds`
 //! histograms). Labels are bounded by what tenants configure (integration and
-//! action slugs), never by request data.
+//! action slugs, connection names), never by request data: a call whose names
+//! did not resolve is counted under [`UNKNOWN`], so guessed names leave no
+//! series (and no cached handle) behind.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -12,6 +14,15 @@ use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use waygate_core::oauth2::TokenEvent;
 use waygate_core::pipeline::BreakerState;
+
+/// The integration and action label of calls that named something that does
+/// not exist (or could not be looked up): a fixed value, not the guess.
+pub const UNKNOWN: &str = "_unknown";
+
+/// Series handles cached at most per cache. Only things that exist get series,
+/// so this is a ceiling for a gateway with very many actions, not the usual
+/// bound: past it, series are still recorded, through the recorder's own lookup.
+const MAX_CACHED_SERIES: usize = 100_000;
 
 /// Latency buckets in seconds: from a fast loopback call to a slow upstream.
 const BUCKETS: &[f64] = &[
@@ -49,9 +60,15 @@ struct ActionSeries {
 }
 
 /// Values by three names (tenant, integration, then action or connection),
-/// looked up without allocating. Bounded by what tenants configure.
+/// looked up without allocating. Filled only for calls that resolved, so
+/// bounded by what tenants configure, and capped at [`MAX_CACHED_SERIES`].
 struct SeriesCache<T> {
-    entries: RwLock<ByName<ByName<ByName<Arc<T>>>>>,
+    entries: RwLock<Entries<T>>,
+}
+
+struct Entries<T> {
+    by_name: ByName<ByName<ByName<Arc<T>>>>,
+    len: usize,
 }
 
 type ByName<T> = HashMap<String, T>;
@@ -59,7 +76,10 @@ type ByName<T> = HashMap<String, T>;
 impl<T> Default for SeriesCache<T> {
     fn default() -> Self {
         Self {
-            entries: RwLock::default(),
+            entries: RwLock::new(Entries {
+                by_name: HashMap::new(),
+                len: 0,
+            }),
         }
     }
 }
@@ -70,22 +90,34 @@ impl<T> SeriesCache<T> {
             .entries
             .read()
             .ok()
-            .and_then(|e| e.get(a)?.get(b)?.get(c).cloned());
+            .and_then(|e| e.by_name.get(a)?.get(b)?.get(c).cloned());
         if let Some(found) = found {
             return found;
         }
         let made = Arc::new(make());
-        if let Ok(mut entries) = self.entries.write() {
-            let slot = entries
+        if let Ok(mut entries) = self.entries.write()
+            && entries.len < MAX_CACHED_SERIES
+        {
+            let Entries { by_name, len } = &mut *entries;
+            let slot = by_name
                 .entry(a.to_owned())
                 .or_default()
                 .entry(b.to_owned())
                 .or_default()
                 .entry(c.to_owned())
-                .or_insert(made);
+                .or_insert_with(|| {
+                    *len += 1;
+                    made
+                });
             return Arc::clone(slot);
         }
         made
+    }
+
+    /// Series cached (tests check that guessed names add none).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.read().map_or(0, |e| e.len)
     }
 }
 
@@ -106,6 +138,9 @@ pub struct InvocationOutcome<'a> {
     pub attempts: u32,
     /// How long it took.
     pub duration: Duration,
+    /// Whether its integration, action and connection were found; when not,
+    /// it is counted under [`UNKNOWN`] names.
+    pub resolved: bool,
 }
 
 impl Metrics {
@@ -159,6 +194,14 @@ impl Metrics {
         action: &str,
         o: InvocationOutcome<'_>,
     ) {
+        if !o.resolved {
+            // Nothing per name: one series per tenant and error code.
+            counter!("waygate_invocations_total",
+                "tenant" => tenant.to_owned(), "integration" => UNKNOWN, "action" => UNKNOWN,
+                "outcome" => "error", "code" => o.error_code.unwrap_or("").to_owned())
+            .increment(1);
+            return;
+        }
         let labels = || {
             [
                 ("tenant", tenant.to_owned()),
@@ -204,7 +247,8 @@ impl Metrics {
         }
     }
 
-    /// The breaker of one connection, after an invocation: 0 closed, 1 half-open, 2 open.
+    /// The breaker of one connection (the worst of its host and action
+    /// breakers), after an invocation that resolved: 0 closed, 1 half-open, 2 open.
     pub fn breaker(&self, tenant: &str, integration: &str, connection: &str, state: BreakerState) {
         let value = match state {
             BreakerState::Closed => 0.0,
@@ -275,5 +319,37 @@ fn class_index(status: u16) -> usize {
         300..=399 => 2,
         400..=499 => 3,
         _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_that_did_not_resolve_leave_no_series_named_after_the_guess() {
+        let metrics = Metrics::install();
+        for i in 0..2_000 {
+            metrics.invocation(
+                "t-metrics",
+                &format!("guessed-integration-{i}"),
+                &format!("guessed-action-{i}"),
+                InvocationOutcome {
+                    error_code: Some("NOT_FOUND"),
+                    upstream_status: None,
+                    attempts: 0,
+                    duration: Duration::ZERO,
+                    resolved: false,
+                },
+            );
+        }
+        assert_eq!(metrics.actions.len(), 0);
+        assert_eq!(metrics.breakers.len(), 0);
+        let text = metrics.render();
+        assert!(!text.contains("guessed-"), "a guessed name is exported");
+        assert!(
+            text.contains(r#"integration="_unknown""#) && text.contains(r#"code="NOT_FOUND""#),
+            "{text}"
+        );
     }
 }
