@@ -332,8 +332,8 @@ pub fn canonical(url: &Url) -> Url {
     } else {
         u.query_pairs_mut().clear().extend_pairs(kept);
     }
-    for index in ["index.html", "index.htm"] {
-        if let Some(stripped) = u.path().strip_suffix(index).map(str::to_owned) {
+    for index in ["/index.html", "/index.htm"] {
+        if let Some(stripped) = u.path().strip_suffix(index).map(|p| format!("{p}/")) {
             u.set_path(&stripped);
         }
     }
@@ -567,6 +567,10 @@ mod tests {
             ))
             .as_str(),
             "http://docs.example.com/a/?page=2"
+        );
+        assert_eq!(
+            canonical(&u("http://x.io/a/close-index.html")).as_str(),
+            "http://x.io/a/close-index.html"
         );
         assert!(same_site(
             &u("https://www.example.com/a"),

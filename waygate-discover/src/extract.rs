@@ -178,18 +178,22 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
                 }
                 headings.push((*level, text.clone()));
                 section_paragraph = None;
-                if let Some(m) = DECLARATION.captures(text) {
+                if let Some(m) = DECLARATION.captures(text)
+                    && declared_in_text(&m[1], &m[2])
+                {
                     push(&mut facts, &m[1], &m[2], Strength::Strong, 0.9);
                 }
             }
             Block::Paragraph(text) | Block::Item(text) => {
-                if let Some(m) = DECLARATION.captures(text) {
+                if let Some(m) = DECLARATION.captures(text)
+                    && declared_in_text(&m[1], &m[2])
+                {
                     push(&mut facts, &m[1], &m[2], Strength::Strong, 0.9);
                 } else {
                     for m in INLINE.captures_iter(text) {
                         push(&mut facts, &m[1], &m[2], Strength::Weak, 0.4);
                     }
-                    if matches!(block, Block::Paragraph(_)) && text.len() > 20 {
+                    if matches!(block, Block::Paragraph(_)) && prose(text) {
                         let p = limit(text, 500);
                         if first_paragraph.is_none() {
                             first_paragraph = Some(p.clone());
@@ -223,6 +227,13 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
     }
     attach_params(&mut facts.endpoints, &page_params);
     facts
+}
+
+/// Whether a paragraph reads as a sentence (not a label, badge or fragment).
+fn prose(text: &str) -> bool {
+    text.split_whitespace().count() >= 5
+        && !text.contains("{:")
+        && (text.ends_with('.') || text.ends_with(':') || text.contains(". "))
 }
 
 /// The innermost heading that names something (not "Endpoints", "Example", …).
@@ -325,6 +336,16 @@ fn table_rows(
             push(facts, &m[1], p, Strength::Strong, 0.8);
         }
     }
+}
+
+/// A heading or paragraph that is only `Method target`: "Delete user" is a title,
+/// `DELETE /users/{id}` or `get /users` a declaration.
+fn declared_in_text(method: &str, target: &str) -> bool {
+    let t = target.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    let upper = method.bytes().all(|b| b.is_ascii_uppercase());
+    let lower = method.bytes().all(|b| b.is_ascii_lowercase());
+    let slashed = t.starts_with('/') || t.starts_with("http://") || t.starts_with("https://");
+    looks_like_path(t) && (slashed || (upper && t.contains('/'))) && (upper || lower)
 }
 
 fn looks_like_path(target: &str) -> bool {

@@ -199,7 +199,9 @@ impl Walker {
     fn flush(&mut self) {
         let text = collapse(&self.para);
         self.para.clear();
-        if !text.is_empty() {
+        if let Some(rows) = text_table(&text) {
+            self.doc.blocks.push(Block::Table(rows));
+        } else if !text.is_empty() {
             self.doc.blocks.push(Block::Paragraph(text));
         }
     }
@@ -451,6 +453,47 @@ fn table(node: NodeRef<'_>) -> Vec<Vec<String>> {
     rows
 }
 
+/// A Markdown pipe table that a site rendered as one paragraph of text
+/// (`| a | b | | --- | --- | | 1 | 2 |`): its rows, when the separator row shows
+/// the column count.
+fn text_table(text: &str) -> Option<Vec<Vec<String>>> {
+    if !text.starts_with('|') || !text.ends_with('|') {
+        return None;
+    }
+    let parts: Vec<&str> = text.split('|').map(str::trim).collect();
+    let is_sep = |p: &str| {
+        let p = p.trim_matches(':');
+        !p.is_empty() && p.bytes().all(|b| b == b'-')
+    };
+    let first_sep = parts.iter().position(|p| is_sep(p))?;
+    // parts: "", h1..hn, "", s1..sn, "", r1..rn, "", …, "" — period n + 1.
+    let n = first_sep.checked_sub(2)?;
+    if n == 0 || parts.len() < 2 * (n + 1) {
+        return None;
+    }
+    let mut rows = Vec::new();
+    for (i, chunk) in parts[1..].chunks(n + 1).enumerate() {
+        if chunk.len() < n {
+            break;
+        }
+        let cells = &chunk[..n];
+        if i == 1 {
+            if !cells.iter().all(|c| is_sep(c)) {
+                return None;
+            }
+            continue;
+        }
+        if chunk.len() == n + 1 && !chunk[n].is_empty() {
+            return None;
+        }
+        rows.push(cells.iter().map(|c| (*c).to_owned()).collect());
+        if rows.len() >= MAX_TABLE_ROWS {
+            break;
+        }
+    }
+    Some(rows)
+}
+
 /// Runs of whitespace → one space, trimmed, bounded.
 pub(crate) fn collapse(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_BLOCK_BYTES));
@@ -662,6 +705,21 @@ mod tests {
                 ]),
                 Block::Item("limit: how many".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn pipe_tables_rendered_as_text() {
+        let doc = from_html(
+            "<p>| Parameter | Type | | :--- | --- | | `id` | String | | n | Integer |</p>",
+        );
+        assert_eq!(
+            doc.blocks,
+            [Block::Table(vec![
+                vec!["Parameter".into(), "Type".into()],
+                vec!["id".into(), "String".into()],
+                vec!["n".into(), "Integer".into()],
+            ])]
         );
     }
 
