@@ -273,9 +273,10 @@ fn code_block(
         let strength =
             if EXAMPLE_HEADING.is_match(section) && !DECLARATION_HEADING.is_match(section) {
                 Strength::Weak
-            } else if DECLARATION_HEADING.is_match(section) && only_declarations {
-                Strength::Strong
-            } else if only_declarations && declared.iter().any(|(_, p)| has_placeholder(p)) {
+            } else if only_declarations
+                && (DECLARATION_HEADING.is_match(section)
+                    || declared.iter().any(|(_, p)| has_placeholder(p)))
+            {
                 Strength::Strong
             } else {
                 Strength::Weak

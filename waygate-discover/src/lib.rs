@@ -420,16 +420,15 @@ fn draft(
                 a.parameters.push(param);
             }
             let mut schema = serde_json::Map::new();
-            schema.insert(
-                "type".into(),
-                json!(p.kind.unwrap_or(if p.location == "path" {
-                    "string"
-                } else {
-                    "string"
-                })),
-            );
-            if p.kind.is_none() && p.location == "body" {
-                schema.remove("type");
+            // Untyped parameters travel as text; an untyped body field may be anything.
+            match (p.kind, p.location) {
+                (Some(kind), _) => {
+                    schema.insert("type".into(), json!(kind));
+                }
+                (None, "body") => {}
+                (None, _) => {
+                    schema.insert("type".into(), json!("string"));
+                }
             }
             if let Some(d) = &p.description {
                 schema.insert("description".into(), json!(d));

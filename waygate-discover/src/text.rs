@@ -393,11 +393,7 @@ fn text_of(node: NodeRef<'_>) -> String {
                     Node::Element(e) if skipped(e.name()) => skip_depth = Some(n.id()),
                     Node::Element(e) if e.name() == "br" => out.push('\n'),
                     Node::Element(e) if matches!(e.name(), "td" | "th" | "code") => out.push(' '),
-                    Node::Text(t) => {
-                        if out.len() < MAX_BLOCK_BYTES {
-                            out.push_str(t);
-                        }
-                    }
+                    Node::Text(t) if out.len() < MAX_BLOCK_BYTES => out.push_str(t),
                     _ => {}
                 }
             }
@@ -486,7 +482,8 @@ fn text_table(text: &str) -> Option<Vec<Vec<String>>> {
         if chunk.len() == n + 1 && !chunk[n].is_empty() {
             return None;
         }
-        rows.push(cells.iter().map(|c| (*c).to_owned()).collect());
+        // Markdown inline markup left in the text: drop backticks and emphasis.
+        rows.push(cells.iter().map(|c| c.replace(['`', '*'], "")).collect());
         if rows.len() >= MAX_TABLE_ROWS {
             break;
         }
