@@ -317,8 +317,9 @@ fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-/// The URL a page is known by: no fragment, no tracking parameters, no default
-/// index file, host lower-cased (the `url` crate already does that and drops default ports).
+/// The URL a page is known by: no fragment, no tracking parameters, host
+/// lower-cased and default port dropped (the `url` crate does both). `dir/` and
+/// `dir/index.html` stay apart: not every server serves one as the other.
 pub fn canonical(url: &Url) -> Url {
     let mut u = url.clone();
     u.set_fragment(None);
@@ -331,11 +332,6 @@ pub fn canonical(url: &Url) -> Url {
         u.set_query(None);
     } else {
         u.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    for index in ["/index.html", "/index.htm"] {
-        if let Some(stripped) = u.path().strip_suffix(index).map(|p| format!("{p}/")) {
-            u.set_path(&stripped);
-        }
     }
     u
 }
@@ -566,7 +562,7 @@ mod tests {
                 "HTTP://Docs.Example.com:80/a/index.html?utm_source=x&page=2#top"
             ))
             .as_str(),
-            "http://docs.example.com/a/?page=2"
+            "http://docs.example.com/a/index.html?page=2"
         );
         assert_eq!(
             canonical(&u("http://x.io/a/close-index.html")).as_str(),
