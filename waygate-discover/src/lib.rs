@@ -13,10 +13,12 @@
 
 pub mod crawl;
 pub mod extract;
+pub mod llm;
 pub mod robots;
 pub mod text;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -41,7 +43,7 @@ pub enum Mode {
 }
 
 /// What to crawl and the limits of the crawl.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DiscoverOptions {
     /// Start URLs (http or https).
     pub urls: Vec<Url>,
@@ -69,6 +71,21 @@ pub struct DiscoverOptions {
     pub page_timeout: Duration,
     /// The outbound URL policy every request goes through.
     pub policy: UrlPolicy,
+    /// An LLM to extract with, next to the heuristics; none by default.
+    pub llm: Option<Arc<dyn llm::LlmProvider>>,
+    /// Chunks sent to the LLM per discovery at most (its cost budget); default 40.
+    pub llm_max_chunks: usize,
+}
+
+impl std::fmt::Debug for DiscoverOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscoverOptions")
+            .field("urls", &self.urls)
+            .field("mode", &self.mode)
+            .field("max_pages", &self.max_pages)
+            .field("llm", &self.llm.as_ref().map(|l| l.name().to_owned()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl DiscoverOptions {
@@ -88,6 +105,8 @@ impl DiscoverOptions {
             max_total_bytes: 64 * 1024 * 1024,
             page_timeout: Duration::from_secs(30),
             policy: UrlPolicy::strict(),
+            llm: None,
+            llm_max_chunks: 40,
         }
     }
 }
@@ -95,7 +114,7 @@ impl DiscoverOptions {
 /// Progress while a discovery runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    /// A stage begins: `crawling`, `extracting`, `done`.
+    /// A stage begins: `crawling`, `extracting`, `llm`, `done`.
     Stage(&'static str),
     /// A page was fetched.
     Fetched {
@@ -170,6 +189,7 @@ pub async fn discover(
     let mut facts: Vec<PageFacts> = Vec::new();
     let mut title: Option<String> = None;
     let mut truncated = Vec::new();
+    let mut for_llm: Vec<(Url, text::Doc)> = Vec::new();
     let crawl = crawl::crawl(options, progress, |page| {
         let doc = match page.kind {
             crawl::Kind::Markdown => text::from_markdown(&page.body),
@@ -182,6 +202,9 @@ pub async fn discover(
             title.clone_from(&doc.title);
         }
         facts.push(extract::page(&doc, &page.url));
+        if options.llm.is_some() {
+            for_llm.push((page.url.clone(), doc.clone()));
+        }
         let resolve = |href: &str| page.url.join(href).ok();
         let links = doc
             .links
@@ -203,6 +226,17 @@ pub async fn discover(
             .cloned()
             .unwrap_or_else(|| "no reachable page".into());
         return Err(DiscoverError::NothingFetched(why));
+    }
+    if let Some(model) = &options.llm {
+        progress(Progress::Stage("llm"));
+        let found = with_llm(
+            model.as_ref(),
+            &for_llm,
+            options.llm_max_chunks,
+            &mut warnings,
+        )
+        .await;
+        facts.extend(found);
     }
 
     // Specs first: an imported spec's actions are the draft's backbone.
@@ -296,6 +330,95 @@ pub async fn discover(
     })
 }
 
+/// Runs the LLM over the pages' chunks (within the chunk budget). Its findings are
+/// one more source for the draft builder: where it agrees with the heuristics the
+/// action's confidence rises; a failing chunk is a warning, never a failed discovery.
+async fn with_llm(
+    model: &dyn llm::LlmProvider,
+    pages: &[(Url, text::Doc)],
+    max_chunks: usize,
+    warnings: &mut Vec<String>,
+) -> Vec<PageFacts> {
+    let mut out = Vec::new();
+    let mut budget = max_chunks;
+    let mut failures = 0usize;
+    for (url, doc) in pages {
+        if budget == 0 {
+            warnings.push(format!(
+                "the LLM's budget of {max_chunks} chunks is spent: later pages used heuristics only"
+            ));
+            break;
+        }
+        let parts = llm::chunks(doc, budget);
+        budget -= parts.len();
+        let mut facts = PageFacts::default();
+        for part in parts {
+            match model.extract(url.as_str(), &part).await {
+                Ok(actions) => {
+                    for a in actions {
+                        let mut base = BTreeMap::new();
+                        let Some(path) = extract::endpoint_path(&a.path, &mut base) else {
+                            continue;
+                        };
+                        let method = a.method.to_ascii_uppercase();
+                        if !matches!(
+                            method.as_str(),
+                            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS"
+                        ) {
+                            continue;
+                        }
+                        let params = a
+                            .parameters
+                            .iter()
+                            .filter_map(|p| {
+                                let location = match p.location.as_str() {
+                                    "path" => "path",
+                                    "query" => "query",
+                                    "header" => "header",
+                                    "body" => "body",
+                                    _ => return None,
+                                };
+                                let name = extract::placeholder_name(&p.name);
+                                (!name.is_empty()).then_some(extract::ParamDoc {
+                                    name,
+                                    location,
+                                    required: p.required,
+                                    kind: None,
+                                    description: None,
+                                })
+                            })
+                            .filter(|p| {
+                                p.location != "path" || path.contains(&format!("{{{}}}", p.name))
+                            })
+                            .collect();
+                        facts.endpoints.push(Endpoint {
+                            method,
+                            path,
+                            strength: Strength::Strong,
+                            confidence: 0.6,
+                            source_url: url.to_string(),
+                            name: (!a.summary.is_empty()).then(|| a.summary.clone()),
+                            description: None,
+                            params,
+                        });
+                    }
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures <= 3 {
+                        warnings.push(format!("{url}: {e}; heuristics used for this part"));
+                    }
+                }
+            }
+        }
+        out.push(facts);
+    }
+    if failures > 3 {
+        warnings.push(format!("{failures} LLM requests failed in all"));
+    }
+    out
+}
+
 /// A path with every placeholder made anonymous, for comparing endpoints.
 fn shape(path: &str) -> String {
     let mut out = String::new();
@@ -347,10 +470,22 @@ fn draft(
         match merged.get_mut(&key) {
             Some((best, seen)) => {
                 *seen += 1;
-                if e.confidence > best.confidence
+                let mut extra = if e.confidence > best.confidence
                     || e.params.len() > best.params.len() && e.confidence >= best.confidence
                 {
-                    *best = (*e).clone();
+                    std::mem::replace(best, (*e).clone()).params
+                } else {
+                    e.params.clone()
+                };
+                // Sources complete each other: parameters one names and the other
+                // does not are kept (path ones only where the template has them).
+                extra.retain(|p| {
+                    !best.params.iter().any(|b| b.name == p.name)
+                        && (p.location != "path" || best.path.contains(&format!("{{{}}}", p.name)))
+                });
+                best.params.extend(extra);
+                if best.description.is_none() {
+                    best.description.clone_from(&e.description);
                 }
             }
             None => {
@@ -562,6 +697,91 @@ fn action_slug(method: &str, path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provider answering from a table, or failing, without a network.
+    struct Canned(Result<Vec<llm::LlmAction>, llm::LlmError>);
+
+    #[async_trait::async_trait]
+    impl llm::LlmProvider for Canned {
+        fn name(&self) -> &str {
+            "canned"
+        }
+        async fn extract(&self, _: &str, _: &str) -> Result<Vec<llm::LlmAction>, llm::LlmError> {
+            self.0.clone()
+        }
+    }
+
+    async fn site() -> Url {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|| async {
+                axum::response::Html("<h1>Users</h1><p>GET /users/{id}</p><h2>Create</h2><p>Creates a user in the account.</p>")
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Url::parse(&format!("http://{addr}/")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn llm_findings_merge_and_failures_degrade_to_heuristics() {
+        let url = site().await;
+        let mut options = DiscoverOptions::new(vec![url]);
+        options.policy = UrlPolicy::strict().allow_loopback();
+        options.find_specs = false;
+        options.llm = Some(Arc::new(Canned(Ok(vec![
+            llm::LlmAction {
+                method: "get".into(),
+                path: "/users/:id".into(),
+                summary: "Get a user".into(),
+                parameters: vec![llm::LlmParameter {
+                    name: "fields".into(),
+                    location: "query".into(),
+                    required: false,
+                }],
+            },
+            llm::LlmAction {
+                method: "POST".into(),
+                path: "/users".into(),
+                summary: "Create a user".into(),
+                parameters: vec![],
+            },
+        ]))));
+        let found = discover(&options, &|_| {}).await.unwrap();
+        let get = found
+            .integration
+            .actions
+            .iter()
+            .find(|a| a.method == "GET")
+            .unwrap();
+        assert_eq!(get.path, "/users/{id}");
+        // Agreement raised the heuristic's 0.9; the LLM added a query parameter.
+        assert_eq!(get.metadata["confidence"], json!(0.95));
+        assert!(get.parameters.iter().any(|p| p.name == "fields"));
+        let post = found
+            .integration
+            .actions
+            .iter()
+            .find(|a| a.method == "POST")
+            .unwrap();
+        assert_eq!(post.metadata["confidence"], json!(0.6));
+
+        options.llm = Some(Arc::new(Canned(Err(llm::LlmError {
+            provider: "canned".into(),
+            message: "HTTP 503".into(),
+        }))));
+        let found = discover(&options, &|_| {}).await.unwrap();
+        assert_eq!(found.integration.actions.len(), 1);
+        assert!(
+            found
+                .warnings
+                .iter()
+                .any(|w| w.contains("HTTP 503; heuristics used")),
+            "{:?}",
+            found.warnings
+        );
+    }
 
     #[test]
     fn slugs_and_shapes() {

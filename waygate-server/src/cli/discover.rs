@@ -41,6 +41,22 @@ pub(super) struct DiscoverArgs {
     /// Print JSON instead of YAML.
     #[arg(long)]
     json: bool,
+    /// An LLM to extract with next to the heuristics: `openai` (any OpenAI-compatible
+    /// server: OpenAI, llama.cpp, vLLM, Ollama). None by default.
+    #[arg(long, env = "WAYGATE_LLM_PROVIDER")]
+    llm_provider: Option<String>,
+    /// The provider's base URL (`http://127.0.0.1:8081/v1` for a local llama.cpp).
+    #[arg(long, env = "WAYGATE_LLM_BASE_URL")]
+    llm_base_url: Option<String>,
+    /// The model name.
+    #[arg(long, env = "WAYGATE_LLM_MODEL")]
+    llm_model: Option<String>,
+    /// The provider's API key (sent as a bearer token).
+    #[arg(long, env = "WAYGATE_LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+    /// Chunks of text sent to the LLM at most (its cost budget).
+    #[arg(long, default_value_t = 40)]
+    llm_max_chunks: usize,
     /// Allow URLs on loopback and private networks.
     #[arg(long, env = "WAYGATE_ALLOW_PRIVATE_NETWORKS", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
     allow_private_networks: bool,
@@ -73,6 +89,15 @@ pub(super) async fn run(args: DiscoverArgs) -> Result<(), String> {
     } else {
         UrlPolicy::strict()
     };
+    if let Some(provider) = &args.llm_provider {
+        options.llm = Some(waygate_discover::llm::configure(
+            provider,
+            args.llm_base_url.as_deref(),
+            args.llm_model.as_deref(),
+            args.llm_api_key.clone(),
+        )?);
+        options.llm_max_chunks = args.llm_max_chunks;
+    }
     let report = |p: Progress| {
         let mut err = std::io::stderr().lock();
         let _ = match p {
