@@ -68,6 +68,8 @@ pub struct Endpoint {
     pub description: Option<String>,
     /// Parameters documented on the page (placeholders first).
     pub params: Vec<ParamDoc>,
+    /// `heuristic`, `llm`, or `heuristic+llm` once merged.
+    pub extracted_by: &'static str,
 }
 
 /// Auth evidence found in a page's text.
@@ -168,6 +170,7 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
                     name: name.clone(),
                     description: description.clone(),
                     params: Vec::new(),
+                    extracted_by: "heuristic",
                 });
             }
         };

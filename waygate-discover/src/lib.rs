@@ -360,6 +360,11 @@ async fn with_llm(
                         let Some(path) = extract::endpoint_path(&a.path, &mut base) else {
                             continue;
                         };
+                        // Small models echo the page's own URL or invent paths:
+                        // keep only paths whose literal segments the chunk contains.
+                        if !grounded(&path, &part) || path == url.path() {
+                            continue;
+                        }
                         let method = a.method.to_ascii_uppercase();
                         if !matches!(
                             method.as_str(),
@@ -400,6 +405,7 @@ async fn with_llm(
                             name: (!a.summary.is_empty()).then(|| a.summary.clone()),
                             description: None,
                             params,
+                            extracted_by: "llm",
                         });
                     }
                 }
@@ -417,6 +423,15 @@ async fn with_llm(
         warnings.push(format!("{failures} LLM requests failed in all"));
     }
     out
+}
+
+/// Whether every literal segment of `path` occurs in `text`.
+fn grounded(path: &str, text: &str) -> bool {
+    let literals: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .collect();
+    (!literals.is_empty() || path.contains('{')) && literals.iter().all(|l| text.contains(l))
 }
 
 /// A path with every placeholder made anonymous, for comparing endpoints.
@@ -484,6 +499,9 @@ fn draft(
                         && (p.location != "path" || best.path.contains(&format!("{{{}}}", p.name)))
                 });
                 best.params.extend(extra);
+                if best.extracted_by != e.extracted_by {
+                    best.extracted_by = "heuristic+llm";
+                }
                 if best.description.is_none() {
                     best.description.clone_from(&e.description);
                 }
@@ -584,7 +602,8 @@ fn draft(
             json!((confidence * 100.0).round() / 100.0),
         );
         a.metadata.insert("sourceUrl".into(), json!(e.source_url));
-        a.metadata.insert("extractedBy".into(), json!("heuristic"));
+        a.metadata
+            .insert("extractedBy".into(), json!(e.extracted_by));
         def.actions.push(a);
     }
     def
@@ -742,6 +761,12 @@ mod tests {
                 }],
             },
             llm::LlmAction {
+                method: "DELETE".into(),
+                path: "/invented/things".into(),
+                summary: "Not on the page".into(),
+                parameters: vec![],
+            },
+            llm::LlmAction {
                 method: "POST".into(),
                 path: "/users".into(),
                 summary: "Create a user".into(),
@@ -766,6 +791,16 @@ mod tests {
             .find(|a| a.method == "POST")
             .unwrap();
         assert_eq!(post.metadata["confidence"], json!(0.6));
+        assert_eq!(post.metadata["extractedBy"], json!("llm"));
+        assert_eq!(get.metadata["extractedBy"], json!("heuristic+llm"));
+        // A path the page does not contain is the model's invention.
+        assert!(
+            !found
+                .integration
+                .actions
+                .iter()
+                .any(|a| a.method == "DELETE")
+        );
 
         options.llm = Some(Arc::new(Canned(Err(llm::LlmError {
             provider: "canned".into(),
