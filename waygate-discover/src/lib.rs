@@ -512,6 +512,33 @@ fn draft(
             }
         }
     }
+    // An LLM-only finding that fills in a declared template (the model took an
+    // example request for an endpoint) confirms that template instead.
+    let llm_only: Vec<(String, String)> = merged
+        .iter()
+        .filter(|(_, (e, _))| e.extracted_by == "llm")
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in llm_only {
+        let Some((path, method)) = merged
+            .get(&key)
+            .map(|(e, _)| (e.path.clone(), e.method.clone()))
+        else {
+            continue;
+        };
+        let template = merged.iter_mut().find(|(k, (e, _))| {
+            **k != key
+                && e.method == method
+                && e.extracted_by != "llm"
+                && instantiates(&e.path, &path)
+        });
+        if let Some((_, (declared, _))) = template {
+            declared.confidence = (declared.confidence + 0.05).min(0.95);
+            declared.extracted_by = "heuristic+llm";
+            merged.remove(&key);
+            order.retain(|k| *k != key);
+        }
+    }
     if any_strong {
         let weak = all.iter().filter(|e| e.strength == Strength::Weak).count();
         // Examples that instantiate a declared template confirm it.
@@ -734,7 +761,7 @@ mod tests {
         let app = axum::Router::new().route(
             "/",
             axum::routing::get(|| async {
-                axum::response::Html("<h1>Users</h1><p>GET /users/{id}</p><h2>Create</h2><p>Creates a user in the account.</p>")
+                axum::response::Html("<h1>Users</h1><p>GET /users/{id}</p><pre>GET /users/42\n{}</pre><h2>Create</h2><p>Creates a user in the account.</p>")
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -759,6 +786,12 @@ mod tests {
                     location: "query".into(),
                     required: false,
                 }],
+            },
+            llm::LlmAction {
+                method: "GET".into(),
+                path: "/users/42".into(),
+                summary: "An example request".into(),
+                parameters: vec![],
             },
             llm::LlmAction {
                 method: "DELETE".into(),
