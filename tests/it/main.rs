@@ -2,6 +2,7 @@
 
 mod cli;
 mod cpu;
+mod discover;
 mod crash;
 mod edge;
 mod gateway;

@@ -363,7 +363,7 @@ fn not_openapi(url: &Url, message: String) -> ImportError {
 }
 
 /// Ranks wished actions first (in wishlist order), flags them, returns their slugs.
-fn wish(wishlist: &[String], actions: &mut Vec<crate::model::ActionDef>) -> Vec<String> {
+pub fn wish(wishlist: &[String], actions: &mut Vec<crate::model::ActionDef>) -> Vec<String> {
     let mut picked: Vec<usize> = Vec::new();
     for index in wishlist::rank(wishlist, actions).into_iter().flatten() {
         if !picked.contains(&index) {

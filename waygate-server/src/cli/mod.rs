@@ -1,5 +1,6 @@
 //! The `waygate` command line (API.md § CLI).
 
+mod discover;
 mod import;
 mod invoke;
 mod keys;
@@ -28,6 +29,8 @@ enum Command {
     Tenant(tenant::TenantCommand),
     /// Import an OpenAPI or Swagger document (a file or an http(s) URL).
     Import(import::ImportArgs),
+    /// Crawl API documentation and print a draft integration definition.
+    Discover(discover::DiscoverArgs),
     /// Invoke an action in this process, against the stored integrations.
     Invoke(invoke::InvokeArgs),
     /// Manage the master key that encrypts stored credentials.
@@ -45,6 +48,7 @@ impl Cli {
             Command::Migrate(args) => migrate(args).await,
             Command::Tenant(command) => tenant::run(command).await,
             Command::Import(args) => import::run(args).await,
+            Command::Discover(args) => discover::run(args).await,
             Command::Invoke(args) => invoke::run(args).await,
             Command::Keys(args) => keys::run(args).await,
         }
