@@ -2,8 +2,8 @@
 
 mod cli;
 mod cpu;
-mod discover;
 mod crash;
+mod discover;
 mod edge;
 mod gateway;
 mod hostile;

@@ -15,8 +15,8 @@ use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSi
 
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
-use crate::ops::cpu::CpuPool;
 use crate::http::BodyLimits;
+use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
 
 /// How long a resolved definition or connection is trusted before it is read
