@@ -6,8 +6,7 @@ mod example;
 
 pub use example::example;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
@@ -57,40 +56,68 @@ pub struct Violation {
 /// Validators keyed by the SHA-256 of their schema's canonical JSON text.
 ///
 /// Two actions with the same schema share one validator; a schema edited in place
-/// gets a new entry instead of a stale hit.
-#[derive(Default)]
+/// gets a new entry instead of a stale hit. Tenants choose the schemas, and every
+/// edit makes a new one, so the cache is bounded by the size of the schema texts
+/// it holds ([`SCHEMA_CACHE_BYTES`] by default); a validator pushed out is
+/// compiled again on its next use.
 pub struct SchemaCache {
-    validators: RwLock<HashMap<[u8; 32], Arc<Validator>>>,
+    validators: moka::sync::Cache<[u8; 32], Compiled>,
+}
+
+/// A validator and the length of the schema text it was compiled from (its
+/// weight in the cache).
+#[derive(Clone)]
+struct Compiled {
+    validator: Arc<Validator>,
+    text_len: u32,
+}
+
+/// The schema text the validator cache holds at most by default, summed over
+/// its entries (a compiled validator takes a few times its text).
+pub const SCHEMA_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+impl Default for SchemaCache {
+    fn default() -> Self {
+        Self::with_capacity(SCHEMA_CACHE_BYTES)
+    }
 }
 
 impl std::fmt::Debug for SchemaCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.validators.read().map(|m| m.len()).unwrap_or(0);
         f.debug_struct("SchemaCache")
-            .field("validators", &len)
+            .field("validators", &self.validators.entry_count())
             .finish()
     }
 }
 
 impl SchemaCache {
+    /// A cache holding the validators of schemas whose texts add up to at most
+    /// `bytes`.
+    pub fn with_capacity(bytes: u64) -> Self {
+        Self {
+            validators: moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|_, compiled: &Compiled| compiled.text_len.max(1))
+                .build(),
+        }
+    }
+
     /// The validator for `schema`, compiled on first use.
     ///
     /// # Errors
     /// The schema does not compile (see [`compile`]).
     pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
         // serde_json's default map is ordered by key, so equal schemas print equally.
-        let key: [u8; 32] = Sha256::digest(schema.to_string().as_bytes()).into();
-        if let Some(v) = self
-            .validators
-            .read()
-            .expect("schema cache poisoned")
-            .get(&key)
-        {
-            return Ok(Arc::clone(v));
+        let text = schema.to_string();
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if let Some(found) = self.validators.get(&key) {
+            return Ok(found.validator);
         }
-        let compiled = Arc::new(compile(schema)?);
-        let mut map = self.validators.write().expect("schema cache poisoned");
-        Ok(Arc::clone(map.entry(key).or_insert(compiled)))
+        let compiled = Compiled {
+            validator: Arc::new(compile(schema)?),
+            text_len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+        };
+        Ok(self.validators.get_with(key, || compiled).validator)
     }
 }
 
@@ -188,6 +215,25 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let c = cache.get(&json!({"type": "integer"})).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn the_cache_holds_schema_texts_up_to_its_capacity() {
+        // Room for about ten of these schemas: a tenant editing its schemas
+        // over and over does not grow it past that.
+        let cache = SchemaCache::with_capacity(10 * 40);
+        for i in 0..1_000 {
+            let schema = json!({"type": "string", "maxLength": i});
+            cache.get(&schema).unwrap();
+        }
+        cache.validators.run_pending_tasks();
+        assert!(cache.validators.weighted_size() <= 10 * 40);
+        assert!(cache.validators.entry_count() <= 15, "{cache:?}");
+        // What was pushed out compiles again.
+        let again = cache
+            .get(&json!({"type": "string", "maxLength": 0}))
+            .unwrap();
+        assert!(again.is_valid(&json!("")));
     }
 
     #[test]
