@@ -37,14 +37,9 @@ settle="${HOSTILE_SETTLE:-10}"
 limit_mb="${HOSTILE_LIMIT_MB:-50}"
 waygate_bin="${WAYGATE_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/waygate}"
 
-die() {
-    echo "hostile.sh: $*" >&2
-    exit 1
-}
-
-need() {
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
-}
+bench=hostile.sh
+# shellcheck source=benches/lib/common.sh
+source "$root/benches/lib/common.sh"
 
 need wrk "install it with: apt-get install -y wrk"
 need curl "install it with: apt-get install -y curl"
@@ -87,36 +82,9 @@ rss_kb() {
 
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'; }
 
-api() {
-    local method="$1" path="$2" key="$3" body="${4:-}" code
-    local args=(-sS -o "$tmp/api-answer.json" -w '%{http_code}' -X "$method"
-        -H "Authorization: Bearer $key" "$waygate_url$path")
-    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-    code="$(curl "${args[@]}")" || die "$method $path: curl failed"
-    case "$code" in
-        2??) cat "$tmp/api-answer.json" ;;
-        *) cat "$tmp/api-answer.json" >&2; echo >&2; die "$method $path answered $code" ;;
-    esac
-}
-
 admin_key="admin-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-WAYGATE_ADDR=127.0.0.1:0 \
-    WAYGATE_DATA_DIR="$tmp/waygate-data" \
-    WAYGATE_ADMIN_KEY="$admin_key" \
-    WAYGATE_TENANT_RATE_LIMIT=0 \
-    RUST_LOG="${RUST_LOG:-warn}" \
-    "$waygate_bin" serve >"$tmp/waygate.out" 2>"$tmp/waygate.err" &
-waygate_pid="$!"
-pids+=("$waygate_pid")
-waygate_url=""
-for _ in $(seq 300); do
-    waygate_url="$(sed -n 's/^waygate listening on \(http:[^ ]*\)$/\1/p' "$tmp/waygate.out")"
-    [ -n "$waygate_url" ] && break
-    kill -0 "$waygate_pid" 2>/dev/null || { cat "$tmp/waygate.err" >&2; die "waygate serve exited at start"; }
-    sleep 0.1
-done
-[ -n "$waygate_url" ] || { cat "$tmp/waygate.err" >&2; die "waygate serve did not print its address within 30 s"; }
+start_waygate "$waygate_bin" RUST_LOG="${RUST_LOG:-warn}"
 
 # One tenant with one real integration: the unknown actions and connections are
 # guessed on it (its upstream is never called).

@@ -45,14 +45,9 @@ upstream_workers="${LOAD_UPSTREAM_WORKERS:-1}"
 proxy_workers="${LOAD_PROXY_WORKERS:-$(nproc)}"
 waygate_bin="${WAYGATE_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/waygate}"
 
-die() {
-    echo "load.sh: $*" >&2
-    exit 1
-}
-
-need() {
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
-}
+bench=load.sh
+# shellcheck source=benches/lib/common.sh
+source "$root/benches/lib/common.sh"
 
 need wrk "install it with: apt-get install -y wrk"
 need nginx "install it with: apt-get install -y nginx-light"
@@ -198,18 +193,6 @@ prom_sum() {
 }
 
 # One API call to Waygate: fails with the answer's body unless the status is 2xx.
-api() {
-    local method="$1" path="$2" key="$3" body="${4:-}" code
-    local args=(-sS -o "$tmp/api-answer.json" -w '%{http_code}' -X "$method"
-        -H "Authorization: Bearer $key" "$waygate_url$path")
-    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-    code="$(curl "${args[@]}")" || die "$method $path: curl failed"
-    case "$code" in
-        2??) cat "$tmp/api-answer.json" ;;
-        *) cat "$tmp/api-answer.json" >&2; echo >&2; die "$method $path answered $code" ;;
-    esac
-}
-
 # Random token for the bench's upstream credential, and the operator key.
 token="bench-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 admin_key="admin-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -239,22 +222,7 @@ answer="$(curl -fsS "$proxy_url")" || die "GET $proxy_url failed"
 [ "$(jq -r .auth <<<"$answer")" = bearer ] || die "the proxy did not inject the token: $answer"
 
 # (c) Waygate, bootstrapped through its API
-WAYGATE_ADDR=127.0.0.1:0 \
-    WAYGATE_DATA_DIR="$tmp/waygate-data" \
-    WAYGATE_ADMIN_KEY="$admin_key" \
-    WAYGATE_TENANT_RATE_LIMIT=0 \
-    WAYGATE_ALLOW_PRIVATE_NETWORKS=1 \
-    "$waygate_bin" serve >"$tmp/waygate.out" 2>"$tmp/waygate.err" &
-waygate_pid="$!"
-pids+=("$waygate_pid")
-waygate_url=""
-for _ in $(seq 300); do
-    waygate_url="$(sed -n 's/^waygate listening on \(http:[^ ]*\)$/\1/p' "$tmp/waygate.out")"
-    [ -n "$waygate_url" ] && break
-    kill -0 "$waygate_pid" 2>/dev/null || { cat "$tmp/waygate.err" >&2; die "waygate serve exited at start"; }
-    sleep 0.1
-done
-[ -n "$waygate_url" ] || { cat "$tmp/waygate.err" >&2; die "waygate serve did not print its address within 30 s"; }
+start_waygate "$waygate_bin" WAYGATE_ALLOW_PRIVATE_NETWORKS=1
 
 tenant_key="$(api POST /api/v1/tenants "$admin_key" '{"name":"bench"}' | jq -r .apiKey)"
 [[ "$tenant_key" == wg_live_* ]] || die "no tenant API key in the answer"
