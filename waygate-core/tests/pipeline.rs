@@ -65,6 +65,22 @@ async fn setup(auth: Value, credential: Credential, defaults: Value) -> Setup {
     }
 }
 
+impl Setup {
+    /// `chaos.get_item` with id 1: the call most tests make.
+    async fn get_item(&self) -> Result<waygate_core::Invocation, waygate_core::Error> {
+        self.waygate
+            .invoke("chaos.get_item", json!({"id": "1"}))
+            .await
+    }
+
+    /// The default connection's breaker state.
+    fn breaker(&self) -> BreakerState {
+        self.waygate
+            .executor()
+            .breaker_state("embedded", "chaos", "default")
+    }
+}
+
 async fn plain() -> Setup {
     setup(
         json!({"type": "bearer"}),
@@ -109,11 +125,7 @@ async fn retries_503_with_backoff_then_succeeds() {
     )
     .await;
     s.upstream.script([Reply::status(503), Reply::status(503)]);
-    let result = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap();
+    let result = s.get_item().await.unwrap();
     assert_eq!(result.meta.attempts, 3);
     assert_eq!(s.upstream.received().len(), 3);
     let sleeps = s.clock.sleeps();
@@ -132,11 +144,7 @@ async fn retry_after_in_seconds_and_as_an_http_date_is_honoured() {
         Reply::status(429).header("retry-after", "2"),
         Reply::status(503).header("retry-after", &date),
     ]);
-    let result = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap();
+    let result = s.get_item().await.unwrap();
     assert_eq!(result.meta.attempts, 3);
     // The second wait is measured from the clock after the first (2 s later).
     assert_eq!(
@@ -150,11 +158,7 @@ async fn a_429_that_outlasts_the_policy_is_rate_limited_with_the_wait() {
     let s = plain().await;
     s.upstream
         .script([Reply::status(429).header("retry-after", "120")]);
-    let err = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    let err = s.get_item().await.unwrap_err();
     assert_eq!(err.code(), "RATE_LIMITED");
     assert_eq!(err.upstream_status(), Some(429));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
@@ -226,11 +230,7 @@ async fn the_breaker_opens_refuses_without_sending_then_probes_and_closes() {
     s.upstream
         .script([Reply::status(500), Reply::status(500), Reply::status(500)]);
     for _ in 0..3 {
-        let e = s
-            .waygate
-            .invoke("chaos.get_item", json!({"id": "1"}))
-            .await
-            .unwrap_err();
+        let e = s.get_item().await.unwrap_err();
         assert_eq!(e.code(), "UPSTREAM_ERROR");
     }
     let exec = s.waygate.executor();
@@ -238,11 +238,7 @@ async fn the_breaker_opens_refuses_without_sending_then_probes_and_closes() {
         exec.breaker_state("embedded", "chaos", "default"),
         BreakerState::Open
     );
-    let open = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    let open = s.get_item().await.unwrap_err();
     assert_eq!(open.code(), "CIRCUIT_OPEN");
     assert!(!open.may_have_been_sent());
     assert_eq!(open.retry_after(), Some(Duration::from_secs(60)));
@@ -257,10 +253,7 @@ async fn the_breaker_opens_refuses_without_sending_then_probes_and_closes() {
         exec.breaker_state("embedded", "chaos", "default"),
         BreakerState::HalfOpen
     );
-    s.waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap();
+    s.get_item().await.unwrap();
     assert_eq!(
         exec.breaker_state("embedded", "chaos", "default"),
         BreakerState::Closed
@@ -274,18 +267,10 @@ async fn a_flaky_upstream_that_succeeds_on_retry_never_opens_the_breaker() {
     let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
     for _ in 0..10 {
         s.upstream.script([Reply::status(503), Reply::status(200)]);
-        s.waygate
-            .invoke("chaos.get_item", json!({"id": "1"}))
-            .await
-            .unwrap();
+        s.get_item().await.unwrap();
     }
     assert_eq!(s.upstream.received().len(), 20, "ten failed attempts");
-    assert_eq!(
-        s.waygate
-            .executor()
-            .breaker_state("embedded", "chaos", "default"),
-        BreakerState::Closed
-    );
+    assert_eq!(s.breaker(), BreakerState::Closed);
 }
 
 #[tokio::test]
@@ -298,15 +283,10 @@ async fn a_small_error_rate_at_high_traffic_keeps_the_breaker_closed() {
         _ => Reply::status(200),
     }));
     for i in 0..200 {
-        let result = s.waygate.invoke("chaos.get_item", json!({"id": "1"})).await;
+        let result = s.get_item().await;
         assert_eq!(result.is_err(), i % 20 < 2, "call {i}");
     }
-    assert_eq!(
-        s.waygate
-            .executor()
-            .breaker_state("embedded", "chaos", "default"),
-        BreakerState::Closed
-    );
+    assert_eq!(s.breaker(), BreakerState::Closed);
 }
 
 #[tokio::test]
@@ -316,27 +296,17 @@ async fn one_failing_action_does_not_block_the_others() {
     s.upstream
         .script([Reply::status(500), Reply::status(500), Reply::status(500)]);
     for _ in 0..3 {
-        let e = s
-            .waygate
-            .invoke("chaos.get_item", json!({"id": "1"}))
-            .await
-            .unwrap_err();
+        let e = s.get_item().await.unwrap_err();
         assert_eq!(e.code(), "UPSTREAM_ERROR");
     }
-    let open = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    let open = s.get_item().await.unwrap_err();
     assert_eq!(open.code(), "CIRCUIT_OPEN");
     s.waygate
         .invoke("chaos.create_item", json!({"name": "n"}))
         .await
         .expect("another action of the same connection still runs");
     assert_eq!(
-        s.waygate
-            .executor()
-            .breaker_state("embedded", "chaos", "default"),
+        s.breaker(),
         BreakerState::Open,
         "the connection reports its open action breaker"
     );
@@ -377,11 +347,7 @@ async fn a_slow_upstream_times_out_as_upstream_timeout() {
     let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
     s.upstream
         .script([Reply::status(200).delayed(Duration::from_secs(5))]);
-    let err = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    let err = s.get_item().await.unwrap_err();
     assert_eq!(err.code(), "UPSTREAM_TIMEOUT");
     assert!(
         matches!(err.kind(), ErrorKind::Timeout { after, .. } if *after == Duration::from_millis(100))
@@ -502,11 +468,7 @@ async fn secrets_never_show_in_errors_debug_logs_or_previews() {
             401,
             json!({"error": format!("bad credential {secret}")}),
         )]);
-        let err = s
-            .waygate
-            .invoke("chaos.get_item", json!({"id": "1"}))
-            .await
-            .unwrap_err();
+        let err = s.get_item().await.unwrap_err();
         assert_eq!(
             err.suggested_resolution().action,
             waygate_core::error::ResolutionAction::RefreshCredentials
@@ -585,11 +547,7 @@ async fn the_outbound_url_policy_refuses_loopback_and_redirects_to_private_addre
 
 /// Invokes `chaos.get_item` and expects `URL_NOT_ALLOWED` saying `why`.
 async fn assert_url_refused(s: &Setup, why: &str) {
-    let err = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    let err = s.get_item().await.unwrap_err();
     assert_eq!(err.code(), "URL_NOT_ALLOWED", "{err:?}");
     assert!(err.to_string().contains(why), "{err}");
 }
@@ -645,15 +603,8 @@ async fn the_outbound_rate_limit_answers_at_once_when_the_wait_is_too_long() {
     let defaults =
         json!({"rateLimit": {"requestsPerSecond": 0.001, "burst": 1}, "timeoutMs": 1000});
     let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
-    s.waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap();
-    let err = s
-        .waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap_err();
+    s.get_item().await.unwrap();
+    let err = s.get_item().await.unwrap_err();
     assert_eq!(err.code(), "RATE_LIMITED");
     assert!(err.retry_after().unwrap() > Duration::from_secs(900));
     assert_eq!(err.upstream_status(), None);
@@ -663,10 +614,7 @@ async fn the_outbound_rate_limit_answers_at_once_when_the_wait_is_too_long() {
 #[tokio::test]
 async fn every_invocation_is_logged_sanitized() {
     let s = plain().await;
-    s.waygate
-        .invoke("chaos.get_item", json!({"id": "1"}))
-        .await
-        .unwrap();
+    s.get_item().await.unwrap();
     s.upstream.script([Reply::status(404)]);
     s.waygate
         .invoke("chaos.get_item", json!({"id": "2"}))
