@@ -51,6 +51,7 @@ pub mod policy;
 pub mod schema;
 pub mod storage;
 pub mod time;
+pub mod tools;
 pub mod typed;
 pub mod url_policy;
 pub mod waygate;
