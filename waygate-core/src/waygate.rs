@@ -147,8 +147,7 @@ impl Waygate {
 
     fn tool_set(&self) -> Result<ToolSet, Error> {
         let stored = self.store.integrations_now(EMBEDDED_TENANT)?;
-        ToolSet::build(stored.iter().map(|s| s.def.as_ref()))
-            .map_err(|e| Error::config(e.to_string()))
+        Ok(ToolSet::build(stored.iter().map(|s| s.def.as_ref()))?)
     }
 
     /// The engine, for callers that manage tenants themselves.
