@@ -7,6 +7,7 @@ mod gateway;
 mod import;
 mod keys;
 mod lanes;
+mod mcp;
 mod oauth;
 mod secrets;
 mod serve;

@@ -185,7 +185,15 @@ impl ToolSpec {
             .unwrap_or_else(|| format!("{} {} ({})", action.method, action.path, integration.name));
         let (output_schema, output_wrapped) = match &action.output_schema {
             None => (None, false),
-            Some(schema) if is_object_schema(schema) => (Some(schema.clone()), false),
+            Some(schema) if is_object_schema(schema) => {
+                let mut schema = schema.clone();
+                // MCP wants `type: object` at the root, also when the root is a `$ref`.
+                if let Some(o) = schema.as_object_mut() {
+                    o.remove("$schema");
+                    o.entry("type").or_insert_with(|| json!("object"));
+                }
+                (Some(schema), false)
+            }
             Some(schema) => (Some(wrap_output(schema)), true),
         };
         Self {
@@ -311,11 +319,21 @@ fn strict_or_not(schema: &Value, vendor: strict::Vendor) -> (Value, bool, Option
     }
 }
 
-/// Whether `schema` describes objects only.
+/// Whether `schema` describes objects only (following a root `$ref` into `$defs`).
 fn is_object_schema(schema: &Value) -> bool {
     match schema.get("type") {
         Some(Value::String(t)) => t == "object",
-        None => schema.get("properties").is_some(),
+        None => {
+            if schema.get("properties").is_some() {
+                return true;
+            }
+            let target = schema
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+                .and_then(|name| schema.get("$defs").and_then(|d| d.get(name)));
+            target.is_some_and(|t| t.get("$ref").is_none() && is_object_schema(t))
+        }
         _ => false,
     }
 }
@@ -530,6 +548,24 @@ mod tests {
             Some(json!({"result": ["a"]}))
         );
         assert_eq!(set.position_after("slack__chat__postMessage"), 1);
+    }
+
+    #[test]
+    fn an_output_schema_that_refers_to_an_object_is_not_wrapped() {
+        let mut def = IntegrationDef::new("pets", "Pets");
+        let mut show = ActionDef::new("show", "GET", "/pets/{id}");
+        show.output_schema = Some(
+            json!({"$ref": "#/$defs/Pet", "$defs": {"Pet": {"type": "object", "properties": {"id": {"type": "integer"}}}}}),
+        );
+        def.actions = vec![show];
+        let set = ToolSet::build([&def]).unwrap();
+        let tool = set.get("pets.show").unwrap();
+        assert!(!tool.output_wrapped);
+        assert_eq!(
+            tool.output_schema.as_ref().unwrap()["type"],
+            json!("object")
+        );
+        assert_eq!(tool.structured(json!({"id": 1})), Some(json!({"id": 1})));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!   offline Swagger UI (assets vendored into the binary).
 //! - `/healthz` — liveness; `/metrics` — Prometheus text.
 //! - `/oauth/callback` — where OAuth2 providers send the user back.
+//! - `/mcp` — MCP over streamable HTTP ([`crate::mcp`]).
 //!
 //! [`serve`] runs the [`Gateway`] service on one runtime per core ([`workers`]).
 
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .merge(crate::mcp::router(state.clone()))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
 }
 
