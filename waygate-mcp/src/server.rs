@@ -203,6 +203,7 @@ impl McpHandler {
             Ok(invocation) => {
                 let text = serde_json::to_string(&invocation.data).unwrap_or_default();
                 let mut result = json!({
+                    "resultType": "complete",
                     "content": [{"type": "text", "text": text}],
                     "isError": false,
                     "_meta": {"dev.waygate/invocation": invocation.meta},
@@ -284,6 +285,7 @@ impl McpHandler {
                 };
                 let structured = json!({"results": hits});
                 Ok(serde_json::from_value(json!({
+                    "resultType": "complete",
                     "content": [{"type": "text", "text": structured.to_string()}],
                     "structuredContent": structured,
                     "isError": false,
@@ -306,7 +308,8 @@ impl McpHandler {
                 if request.name == meta::SCHEMA {
                     let definition = tool.to_mcp();
                     return Ok(serde_json::from_value(json!({
-                        "content": [{"type": "text", "text": definition.to_string()}],
+                        "resultType": "complete",
+                    "content": [{"type": "text", "text": definition.to_string()}],
                         "isError": false,
                     }))
                     .map_err(|e| ErrorData::internal_error(e.to_string(), None))?);
@@ -333,7 +336,8 @@ fn input_error(message: &str) -> CallToolResult {
 
 fn error_result(structured: Value, text: String) -> CallToolResult {
     serde_json::from_value(json!({
-        "content": [{"type": "text", "text": text}],
+        "resultType": "complete",
+                    "content": [{"type": "text", "text": text}],
         "isError": true,
         "_meta": {"dev.waygate/error": structured},
     }))

@@ -239,10 +239,8 @@ impl Pass {
                 .strip_prefix("#/$defs/")
                 .or_else(|| r.strip_prefix("#/definitions/"))
                 .ok_or_else(|| format!("{here}: `$ref` {r} is not under #/$defs"))?;
+            // A `$ref` stands alone: OpenAI's SDK inlines a `$ref` with siblings.
             out.insert("$ref".into(), json!(format!("#/$defs/{local}")));
-            if let Some(d) = map.get("description") {
-                out.insert("description".into(), d.clone());
-            }
             return Ok(Value::Object(out));
         }
         let union = map.get("anyOf").or_else(|| map.get("oneOf"));
@@ -350,6 +348,23 @@ impl Pass {
             }
             out.insert("description".into(), Value::String(text));
         }
+        // Anthropic's SDK takes an `enum` or `const` of primitives as the whole
+        // type (its `transform_schema` drops `type` next to them).
+        if self.vendor == Vendor::Anthropic
+            && ["enum", "const"].iter().any(|k| {
+                out.get(*k).is_some_and(|v| match v {
+                    Value::Array(values) => values.iter().all(is_primitive),
+                    other => is_primitive(other),
+                })
+            })
+        {
+            out.remove("type");
+        }
+        if self.vendor == Vendor::Anthropic
+            && let Some(Value::Array(types)) = out.get("type").cloned()
+        {
+            return Ok(split_types(out, &types));
+        }
         Ok(Value::Object(out))
     }
 
@@ -451,9 +466,10 @@ impl Pass {
         out: &mut Map<String, Value>,
         notes: &mut Vec<String>,
     ) {
+        // Anthropic's SDK (`transform_schema`) keeps neither numeric bounds nor `pattern`.
         let (formats, numeric_ok, pattern_ok) = match self.vendor {
             Vendor::OpenAi => (OPENAI_FORMATS, true, true),
-            Vendor::Anthropic => (ANTHROPIC_FORMATS, false, true),
+            Vendor::Anthropic => (ANTHROPIC_FORMATS, false, false),
         };
         if let Some(f) = map.get("format").and_then(Value::as_str) {
             if formats.contains(&f) {
@@ -503,6 +519,52 @@ fn types_of(map: &Map<String, Value>) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `{"type": [a, b], …}` as `{"anyOf": [{"type": a, …}, {"type": b, …}]}`:
+/// Anthropic takes one type per schema. The description stays outside.
+fn split_types(mut out: Map<String, Value>, types: &[Value]) -> Value {
+    let description = out.remove("description");
+    out.remove("type");
+    let branches: Vec<Value> = types
+        .iter()
+        .map(|t| {
+            if t == "null" {
+                return json!({"type": "null"});
+            }
+            let mut branch = Map::new();
+            branch.insert("type".into(), t.clone());
+            let keep: &[&str] = match t.as_str() {
+                Some("object") => &["properties", "required", "additionalProperties"],
+                Some("array") => &["items", "minItems"],
+                Some("string") => &["format", "enum", "const"],
+                _ => &["enum", "const"],
+            };
+            for k in keep {
+                if let Some(v) = out.get(*k) {
+                    let v = match (k, v) {
+                        // `null` belongs to the null branch only.
+                        (&"enum", Value::Array(values)) => {
+                            Value::Array(values.iter().filter(|v| !v.is_null()).cloned().collect())
+                        }
+                        _ => v.clone(),
+                    };
+                    branch.insert((*k).into(), v);
+                }
+            }
+            Value::Object(branch)
+        })
+        .collect();
+    let mut split = Map::new();
+    split.insert("anyOf".into(), Value::Array(branches));
+    if let Some(d) = description {
+        split.insert("description".into(), d);
+    }
+    Value::Object(split)
+}
+
+fn is_primitive(v: &Value) -> bool {
+    !matches!(v, Value::Array(_) | Value::Object(_))
 }
 
 /// `schema` that also accepts `null`.
@@ -636,6 +698,18 @@ mod tests {
         assert!(s["properties"]["limit"].get("maximum").is_none());
         assert!(s["properties"]["ids"].get("maxItems").is_none());
         assert_eq!(s["additionalProperties"], json!(false));
+    }
+
+    #[test]
+    fn anthropic_gets_one_type_per_schema() {
+        let s = json!({"type": "object", "properties": {
+            "note": {"type": ["string", "null"], "description": "A note", "pattern": "^a"}
+        }});
+        let out = make_strict(&s, Vendor::Anthropic).unwrap();
+        assert_eq!(
+            out["properties"]["note"],
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}], "description": "A note (pattern \"^a\")"})
+        );
     }
 
     #[test]
