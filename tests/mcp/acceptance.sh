@@ -61,22 +61,34 @@ WG_TENANT="$tenant" WG_FIXTURE_INTEGRATIONS="$slugs" \
 WG_PETSTORE="$fixtures/oai-examples/examples/v3.0/petstore.yaml" \
   "$python" "$here/clients.py"
 
-# The MCP Inspector's CLI over stdio: list, a call, an error result, an unknown tool.
-stdio=("$bin" mcp --tenant "$tenant" --data-dir "$work/data")
-"$inspector" --cli "${stdio[@]}" --method tools/list > "$work/list.json"
-"$python" - "$work/list.json" <<'PY'
+# The MCP Inspector's CLI (2.x) over stdio and HTTP, in both protocol eras: list
+# (all pages, and its --strict schema-portability check on the Slack, Twilio and
+# DigitalOcean imports), a call, an error result, an unknown tool.
+stdio=(-e WAYGATE_ALLOW_PRIVATE_NETWORKS=1 -e RUST_LOG=warn "$bin" mcp --tenant "$tenant" --data-dir "$work/data")
+http=("$url/mcp" --header "Authorization: Bearer $key")
+total="$(curl -sf "$url/api/v1/tools?format=mcp" -H "Authorization: Bearer $key" \
+  | "$python" -c 'import json,sys; print(len(json.load(sys.stdin)["tools"]))')"
+for era in legacy modern; do
+  for target in stdio http; do
+    if [ "$target" = stdio ]; then args=("${stdio[@]}"); else args=("${http[@]}"); fi
+    run() { "$inspector" --cli "${args[@]}" --protocol-era "$era" "$@"; }
+    run --method tools/list --strict > "$work/list.json" 2> "$work/strict.log" \
+      || { echo "FAIL: Inspector --strict ($target, $era):"; tail -20 "$work/strict.log"; exit 1; }
+    "$python" - "$work/list.json" "$total" <<'PY'
 import json, sys
 tools = json.load(open(sys.argv[1]))["tools"]
-assert len(tools) == 100, len(tools)  # the first page
-assert all(t["inputSchema"]["type"] == "object" for t in tools)
+assert len(tools) == int(sys.argv[2]), f"{len(tools)} of {sys.argv[2]} tools listed"
+assert len({t["name"] for t in tools}) == len(tools)
 PY
-"$inspector" --cli "${stdio[@]}" --method tools/call --tool-name pets__showPetById --tool-arg petId=Rex > "$work/call.json"
-grep -q '"name": "Rex"' "$work/call.json"
-"$inspector" --cli "${stdio[@]}" --method tools/call --tool-name pets__listPets --tool-arg limit=ten > "$work/error.json"
-grep -q '"isError": true' "$work/error.json"
-if "$inspector" --cli "${stdio[@]}" --method tools/call --tool-name pets__nope > "$work/unknown.json" 2>&1; then
-  echo "FAIL: the Inspector accepted an unknown tool"; exit 1
-fi
-grep -q "unknown tool" "$work/unknown.json"
-echo "MCP Inspector CLI over stdio: list, call, isError, unknown tool"
+    run --method tools/call --tool-name pets__showPetById --tool-arg petId=Rex > "$work/call.json"
+    grep -q '"name": "Rex"' "$work/call.json"
+    run --method tools/call --tool-name pets__showPetById > "$work/error.json" 2>&1 || true
+    grep -q '"isError": true' "$work/error.json" || { echo "FAIL: no isError ($target, $era)"; cat "$work/error.json"; exit 1; }
+    if run --method tools/call --tool-name pets__nope > "$work/unknown.json" 2>&1; then
+      echo "FAIL: the Inspector accepted an unknown tool ($target, $era)"; exit 1
+    fi
+    grep -Eqi "unknown tool|not found" "$work/unknown.json"
+    echo "MCP Inspector CLI over $target ($era): $total tools, --strict clean, call, isError, unknown tool"
+  done
+done
 echo "MCP acceptance passed"
