@@ -284,13 +284,12 @@ impl McpHandler {
                     .collect(),
                 };
                 let structured = json!({"results": hits});
-                Ok(serde_json::from_value(json!({
+                result(json!({
                     "resultType": "complete",
                     "content": [{"type": "text", "text": structured.to_string()}],
                     "structuredContent": structured,
                     "isError": false,
                 }))
-                .map_err(|e| ErrorData::internal_error(e.to_string(), None))?)
             }
             meta::SCHEMA | meta::CALL => {
                 let Some(name) = string("name") else {
@@ -307,12 +306,11 @@ impl McpHandler {
                 };
                 if request.name == meta::SCHEMA {
                     let definition = tool.to_mcp();
-                    return Ok(serde_json::from_value(json!({
+                    return result(json!({
                         "resultType": "complete",
-                    "content": [{"type": "text", "text": definition.to_string()}],
+                        "content": [{"type": "text", "text": definition.to_string()}],
                         "isError": false,
-                    }))
-                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?);
+                    }));
                 }
                 let arguments = match args.get("arguments") {
                     None | Some(Value::Null) => Value::Object(Map::new()),
@@ -324,6 +322,11 @@ impl McpHandler {
             other => Err(unknown_tool(other)),
         }
     }
+}
+
+/// A `CallToolResult` from its JSON form.
+fn result(value: Value) -> Result<CallToolResult, ErrorData> {
+    serde_json::from_value(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
 
 /// An `isError` result for arguments the model can fix.
