@@ -529,3 +529,111 @@ async fn mcp_over_stdio_speaks_only_protocol_on_stdout() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
     assert!(!logs.is_empty(), "logs go to stderr");
 }
+
+/// Sets the flag when dropped: an upstream handler dropped before it answered
+/// means the gateway closed the request.
+struct DropFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_mcp_call_stops_the_upstream_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (started, dropped) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (s, d) = (started.clone(), dropped.clone());
+    let router = axum::Router::new().route(
+        "/slow",
+        get(move || {
+            let (s, d) = (s.clone(), d.clone());
+            async move {
+                s.store(true, Ordering::SeqCst);
+                let _flag = DropFlag(d);
+                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+                Json(json!({"late": true}))
+            }
+        }),
+    );
+    let upstream = serve_upstream(router).await;
+    let mut gw = Gateway::start(&[]);
+    let (tenant, key) = gw.tenant("Cancel").await;
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        json!({"slug": "slow", "name": "Slow", "baseUrl": upstream, "auth": {"type": "none"},
+               "actions": [{"slug": "wait", "method": "GET", "path": "/slow"}]}),
+    )
+    .await;
+    gw.stop();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waygate"))
+        .args(["mcp", "--tenant", &tenant, "--data-dir"])
+        .arg(gw.dir.0.join("data"))
+        .env_remove("WAYGATE_DATABASE_URL")
+        .env_remove("WAYGATE_MASTER_KEY")
+        .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow__wait"}}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    stdout.read_line(&mut line).unwrap(); // the initialize answer
+    for _ in 0..100 {
+        if started.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        started.load(Ordering::SeqCst),
+        "the call reached the upstream"
+    );
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 2, "reason": "user stopped it"}})
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if dropped.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the upstream request was closed after the cancel"
+    );
+    // The server goes on serving.
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+    )
+    .unwrap();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(answer["id"], 3, "{answer}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
