@@ -206,3 +206,59 @@ fn check_anthropic(schema: &Value) {
     });
     let _: Option<&Map<String, Value>> = None;
 }
+
+#[tokio::test]
+async fn the_embedded_library_exports_tools_and_calls_them_by_name_with_model_nulls() {
+    let def = IntegrationDef::from_yaml(
+        r#"
+slug: echo
+name: Echo
+baseUrl: https://echo.invalid
+auth: {type: none}
+actions:
+  - slug: post.message
+    method: POST
+    path: /messages
+    inputSchema:
+      type: object
+      properties:
+        text: {type: string}
+        thread: {type: string}
+      required: [text]
+"#,
+    )
+    .unwrap();
+    let waygate = waygate_core::Waygate::builder()
+        .integration(def)
+        .build()
+        .unwrap();
+    let export = waygate.tools(ToolFormat::OpenAi, true).unwrap();
+    assert_eq!(
+        export.tools[0]["function"]["name"],
+        json!("echo__post__message")
+    );
+    assert_eq!(
+        export.tools[0]["function"]["parameters"]["properties"]["thread"]["type"],
+        json!(["string", "null"])
+    );
+    // What a strict model sends: `thread: null`. Without the nulls dropped the
+    // action's own schema refuses it; with them dropped the call gets past
+    // validation (and fails later, on the unreachable upstream).
+    let raw = waygate
+        .invoke("echo.post.message", json!({"text": "hi", "thread": null}))
+        .await
+        .unwrap_err();
+    assert_eq!(raw.code(), "VALIDATION_ERROR");
+    for name in ["echo__post__message", "echo.post.message"] {
+        let e = waygate
+            .call_tool(name, json!({"text": "hi", "thread": null}))
+            .await
+            .unwrap_err();
+        assert_ne!(e.code(), "VALIDATION_ERROR", "{e}");
+    }
+    let unknown = waygate
+        .call_tool("echo__nope", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), "NOT_FOUND");
+}

@@ -95,3 +95,59 @@ impl Catalogs {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use waygate_core::model::{ActionDef, IntegrationDef};
+    use waygate_core::storage::MemoryStore;
+
+    use super::*;
+    use crate::registry::StoreRegistry;
+
+    fn def(slug: &str, actions: &[&str]) -> IntegrationDef {
+        let mut def = IntegrationDef::new(slug, slug);
+        def.actions = actions
+            .iter()
+            .map(|a| ActionDef::new(*a, "GET", "/x"))
+            .collect();
+        def
+    }
+
+    #[tokio::test]
+    async fn tool_sets_are_reused_until_an_integration_changes() {
+        let store = Arc::new(MemoryStore::new());
+        store
+            .insert_integration("t", def("a", &["one", "two"]))
+            .unwrap();
+        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store.clone())));
+        let first = catalogs.tools("t").await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(
+            Arc::ptr_eq(&first, &catalogs.tools("t").await.unwrap()),
+            "cached"
+        );
+        store
+            .insert_integration("t", def("a", &["one", "two", "three"]))
+            .unwrap();
+        let changed = catalogs.tools("t").await.unwrap();
+        assert_eq!(changed.len(), 3, "a new revision rebuilds");
+        assert!(
+            catalogs.tools("other").await.unwrap().is_empty(),
+            "per tenant"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_collision_is_an_error_not_a_rename() {
+        let store = Arc::new(MemoryStore::new());
+        store
+            .insert_integration("t", def("a", &["b c", "b_c"]))
+            .unwrap();
+        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store)));
+        let e = catalogs.tools("t").await.unwrap_err();
+        assert_eq!(e.code(), "CONFIGURATION_ERROR");
+        assert!(e.to_string().contains("a__b_c"), "{e}");
+    }
+}
