@@ -17,13 +17,42 @@ use crate::app::AppState;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ToolsQuery {
-    /// `openai`, `openai-responses`, `anthropic`, `gemini` or `mcp`.
-    pub format: String,
+    /// The target's tool format.
+    pub format: FormatParam,
     /// Only these integrations (comma-separated slugs).
+    #[param(pattern = "^[a-z0-9-]+(,[a-z0-9-]+)*$")]
     pub integrations: Option<String>,
     /// Strict schemas (OpenAI, Anthropic) where the schema allows; each tool
     /// that cannot be strict is listed in `notes` with the reason.
     pub strict: Option<bool>,
+}
+
+/// `openai`, `openai-responses`, `anthropic`, `gemini` or `mcp`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormatParam {
+    /// OpenAI Chat Completions `tools`.
+    Openai,
+    /// OpenAI Responses API `tools`.
+    OpenaiResponses,
+    /// Anthropic Messages `tools`.
+    Anthropic,
+    /// Gemini `functionDeclarations`.
+    Gemini,
+    /// MCP `Tool` objects.
+    Mcp,
+}
+
+impl From<FormatParam> for ToolFormat {
+    fn from(f: FormatParam) -> Self {
+        match f {
+            FormatParam::Openai => Self::OpenAi,
+            FormatParam::OpenaiResponses => Self::OpenAiResponses,
+            FormatParam::Anthropic => Self::Anthropic,
+            FormatParam::Gemini => Self::Gemini,
+            FormatParam::Mcp => Self::Mcp,
+        }
+    }
 }
 
 /// The tools, ready for the vendor's `tools` parameter.
@@ -52,10 +81,7 @@ pub async fn list(
     Tenant(tenant): Tenant,
     Query(q): Query<ToolsQuery>,
 ) -> ApiResult<Json<ToolsView>> {
-    let format: ToolFormat = q
-        .format
-        .parse()
-        .map_err(|e: waygate_core::tools::UnknownFormat| ApiError::bad_request(e.to_string()))?;
+    let format = ToolFormat::from(q.format);
     let only = match q.integrations.as_deref() {
         None => None,
         Some(list) => Some(
