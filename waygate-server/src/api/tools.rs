@@ -18,6 +18,7 @@ use crate::app::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ToolsQuery {
     /// The target's tool format.
+    #[param(inline)]
     pub format: FormatParam,
     /// Only these integrations (comma-separated slugs).
     #[param(pattern = "^[a-z0-9-]+(,[a-z0-9-]+)*$")]
