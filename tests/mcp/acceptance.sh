@@ -3,10 +3,12 @@
 # the Python `mcp` SDK, the `openai` and `anthropic` packages (tests/mcp/clients.py)
 # and the MCP Inspector's CLI, against the real `waygate` binary.
 #
-# Usage: tests/mcp/acceptance.sh WAYGATE_BIN PYTHON INSPECTOR_BIN
+# Usage: tests/mcp/acceptance.sh WAYGATE_BIN PYTHON INSPECTOR_BIN LANGCHAIN_PYTHON
+# (PYTHON has mcp 2.x, openai and anthropic; LANGCHAIN_PYTHON has
+# langchain-mcp-adapters, which needs mcp 1.x, hence its own environment.)
 set -euo pipefail
 
-bin="$1"; python="$2"; inspector="$3"
+bin="$1"; python="$2"; inspector="$3"; langchain_python="$4"
 here="$(cd "$(dirname "$0")" && pwd)"
 fixtures="$here/../../../shared/fixtures/openapi"
 work="$(mktemp -d)"
@@ -91,4 +93,5 @@ PY
     echo "MCP Inspector CLI over $target ($era): $total tools, --strict clean, call, isError, unknown tool"
   done
 done
+WG_URL="$url" WG_KEY="$key" WG_TOOL_COUNT="$total" "$langchain_python" "$here/langchain.py"
 echo "MCP acceptance passed"
