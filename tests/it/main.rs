@@ -10,6 +10,7 @@ mod hostile;
 mod import;
 mod keys;
 mod lanes;
+mod mcp;
 mod names;
 mod oauth;
 mod oauth_local;

@@ -483,6 +483,12 @@ impl From<crate::storage::StoreError> for Error {
     }
 }
 
+impl From<crate::tools::NameCollision> for Error {
+    fn from(e: crate::tools::NameCollision) -> Self {
+        Self::config(e.to_string())
+    }
+}
+
 impl From<crate::url_policy::Refused> for Error {
     fn from(refused: crate::url_policy::Refused) -> Self {
         Self::new(ErrorKind::UrlRefused { reason: refused.0 })

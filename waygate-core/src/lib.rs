@@ -52,6 +52,7 @@ pub mod policy;
 pub mod schema;
 pub mod storage;
 mod time;
+pub mod tools;
 pub mod typed;
 pub mod url_policy;
 pub mod waygate;

@@ -17,6 +17,7 @@ use crate::invocation::Invocation;
 use crate::model::{ActionDef, IntegrationDef, check};
 use crate::pipeline::{Call, CallOptions, Executor, ExecutorBuilder, LogSink, RequestPreview};
 use crate::storage::MemoryStore;
+use crate::tools::{ToolExport, ToolFormat, ToolSet, drop_optional_nulls};
 use crate::typed::Action;
 use crate::url_policy::UrlPolicy;
 
@@ -116,6 +117,37 @@ impl Waygate {
         self.store
             .insert_connection(EMBEDDED_TENANT, integration, connection)?;
         Ok(())
+    }
+
+    /// Every action as an LLM tool definition in `format` (portable names; see
+    /// [`crate::tools`]), strict schemas where the vendor's rules allow them
+    /// when `strict` is set. Call the tools back with [`Waygate::call_tool`],
+    /// which takes the portable name or the canonical id.
+    ///
+    /// # Errors
+    /// `CONFIGURATION_ERROR` when two actions have the same portable name.
+    pub fn tools(&self, format: ToolFormat, strict: bool) -> Result<ToolExport, Error> {
+        Ok(self.tool_set()?.export(format, strict))
+    }
+
+    /// Calls a tool by its portable name (or canonical id) with the arguments a
+    /// model produced: `null`s for optional fields are dropped first (see
+    /// [`drop_optional_nulls`]), then the call runs like [`Waygate::invoke`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown tool; otherwise what the invocation returns.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<Invocation, Error> {
+        let set = self.tool_set()?;
+        let tool = set
+            .get(name)
+            .ok_or_else(|| Error::not_found(format!("tool '{name}'")))?;
+        let input = drop_optional_nulls(&tool.input_schema, arguments);
+        self.invoke(&tool.id, input).await
+    }
+
+    fn tool_set(&self) -> Result<ToolSet, Error> {
+        let stored = self.store.integrations_now(EMBEDDED_TENANT)?;
+        Ok(ToolSet::build(stored.iter().map(|s| s.def.as_ref()))?)
     }
 
     /// The engine, for callers that manage tenants themselves.

@@ -15,4 +15,5 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod http;
+pub mod mcp;
 pub mod ops;

@@ -225,6 +225,28 @@ impl Store {
         rows.iter().map(stored).collect()
     }
 
+    /// `(slug, revision)` of the tenant's active integrations, by slug: what
+    /// changes whenever their actions do, read without the definitions (the MCP
+    /// server asks this on every listing to keep its built tools current).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn active_revisions(&self, tenant: &str) -> Result<Vec<(String, u64)>> {
+        let rows = db::all(
+            self.db(),
+            "listing integration revisions",
+            "SELECT slug, revision FROM integrations WHERE tenant_id = $1 AND status = 'active' ORDER BY slug",
+            vec![tenant.into()],
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let revision: i64 = get(r, "revision")?;
+                Ok((get(r, "slug")?, u64::try_from(revision).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// Deletes an integration with its actions, connections and credentials;
     /// `false` when the tenant has none with this slug.
     ///

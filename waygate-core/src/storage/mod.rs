@@ -200,6 +200,20 @@ impl MemoryStore {
             .cloned())
     }
 
+    /// The tenant's integrations by slug, read now (the async trait method does the same).
+    ///
+    /// # Errors
+    /// Only if a panic poisoned the store.
+    pub fn integrations_now(&self, tenant: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        let tenants = self.tenants.read().map_err(|_| poisoned())?;
+        let mut found: Vec<_> = tenants
+            .get(tenant)
+            .map(|d| d.integrations.values().cloned().collect())
+            .unwrap_or_default();
+        found.sort_by(|a, b| a.def.slug.cmp(&b.def.slug));
+        Ok(found)
+    }
+
     /// Stores a connection now (the async trait method does the same).
     ///
     /// # Errors
@@ -244,13 +258,7 @@ impl IntegrationStore for MemoryStore {
     }
 
     async fn list_integrations(&self, tenant: &str) -> Result<Vec<StoredIntegration>, StoreError> {
-        let tenants = self.tenants.read().map_err(|_| poisoned())?;
-        let mut found: Vec<_> = tenants
-            .get(tenant)
-            .map(|d| d.integrations.values().cloned().collect())
-            .unwrap_or_default();
-        found.sort_by(|a, b| a.def.slug.cmp(&b.def.slug));
-        Ok(found)
+        self.integrations_now(tenant)
     }
 
     async fn delete_integration(&self, tenant: &str, slug: &str) -> Result<bool, StoreError> {

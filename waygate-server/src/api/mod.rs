@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod page;
 pub mod rejections;
 pub mod tenants;
+pub mod tools;
 
 use axum::Router;
 use axum::middleware;
@@ -191,6 +192,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::schema))
         .routes(routes!(logs::list))
         .routes(routes!(logs::stats))
+        .routes(routes!(tools::list))
 }
 
 /// The routes and their document, completed with the common answers (which

@@ -4,6 +4,7 @@ mod discover;
 mod import;
 mod invoke;
 mod keys;
+mod mcp;
 mod serve;
 mod storage;
 mod tenant;
@@ -35,6 +36,11 @@ enum Command {
     Invoke(invoke::InvokeArgs),
     /// Manage the master key that encrypts stored credentials.
     Keys(keys::KeysArgs),
+    /// Serve a tenant's actions as MCP tools over stdio (logs on stderr).
+    Mcp(mcp::McpArgs),
+    /// Export definitions (`tools`: actions as LLM tool definitions).
+    #[command(subcommand)]
+    Export(mcp::ExportCommand),
 }
 
 impl Cli {
@@ -51,6 +57,8 @@ impl Cli {
             Command::Discover(args) => discover::run(args).await,
             Command::Invoke(args) => invoke::run(args).await,
             Command::Keys(args) => keys::run(args).await,
+            Command::Mcp(args) => mcp::run(args).await,
+            Command::Export(command) => mcp::export(command).await,
         }
     }
 }

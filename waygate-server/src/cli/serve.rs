@@ -190,7 +190,7 @@ fn spawn_token_sweep(state: &AppState) {
 
 /// Structured JSON logs on stderr, written in batches; `RUST_LOG` filters
 /// (default `info`).
-fn init_tracing() -> Result<LogFlush, String> {
+pub(super) fn init_tracing() -> Result<LogFlush, String> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn"));
     let (writer, flush) =

@@ -7,6 +7,7 @@
 //!   key only (it names every tenant, integration and connection), or without
 //!   authentication on a separate private address ([`spawn_metrics`]).
 //! - `/oauth/callback` — where OAuth2 providers send the user back.
+//! - `/mcp` — MCP over streamable HTTP ([`crate::mcp`]).
 //!
 //! [`serve`] runs the [`Gateway`] service on one runtime per core ([`workers`]).
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
+        .merge(crate::mcp::router(state.clone()))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
 }
 
