@@ -1,5 +1,6 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
+mod breaker;
 mod cli;
 mod cpu;
 mod crash;
