@@ -10,6 +10,7 @@
 //! is merged, and whatever narrows values beyond the subset goes into the
 //! description (the gateway still validates against the action's own schema).
 
+use super::nulls::resolve;
 use serde_json::{Map, Value, json};
 
 /// Keywords Gemini's schema carries over unchanged.
@@ -112,15 +113,7 @@ fn convert(schema: &Value, defs: Option<&Map<String, Value>>, depth: usize) -> V
             out.insert((*k).into(), v.clone());
         }
     }
-    let mut types: Vec<String> = match map.get("type") {
-        Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut types = super::strict::types_of(map);
     if types.is_empty() {
         if map.contains_key("properties") {
             types.push("object".into());
@@ -258,19 +251,6 @@ fn convert(schema: &Value, defs: Option<&Map<String, Value>>, depth: usize) -> V
         out.insert("description".into(), json!(text));
     }
     Value::Object(out)
-}
-
-/// The schema a `$ref` names, or the schema itself.
-fn resolve<'a>(schema: &'a Value, defs: Option<&'a Map<String, Value>>) -> &'a Value {
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| {
-            r.strip_prefix("#/$defs/")
-                .or_else(|| r.strip_prefix("#/definitions/"))
-        })
-        .and_then(|n| defs.and_then(|d| d.get(n)))
-        .unwrap_or(schema)
 }
 
 #[cfg(test)]

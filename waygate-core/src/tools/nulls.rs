@@ -62,7 +62,9 @@ fn walk(schema: &Value, defs: Option<&Map<String, Value>>, value: &mut Value, de
     }
 }
 
-fn resolve<'a>(schema: &'a Value, defs: Option<&'a Map<String, Value>>) -> &'a Value {
+/// The schema a `$ref` names, or the schema itself (the exports resolve
+/// local `$defs`/`definitions` references with it too).
+pub(super) fn resolve<'a>(schema: &'a Value, defs: Option<&'a Map<String, Value>>) -> &'a Value {
     schema
         .get("$ref")
         .and_then(Value::as_str)

@@ -509,7 +509,7 @@ impl Pass {
 }
 
 /// The JSON Schema types `map` names (`type` as a string or an array).
-fn types_of(map: &Map<String, Value>) -> Vec<String> {
+pub(super) fn types_of(map: &Map<String, Value>) -> Vec<String> {
     match map.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
         Some(Value::Array(a)) => a
