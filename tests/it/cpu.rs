@@ -2,20 +2,15 @@
 //! bounded number at a time: `/healthz` and invocations keep answering while
 //! large imports run (issue 13).
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::Gateway;
+use crate::support::{Gateway, openapi_fixture_text};
 
 fn slack_spec() -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/openapi/slack/slack_web_openapi_v2.json"),
-    )
-    .unwrap()
+    openapi_fixture_text("slack/slack_web_openapi_v2.json")
 }
 
 #[tokio::test]

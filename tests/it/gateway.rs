@@ -2,7 +2,6 @@
 //! connection → invoke against a local upstream → logs → export → delete; the
 //! upstream failure mapping; tenants never see each other's things.
 
-use std::path::Path;
 use std::time::Duration;
 
 use axum::Json;
@@ -13,12 +12,10 @@ use axum::routing::get;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_KEY, Gateway, serve_upstream};
+use crate::support::{ADMIN_KEY, Gateway, openapi_fixture_text, serve_upstream};
 
 fn petstore_yaml() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/openapi/oai-examples/examples/v3.0/petstore.yaml");
-    std::fs::read_to_string(path).unwrap()
+    openapi_fixture_text("oai-examples/examples/v3.0/petstore.yaml")
 }
 
 /// The petstore of the fixture, and endpoints that fail in each way.

@@ -1,14 +1,10 @@
 //! `waygate import … --dry-run --json`: a vendor spec in, API.md's definition out.
 
-use std::path::Path;
+use crate::support::openapi_fixture;
 use std::process::Command;
 
 fn fixture(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/openapi")
-        .join(relative)
-        .display()
-        .to_string()
+    openapi_fixture(relative).display().to_string()
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! `waygate export tools`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use axum::Json;
@@ -13,12 +12,10 @@ use axum::routing::get;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, serve_upstream};
+use crate::support::{Gateway, openapi_fixture_text, serve_upstream};
 
 fn petstore_yaml() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/openapi/oai-examples/examples/v3.0/petstore.yaml");
-    std::fs::read_to_string(path).unwrap()
+    openapi_fixture_text("oai-examples/examples/v3.0/petstore.yaml")
 }
 
 async fn upstream() -> String {
@@ -467,6 +464,21 @@ async fn tools_export_over_the_api_and_the_cli() {
     );
 }
 
+/// `waygate mcp --tenant T` on the stopped gateway's data directory, its
+/// stdin and stdout piped.
+fn stdio_server(gw: &Gateway, tenant: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_waygate"));
+    command
+        .args(["mcp", "--tenant", tenant, "--data-dir"])
+        .arg(gw.dir.0.join("data"))
+        .env_remove("WAYGATE_DATABASE_URL")
+        .env_remove("WAYGATE_MASTER_KEY")
+        .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
+}
+
 // Multi-threaded: this test reads the child's stdout blocking while the
 // upstream is served on the runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -477,15 +489,8 @@ async fn mcp_over_stdio_speaks_only_protocol_on_stdout() {
     gw.tenant("Second").await; // several tenants: --tenant picks one
     gw.stop();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_waygate"))
-        .args(["mcp", "--tenant", &agents, "--data-dir"])
-        .arg(gw.dir.0.join("data"))
-        .env_remove("WAYGATE_DATABASE_URL")
-        .env_remove("WAYGATE_MASTER_KEY")
-        .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
+    let mut child = stdio_server(&gw, &agents)
         .env("RUST_LOG", "debug")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -573,14 +578,7 @@ async fn a_cancelled_mcp_call_stops_the_upstream_request() {
     .await;
     gw.stop();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_waygate"))
-        .args(["mcp", "--tenant", &tenant, "--data-dir"])
-        .arg(gw.dir.0.join("data"))
-        .env_remove("WAYGATE_DATABASE_URL")
-        .env_remove("WAYGATE_MASTER_KEY")
-        .env("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let mut child = stdio_server(&gw, &tenant)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

@@ -13,6 +13,18 @@ use serde_json::{Value, json};
 /// The operator key the test servers are started with.
 pub(crate) const ADMIN_KEY: &str = "test-operator-key-0123456789abcdef";
 
+/// The path of a vendor spec in `../shared/fixtures/openapi`.
+pub(crate) fn openapi_fixture(relative: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/openapi")
+        .join(relative)
+}
+
+/// The text of a vendor spec in `../shared/fixtures/openapi`.
+pub(crate) fn openapi_fixture_text(relative: &str) -> String {
+    std::fs::read_to_string(openapi_fixture(relative)).unwrap()
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub(crate) struct TempDir(pub(crate) PathBuf);
 
