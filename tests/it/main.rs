@@ -1,6 +1,7 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
 mod breaker;
+mod cache;
 mod cli;
 mod cpu;
 mod crash;

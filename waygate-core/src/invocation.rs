@@ -32,6 +32,9 @@ pub struct InvocationMeta {
     /// keeps state per name (metric series, say) must not keep them.
     #[serde(skip)]
     pub resolved: bool,
+    /// For an action with a response cache: whether this answer came from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::pipeline::CacheMeta>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -326,6 +326,13 @@ impl WaygateBuilder {
         self
     }
 
+    /// Where responses of actions with `cache: {ttlSeconds}` are kept (64 MiB
+    /// in this process by default).
+    pub fn response_cache(mut self, cache: Arc<dyn crate::pipeline::ResponseCache>) -> Self {
+        self.executor = self.executor.response_cache(cache);
+        self
+    }
+
     /// Time allowed to connect.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.executor = self.executor.connect_timeout(timeout);

@@ -57,7 +57,11 @@ actions:
 #[test]
 fn the_api_md_example_reads_checks_and_round_trips() {
     let def = IntegrationDef::from_yaml(API_MD_EXAMPLE).unwrap();
-    check(&def).unwrap();
+    // The example shows every key on one action, caching a message post among
+    // them: the one thing the runtime refuses (decision 76).
+    let problems = check(&def).unwrap_err().problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].field, "actions[0].cache");
     assert!(
         matches!(&def.auth, AuthSpec::Oauth2 { pkce: true, scopes, .. } if scopes == &["chat:write"])
     );

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use waygate_core::UrlPolicy;
 use waygate_core::clock::{SharedClock, SystemClock};
 use waygate_core::oauth2::OAuth2Resolver;
-use waygate_core::pipeline::Executor;
+use waygate_core::pipeline::{Executor, MemoryResponseCache};
 use waygate_core::storage::{CachedConnections, CachedIntegrations};
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
 
@@ -37,6 +37,9 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default body memory budget holds this many bodies of the largest size.
 pub const DEFAULT_BODIES_PER_BUDGET: usize = 4;
 
+/// Memory for cached responses by default (`WAYGATE_RESPONSE_CACHE_BYTES`).
+pub const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Gateway settings (API.md § Environment).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -59,6 +62,9 @@ pub struct Settings {
     pub public_url: Option<url::Url>,
     /// Documents parsed, imported or checked at once (`WAYGATE_CPU_JOBS`).
     pub cpu_jobs: usize,
+    /// Memory for responses of actions with `cache: {ttlSeconds}`, per process
+    /// (`WAYGATE_RESPONSE_CACHE_BYTES`); 0 keeps none.
+    pub response_cache_bytes: u64,
 }
 
 impl Default for Settings {
@@ -72,6 +78,7 @@ impl Default for Settings {
             body_memory_bytes: DEFAULT_BODIES_PER_BUDGET * DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             cpu_jobs: CpuPool::default_jobs(),
+            response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
         }
     }
 }
@@ -186,6 +193,9 @@ impl AppState {
             .log_sink(logs.clone())
             .clock(clock)
             .url_policy(policy)
+            .response_cache(Arc::new(MemoryResponseCache::new(
+                settings.response_cache_bytes,
+            )))
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);

@@ -4,9 +4,12 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{
-    ActionDef, AuthSpec, Defaults, IntegrationDef, OAuth2Flow, PaginationSpec, PaginationStrategy,
-    ParamLocation, PathTemplate,
+    ActionDef, AuthSpec, CacheSpec, Defaults, IntegrationDef, OAuth2Flow, PaginationSpec,
+    PaginationStrategy, ParamLocation, PathTemplate,
 };
+
+/// The longest a response may be cached: a week.
+const MAX_CACHE_TTL_SECONDS: u64 = 7 * 24 * 3600;
 
 /// One thing wrong with a definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +45,7 @@ const METHODS: [&str; 8] = [
 ];
 
 /// Checks a definition: slugs, URLs, auth, defaults, and for each action its path
-/// template against its parameters, its schemas and its pagination.
+/// template against its parameters, its schemas, its pagination and its cache.
 ///
 /// # Errors
 /// A [`DefinitionError`] listing every problem, each with the field it concerns.
@@ -328,6 +331,31 @@ impl Checker {
         }
         if let Some(p) = &a.pagination {
             self.pagination(&format!("{at}.pagination"), p);
+        }
+        if let Some(c) = &a.cache {
+            self.cache(&format!("{at}.cache"), a, c);
+        }
+    }
+
+    /// A cached answer is only right for a call that changes nothing: reads,
+    /// and writes-that-read (search by POST) the definition marks idempotent.
+    fn cache(&mut self, at: &str, a: &ActionDef, c: &CacheSpec) {
+        if !(1..=MAX_CACHE_TTL_SECONDS).contains(&c.ttl_seconds) {
+            self.problem(
+                format!("{at}.ttlSeconds"),
+                format!("must be between 1 and {MAX_CACHE_TTL_SECONDS} (7 days)"),
+            );
+        }
+        let reads = matches!(a.method.as_str(), "GET" | "HEAD");
+        let marked = a.method == "POST" && a.idempotent == Some(true);
+        if !(reads || marked) {
+            self.problem(
+                at,
+                format!(
+                    "{} responses are not cached: only GET and HEAD, or a POST that changes nothing and says so with `idempotent: true`",
+                    a.method
+                ),
+            );
         }
     }
 

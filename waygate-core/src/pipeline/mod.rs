@@ -1,11 +1,12 @@
 //! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
 //! bottom in the order of the steps; each step is a module with one job.
 //!
-//! Steps not yet in the pipeline (map input/output, cache, paginate, validate
+//! Steps not yet in the pipeline (map input/output, paginate, validate
 //! response) slot in between the existing lines; see `docs/architecture.md`.
 
 mod authorize;
 mod breaker;
+mod cache;
 mod limiter;
 mod record;
 pub(crate) mod request;
@@ -23,11 +24,13 @@ use http::header::HeaderValue;
 use serde_json::Value;
 
 pub use breaker::BreakerState;
+pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
 
 use self::breaker::{Breakers, Outcome};
+use self::cache::Cacheable;
 use self::limiter::Limiters;
 use self::record::Redactor;
 use self::resolve::{Registry, Target};
@@ -108,6 +111,7 @@ pub(crate) struct Inner {
     breakers: Breakers,
     limiters: Limiters,
     schemas: SchemaCache,
+    responses: Arc<dyn ResponseCache>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
 }
 
@@ -131,6 +135,8 @@ pub(crate) struct Run {
     response: Option<String>,
     /// The last response's body as JSON, when logging it parsed it already.
     data: Option<Value>,
+    /// What the response cache did, for a cacheable action.
+    cache: Option<CacheMeta>,
 }
 
 impl Executor {
@@ -156,6 +162,7 @@ impl Executor {
             request: None,
             response: None,
             data: None,
+            cache: None,
         };
         let result = self.run(call, &mut run).await;
         let meta = InvocationMeta {
@@ -164,6 +171,7 @@ impl Executor {
             duration: self.inner.clock.instant().duration_since(start),
             upstream_status: run.upstream_status,
             resolved: run.connection.is_some(),
+            cache: run.cache,
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -191,17 +199,37 @@ impl Executor {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
         self.validate(call, &target)?;
-        let credential = self.credential(&call.tenant, &target).await?;
-        if let Some(connector) = self.connector(&target) {
+        let cacheable = Cacheable::of(&call.tenant, &target, &call.input);
+        let responses = &*self.inner.responses;
+        if let Some(hit) = match &cacheable {
+            Some(c) => c.lookup(responses, self.inner.clock.now()).await,
+            None => None,
+        } {
+            run.upstream_status = hit.upstream_status;
+            run.cache = Some(hit.meta);
+            return Ok(hit.data);
+        }
+        let data = self.fetch(call, &target, run).await?;
+        if let Some(c) = cacheable {
+            let now = self.inner.clock.now();
+            run.cache = Some(c.store(responses, &data, run.upstream_status, now).await);
+        }
+        Ok(data)
+    }
+
+    /// Steps 5 to 8 (or the action's connector): the upstream's answer.
+    async fn fetch(&self, call: &Call, target: &Target, run: &mut Run) -> Result<Value, Error> {
+        let credential = self.credential(&call.tenant, target).await?;
+        if let Some(connector) = self.connector(target) {
             let mut ctx =
-                ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
+                ConnectorContext::new(self, &call.tenant, target, &credential, &call.options, run);
             return connector.execute(&mut ctx, &call.input).await;
         }
         let request = request::build(&target.action, target.base(), &call.input)?;
         let response = self
             .send(
                 &call.tenant,
-                &target,
+                target,
                 &credential,
                 &call.options,
                 request,
@@ -548,6 +576,7 @@ pub struct ExecutorBuilder {
     url_policy: UrlPolicy,
     connect_timeout: Duration,
     max_response_bytes: usize,
+    responses: Option<Arc<dyn ResponseCache>>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
 }
 
@@ -562,6 +591,7 @@ impl Default for ExecutorBuilder {
             url_policy: UrlPolicy::strict(),
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 16 * 1024 * 1024,
+            responses: None,
             connectors: HashMap::new(),
         }
     }
@@ -624,6 +654,13 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Where responses of actions with `cache: {ttlSeconds}` are kept: a
+    /// [`MemoryResponseCache`] of 64 MiB by default.
+    pub fn response_cache(mut self, cache: Arc<dyn ResponseCache>) -> Self {
+        self.responses = Some(cache);
+        self
+    }
+
     /// Runs `connector` instead of the request step for one action.
     pub fn connector(
         mut self,
@@ -663,6 +700,9 @@ impl ExecutorBuilder {
                 breakers: Breakers::default(),
                 limiters: Limiters::default(),
                 schemas: SchemaCache::default(),
+                responses: self
+                    .responses
+                    .unwrap_or_else(|| Arc::new(MemoryResponseCache::default())),
                 connectors: self.connectors,
             }),
         })

@@ -77,7 +77,8 @@ pub struct InvokeResponse {
     /// The upstream's data.
     #[schema(value_type = Object)]
     pub data: Value,
-    /// `requestId`, `attempts`, `durationMs`, `upstreamStatus`.
+    /// `requestId`, `attempts`, `durationMs`, `upstreamStatus`; for an action
+    /// with a response cache, `cache: {hit, ageMs, ttlMs}`.
     #[schema(value_type = Object)]
     pub meta: Value,
 }

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 
 use super::storage::StorageArgs;
 use crate::app::{
-    AppState, DEFAULT_BODIES_PER_BUDGET, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Settings,
-    causes,
+    AppState, DEFAULT_BODIES_PER_BUDGET, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RESPONSE_CACHE_BYTES, Settings, causes,
 };
 use crate::ops::cpu::CpuPool;
 use crate::ops::log_format::JsonLines;
@@ -69,6 +69,10 @@ pub(super) struct ServeArgs {
     /// the serving threads; every core but one by default.
     #[arg(long, env = "WAYGATE_CPU_JOBS")]
     cpu_jobs: Option<usize>,
+    /// Bytes of memory for responses of actions with `cache: {ttlSeconds}`
+    /// (per process: replicas keep their own); 0 keeps none.
+    #[arg(long, env = "WAYGATE_RESPONSE_CACHE_BYTES", default_value_t = DEFAULT_RESPONSE_CACHE_BYTES)]
+    response_cache_bytes: u64,
 }
 
 /// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in
@@ -102,6 +106,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         }),
         public_url: args.public_url,
         cpu_jobs: args.cpu_jobs.unwrap_or_else(CpuPool::default_jobs),
+        response_cache_bytes: args.response_cache_bytes,
     };
     // Settings that contradict each other fail before anything is bound or created.
     settings.body_limits()?;
