@@ -11,11 +11,13 @@ use waygate_core::clock::{SharedClock, SystemClock};
 use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::{Executor, MemoryResponseCache};
 use waygate_core::storage::{CachedConnections, CachedIntegrations};
+use waygate_mcp::McpServer;
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
 
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
 use crate::http::BodyLimits;
+use crate::mcp::StoreRegistry;
 use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
 
@@ -139,6 +141,9 @@ pub struct App {
     pub cpu: CpuPool,
     /// The deadline and memory budget of request bodies.
     pub bodies: BodyLimits,
+    /// The MCP server of `/mcp` and `waygate mcp`: one per process, so every
+    /// serving thread shares its tool catalogs.
+    pub mcp: McpServer,
 }
 
 impl std::fmt::Debug for AppState {
@@ -199,7 +204,9 @@ impl AppState {
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);
+        let mcp = McpServer::new(executor.clone(), Arc::new(StoreRegistry(store.clone())));
         Ok(Self(Arc::new(App {
+            mcp,
             limits: TenantLimits::new(settings.tenant_rate_limit),
             store,
             integrations,

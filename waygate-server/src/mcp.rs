@@ -6,8 +6,6 @@
 //! carries a `WWW-Authenticate` challenge. The tenant comes from the key, never
 //! from the request, so another tenant's key sees and calls none of the tools.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -16,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use waygate_core::storage::{StoreError, StoredIntegration};
 use waygate_mcp::streamable::{self, HttpOptions};
-use waygate_mcp::{Caller, McpServer, Registry, Scope};
+use waygate_mcp::{Caller, Registry, Scope};
 use waygate_store::Store;
 
 use crate::api::auth::{Tenant, admit};
@@ -60,15 +58,6 @@ impl Registry for StoreRegistry {
     }
 }
 
-/// The MCP server of `app`: its engine (so calls are validated, authorised,
-/// retried, limited and logged as gateway calls are) over its store.
-pub fn server(app: &AppState) -> McpServer {
-    McpServer::new(
-        app.executor.clone(),
-        Arc::new(StoreRegistry(app.store.clone())),
-    )
-}
-
 /// `Host`s and `Origin`s `/mcp` accepts: loopback names, the host of
 /// `WAYGATE_PUBLIC_URL`, and those listed in `WAYGATE_MCP_ALLOWED_HOSTS`
 /// (comma-separated names or `host:port`); browser origins: the public URL's
@@ -107,7 +96,7 @@ fn list_env(name: &str) -> Vec<String> {
 
 /// `/mcp`: authentication, then the streamable HTTP service.
 pub fn router(app: AppState) -> Router {
-    let service = streamable::service(&server(&app), &http_options(&app));
+    let service = streamable::service(&app.mcp, &http_options(&app));
     Router::new()
         .route_service(PATH, service)
         .layer(middleware::from_fn_with_state(app, gate))

@@ -52,7 +52,7 @@ pub(super) async fn run(args: McpArgs) -> Result<(), String> {
             integrations: args.integrations,
         },
     };
-    let served = waygate_mcp::stdio::serve(crate::mcp::server(&app), caller).await;
+    let served = waygate_mcp::stdio::serve(app.mcp.clone(), caller).await;
     // Calls made are in the request log before the process ends.
     app.logs.shutdown().await;
     served
