@@ -146,6 +146,8 @@ struct Inner {
     kind: ErrorKind,
     meta: Option<InvocationMeta>,
     sent: bool,
+    /// The error this one was made from, for [`std::error::Error::source`].
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
@@ -154,6 +156,20 @@ impl Error {
             kind,
             meta: None,
             sent: false,
+            source: None,
+        }))
+    }
+
+    /// Keeps `source` as the cause this error reports.
+    fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.0.source = Some(Box::new(source));
+        self
+    }
+
+    /// A definition that cannot be used, with the one problem found at `field`.
+    fn definition(field: String, message: String) -> Self {
+        Self::new(ErrorKind::InvalidDefinition(DefinitionError {
+            problems: vec![crate::model::Problem { field, message }],
         }))
     }
 
@@ -167,7 +183,11 @@ impl Error {
         })
     }
 
-    pub(crate) fn credentials(message: impl Into<String>) -> Self {
+    /// The credential cannot be used (`CREDENTIALS_ERROR`, resolution
+    /// `REFRESH_CREDENTIALS`): what a custom
+    /// [`ResolveCredential`](crate::credential::ResolveCredential) returns when
+    /// it has no usable credential.
+    pub fn credentials(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Credentials {
             message: message.into(),
         })
@@ -199,6 +219,18 @@ impl Error {
         Self::new(ErrorKind::Connector {
             message: message.into(),
         })
+    }
+
+    /// The same error, its message prefixed with where it happened (kinds
+    /// with a free-text message; the others name their place already).
+    pub(crate) fn in_context(mut self, place: &str) -> Self {
+        match &mut self.0.kind {
+            ErrorKind::Config { message } | ErrorKind::Credentials { message } => {
+                *message = format!("{place}: {message}");
+            }
+            _ => {}
+        }
+        self
     }
 
     /// Marks that the request reached (or may have reached) the upstream.
@@ -473,7 +505,17 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        if let Some(source) = &self.0.source {
+            return Some(source.as_ref());
+        }
+        match &self.0.kind {
+            ErrorKind::InvalidDefinition(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<crate::storage::StoreError> for Error {
     fn from(e: crate::storage::StoreError) -> Self {
@@ -498,5 +540,82 @@ impl From<crate::url_policy::Refused> for Error {
 impl From<DefinitionError> for Error {
     fn from(e: DefinitionError) -> Self {
         Self::new(ErrorKind::InvalidDefinition(e))
+    }
+}
+
+/// A definition that does not parse: `INVALID_DEFINITION` at its line and
+/// column, so `?` works on [`IntegrationDef::from_yaml`](crate::IntegrationDef::from_yaml).
+impl From<crate::model::FormatError> for Error {
+    fn from(e: crate::model::FormatError) -> Self {
+        let field = match (e.line(), e.column()) {
+            (Some(line), Some(column)) => format!("line {line}, column {column}"),
+            (Some(line), None) => format!("line {line}"),
+            _ => "document".to_owned(),
+        };
+        Self::definition(field, e.to_string()).caused_by(e)
+    }
+}
+
+/// An OpenAPI document that cannot be imported: `INVALID_DEFINITION` naming
+/// the file and JSON pointer, so `?` works on the importer.
+impl From<crate::import::ImportError> for Error {
+    fn from(e: crate::import::ImportError) -> Self {
+        let field = match (e.file(), e.pointer()) {
+            (Some(file), Some(pointer)) => format!("{file}#{pointer}"),
+            (Some(file), None) => file.to_owned(),
+            (None, Some(pointer)) => format!("#{pointer}"),
+            (None, None) => "document".to_owned(),
+        };
+        Self::definition(field, e.to_string()).caused_by(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+    use crate::IntegrationDef;
+    use crate::import::{self, ImportOptions};
+
+    fn parse(text: &str) -> Result<IntegrationDef, Error> {
+        Ok(IntegrationDef::from_yaml(text)?)
+    }
+
+    #[test]
+    fn a_definition_that_does_not_parse_converts_with_its_place_and_cause() {
+        let e = parse("slug: crm\nname: [unclosed\n").unwrap_err();
+        assert_eq!(e.code(), "INVALID_DEFINITION");
+        let ErrorKind::InvalidDefinition(d) = e.kind() else {
+            panic!("{e:?}");
+        };
+        assert!(d.problems[0].field.starts_with("line "), "{d:?}");
+        let cause = e.source().expect("the parse error is kept");
+        assert!(cause.to_string().contains("YAML"), "{cause}");
+    }
+
+    #[test]
+    fn an_import_error_converts_naming_the_place() {
+        let run = || -> Result<(), Error> {
+            let spec = r##"{"openapi": "3.0.0", "paths": {"/a": {"$ref": "#/nowhere"}}}"##;
+            import::from_str(spec, &ImportOptions::default())?;
+            Ok(())
+        };
+        let e = run().unwrap_err();
+        assert_eq!(e.code(), "INVALID_DEFINITION");
+        assert!(e.source().is_some(), "the import error is kept");
+        assert!(e.to_string().contains("nowhere"), "{e}");
+    }
+
+    #[test]
+    fn a_definition_error_is_its_own_source() {
+        let e = Error::from(DefinitionError {
+            problems: vec![crate::model::Problem {
+                field: "slug".into(),
+                message: "empty".into(),
+            }],
+        });
+        assert!(e.source().unwrap().to_string().contains("slug: empty"));
+        assert_eq!(Error::credentials("no token").code(), "CREDENTIALS_ERROR");
     }
 }

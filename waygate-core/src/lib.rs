@@ -57,6 +57,11 @@ pub mod typed;
 pub mod url_policy;
 pub mod waygate;
 
+// The README's Rust snippets compile as doc tests: what a new user copies builds.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub use credential::{Connection, Credential};
 pub use error::{Error, ErrorKind};
 pub use invocation::{Invocation, InvocationMeta};

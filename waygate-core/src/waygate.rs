@@ -105,18 +105,11 @@ impl Waygate {
     /// Adds or replaces a connection of an integration at run time.
     ///
     /// # Errors
-    /// `NOT_FOUND` when the integration does not exist.
+    /// `NOT_FOUND` when the integration does not exist; the error a call would
+    /// meet when the credential does not fit the integration's auth (see
+    /// [`WaygateBuilder::build`]).
     pub fn put_connection(&self, integration: &str, connection: Connection) -> Result<(), Error> {
-        if self
-            .store
-            .integration_now(EMBEDDED_TENANT, integration)?
-            .is_none()
-        {
-            return Err(Error::not_found(format!("integration '{integration}'")));
-        }
-        self.store
-            .insert_connection(EMBEDDED_TENANT, integration, connection)?;
-        Ok(())
+        add_connection(&self.store, integration, connection)
     }
 
     /// Every action as an LLM tool definition in `format` (portable names; see
@@ -343,7 +336,10 @@ impl WaygateBuilder {
     ///
     /// # Errors
     /// `INVALID_DEFINITION` naming each problem of each integration;
-    /// `NOT_FOUND` for a typed action or connection of an unregistered integration.
+    /// `NOT_FOUND` for a typed action or connection of an unregistered integration;
+    /// for a credential that does not fit its integration's auth (an API key
+    /// where OAuth2 is expected, no credential where one is), the error every
+    /// call with it would meet: `CONFIGURATION_ERROR` or `CREDENTIALS_ERROR`.
     pub fn build(self) -> Result<Waygate, Error> {
         let mut integrations = self.integrations;
         for (slug, action) in self.typed {
@@ -359,16 +355,7 @@ impl WaygateBuilder {
             store.insert_integration(EMBEDDED_TENANT, def)?;
         }
         for (integration, connection) in self.connections {
-            if store
-                .integration_now(EMBEDDED_TENANT, &integration)?
-                .is_none()
-            {
-                return Err(Error::not_found(format!(
-                    "integration '{integration}' of connection '{}'",
-                    connection.name
-                )));
-            }
-            store.insert_connection(EMBEDDED_TENANT, &integration, connection)?;
+            add_connection(&store, &integration, connection)?;
         }
         let executor = self
             .executor
@@ -377,4 +364,31 @@ impl WaygateBuilder {
             .build()?;
         Ok(Waygate { executor, store })
     }
+}
+
+/// Stores a connection of a registered integration whose auth its credential fits.
+fn add_connection(
+    store: &MemoryStore,
+    integration: &str,
+    connection: Connection,
+) -> Result<(), Error> {
+    let Some(stored) = store.integration_now(EMBEDDED_TENANT, integration)? else {
+        return Err(Error::not_found(format!(
+            "integration '{integration}' of connection '{}' (register it with .integration())",
+            connection.name
+        )));
+    };
+    crate::pipeline::credential_fits(
+        &stored.def.auth,
+        &stored.def.actions,
+        &connection.credential,
+    )
+    .map_err(|e| {
+        e.in_context(&format!(
+            "connection '{}' of integration '{integration}'",
+            connection.name
+        ))
+    })?;
+    store.insert_connection(EMBEDDED_TENANT, integration, connection)?;
+    Ok(())
 }

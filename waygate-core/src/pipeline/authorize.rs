@@ -30,18 +30,7 @@ pub(crate) fn apply(
 ) -> Result<(), Error> {
     scheme(auth, credential, request)?;
     for p in params.iter().filter(|p| p.credential) {
-        let token = match credential {
-            Credential::ApiKey { key } => key,
-            Credential::Bearer { token } => token,
-            Credential::Oauth2Tokens { access_token, .. } => access_token,
-            other => {
-                return Err(Error::config(format!(
-                    "parameter '{}' carries the credential's token, but a {} credential has none",
-                    p.wire_name(),
-                    other.kind()
-                )));
-            }
-        };
+        let token = token_for_parameter(p, credential)?;
         let location = match p.location {
             ParamLocation::Query => ApiKeyLocation::Query,
             ParamLocation::Header => ApiKeyLocation::Header,
@@ -57,6 +46,81 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// Whether `credential` can be applied to every action of an integration with
+/// `auth`: checked when a connection is built or stored, and again per call.
+///
+/// # Errors
+/// What [`apply`] would answer at call time: `CREDENTIALS_ERROR` for a missing
+/// credential, `CONFIGURATION_ERROR` for one that cannot be placed.
+pub(crate) fn fits(
+    auth: &AuthSpec,
+    actions: &[crate::model::ActionDef],
+    credential: &Credential,
+) -> Result<(), Error> {
+    fits_scheme(auth, credential)?;
+    for p in actions
+        .iter()
+        .flat_map(|a| &a.parameters)
+        .filter(|p| p.credential)
+    {
+        token_for_parameter(p, credential)?;
+    }
+    Ok(())
+}
+
+/// The credential's mechanism against the auth spec: a credential where one
+/// is expected, and an API key only where the spec says where it goes.
+fn fits_scheme(auth: &AuthSpec, credential: &Credential) -> Result<(), Error> {
+    match credential {
+        Credential::None => no_credential(auth),
+        Credential::ApiKey { .. } => api_key_spec(auth).map(drop),
+        _ => Ok(()),
+    }
+}
+
+/// Going without a credential is fine only for an integration without auth.
+fn no_credential(auth: &AuthSpec) -> Result<(), Error> {
+    match auth {
+        AuthSpec::None => Ok(()),
+        other => Err(Error::credentials(format!(
+            "the integration expects {} credentials but the connection has none",
+            other.kind()
+        ))),
+    }
+}
+
+/// Where an API key goes: only an `api_key` auth spec says.
+fn api_key_spec(auth: &AuthSpec) -> Result<(ApiKeyLocation, &str, Option<&str>), Error> {
+    match auth {
+        AuthSpec::ApiKey {
+            location,
+            name,
+            prefix,
+        } => Ok((*location, name, prefix.as_deref())),
+        other => Err(Error::config(format!(
+            "an api_key credential needs an api_key auth spec saying where the key goes; the integration's auth is '{}'",
+            other.kind()
+        ))),
+    }
+}
+
+/// The secret a credential parameter (Slack's `token`) carries.
+fn token_for_parameter<'c>(
+    p: &Parameter,
+    credential: &'c Credential,
+) -> Result<&'c SecretString, Error> {
+    match credential {
+        Credential::ApiKey { key } => Ok(key),
+        Credential::Bearer { token } => Ok(token),
+        Credential::Oauth2Tokens { access_token, .. } => Ok(access_token),
+        other => Err(Error::config(format!(
+            "parameter '{}' carries the credential's token, but a {} credential has none",
+            p.wire_name(),
+            other.kind()
+        ))),
+    }
+}
+
 /// The auth scheme itself: the credential's own mechanism.
 fn scheme(
     auth: &AuthSpec,
@@ -64,22 +128,11 @@ fn scheme(
     request: &mut HttpRequest,
 ) -> Result<(), Error> {
     match credential {
-        Credential::None if *auth == AuthSpec::None => Ok(()),
-        Credential::None => Err(Error::credentials(format!(
-            "the integration expects {} credentials but the connection has none",
-            auth.kind()
-        ))),
-        Credential::ApiKey { key } => match auth {
-            AuthSpec::ApiKey {
-                location,
-                name,
-                prefix,
-            } => place_key(request, *location, name, prefix.as_deref(), key),
-            other => Err(Error::config(format!(
-                "an api_key credential needs an api_key auth spec saying where the key goes; the integration's auth is '{}'",
-                other.kind()
-            ))),
-        },
+        Credential::None => no_credential(auth),
+        Credential::ApiKey { key } => {
+            let (location, name, prefix) = api_key_spec(auth)?;
+            place_key(request, location, name, prefix, key)
+        }
         Credential::Basic { .. } => {
             let encoded = credential.wire_secrets().concat();
             set_secret_header(request, AUTHORIZATION, &format!("Basic {encoded}"))

@@ -23,6 +23,7 @@ use std::time::Duration;
 use http::header::HeaderValue;
 use serde_json::Value;
 
+pub(crate) use authorize::fits as credential_fits;
 pub use breaker::BreakerState;
 pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
