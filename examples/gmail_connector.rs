@@ -10,14 +10,12 @@
 
 use std::error::Error;
 
-use async_trait::async_trait;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Json, Router, routing::post};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-use reqwest::Method;
 use serde_json::{Value, json};
-use waygate_core::connector::{Connector, ConnectorContext};
+use waygate_core::connector::{Connector, ConnectorContext, Method, async_trait};
 use waygate_core::pipeline::RequestBody;
 use waygate_core::{Connection, Credential, IntegrationDef, UrlPolicy, Waygate};
 

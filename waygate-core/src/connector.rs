@@ -6,8 +6,11 @@
 //! through [`ConnectorContext::send`] the URL policy, credential, rate limit,
 //! circuit breaker, retries and request log of every request it makes.
 
-use async_trait::async_trait;
-use reqwest::Method;
+/// The attribute a [`Connector`] implementation carries, re-exported so a
+/// connector needs no other crate for it.
+pub use async_trait::async_trait;
+/// The HTTP method of [`ConnectorContext::request`].
+pub use http::Method;
 use serde_json::Value;
 use url::Url;
 
@@ -22,10 +25,8 @@ use crate::pipeline::{CallOptions, Executor, HttpRequest, Run, UpstreamResponse}
 /// [`WaygateBuilder::connector`](crate::WaygateBuilder::connector).
 ///
 /// ```
-/// use async_trait::async_trait;
-/// use reqwest::Method;
 /// use serde_json::{Value, json};
-/// use waygate_core::connector::{Connector, ConnectorContext};
+/// use waygate_core::connector::{Connector, ConnectorContext, Method, async_trait};
 ///
 /// /// Creates a record, then fetches it back in a second call.
 /// struct CreateThenFetch;
