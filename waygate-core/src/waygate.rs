@@ -143,6 +143,29 @@ impl Waygate {
         Ok(ToolSet::build(stored.iter().map(|s| s.def.as_ref()))?)
     }
 
+    /// A `NOT_FOUND` for a typed action whose integration is registered but
+    /// the action is not: says to register it, which is what was forgotten.
+    fn unregistered_hint<A: Action>(&self, e: Error) -> Error {
+        if e.code() != "NOT_FOUND" {
+            return e;
+        }
+        match self.store.integration_now(EMBEDDED_TENANT, A::INTEGRATION) {
+            Ok(Some(stored)) if stored.def.action(A::NAME).is_none() => {
+                let hint = Error::not_found(format!(
+                    "action '{}.{}' (register the typed action with .action::<{}>() on the builder)",
+                    A::INTEGRATION,
+                    A::NAME,
+                    std::any::type_name::<A>()
+                ));
+                match e.meta() {
+                    Some(meta) => hint.with_meta(meta.clone()),
+                    None => hint,
+                }
+            }
+            _ => e,
+        }
+    }
+
     /// The engine, for callers that manage tenants themselves.
     pub fn executor(&self) -> &Executor {
         &self.executor
@@ -237,7 +260,12 @@ impl<'a, A: Action> IntoFuture for TypedCall<'a, A> {
                 input,
                 options: self.options,
             };
-            let invocation = self.waygate.executor.invoke(&call).await?;
+            let invocation = self
+                .waygate
+                .executor
+                .invoke(&call)
+                .await
+                .map_err(|e| self.waygate.unregistered_hint::<A>(e))?;
             serde_json::from_value(invocation.data).map_err(|e| {
                 Error::new(ErrorKind::InvalidResponse {
                     message: format!("{}.{} output does not decode: {e}", A::INTEGRATION, A::NAME),

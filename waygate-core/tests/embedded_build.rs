@@ -55,3 +55,23 @@ fn fitting_credentials_build_and_a_late_misfit_is_refused_too() {
         .unwrap_err();
     assert_eq!(e.code(), "CONFIGURATION_ERROR", "{e}");
 }
+
+/// A typed action of the `crm` integration that a test forgets to register.
+#[derive(serde::Serialize, schemars::JsonSchema, waygate_core::Action)]
+#[action(integration = "crm", name = "archive", method = "post", path = "/archive/{id}", output = serde_json::Value)]
+struct Archive {
+    #[action(path)]
+    id: String,
+}
+
+#[tokio::test]
+async fn a_typed_action_left_unregistered_says_how_to_register_it() {
+    let waygate = build(json!({"type": "bearer"}), Credential::bearer("t")).unwrap();
+    let e = waygate.call(Archive { id: "1".into() }).await.unwrap_err();
+    assert_eq!(e.code(), "NOT_FOUND");
+    assert!(
+        e.to_string()
+            .contains(".action::<embedded_build::Archive>()"),
+        "{e}"
+    );
+}
