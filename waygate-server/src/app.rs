@@ -186,6 +186,9 @@ impl AppState {
             .log_sink(logs.clone())
             .clock(clock)
             .url_policy(policy)
+            // Derived from the stored pepper: every replica accepts the
+            // continuations of the others, and the pepper itself stays put.
+            .continuation_key(&pepper.digest("waygate pagination continuations"))
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);

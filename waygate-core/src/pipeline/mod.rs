@@ -1,12 +1,13 @@
 //! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
 //! bottom in the order of the steps; each step is a module with one job.
 //!
-//! Steps not yet in the pipeline (map input/output, cache, paginate, validate
+//! Steps not yet in the pipeline (map input/output, cache, validate
 //! response) slot in between the existing lines; see `docs/architecture.md`.
 
 mod authorize;
 mod breaker;
 mod limiter;
+mod paginate;
 mod record;
 pub(crate) mod request;
 pub(crate) mod resolve;
@@ -23,6 +24,10 @@ use http::header::HeaderValue;
 use serde_json::Value;
 
 pub use breaker::BreakerState;
+pub use paginate::{
+    DEFAULT_MAX_CHARACTERS, DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, FetchAll, MAX_CHARACTERS_LIMIT,
+    MAX_ITEMS_LIMIT, MAX_PAGES_LIMIT, Page, PageFailure, PaginationMeta, StopReason,
+};
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
@@ -88,6 +93,8 @@ pub struct CallOptions {
     /// gateway's `x-request-id`): it is sent upstream, logged and returned,
     /// so one id follows the call everywhere. A fresh one otherwise.
     pub request_id: Option<String>,
+    /// Follow pages into one array (`options.fetchAll` and its limits).
+    pub fetch_all: Option<FetchAll>,
 }
 
 /// Runs invocations. Cheap to clone; clones share caches, breakers and limiters.
@@ -109,6 +116,8 @@ pub(crate) struct Inner {
     limiters: Limiters,
     schemas: SchemaCache,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
+    /// Signs pagination continuations; never printed.
+    continuation_key: [u8; 32],
 }
 
 impl fmt::Debug for Executor {
@@ -131,6 +140,25 @@ pub(crate) struct Run {
     response: Option<String>,
     /// The last response's body as JSON, when logging it parsed it already.
     data: Option<Value>,
+    /// What following pages did, for `fetchAll` calls.
+    pagination: Option<PaginationMeta>,
+}
+
+impl Run {
+    fn new(options: &CallOptions) -> Self {
+        let (request_id, request_id_header) = request_id_for(options);
+        Self {
+            request_id_header,
+            request_id,
+            attempts: 0,
+            upstream_status: None,
+            connection: None,
+            request: None,
+            response: None,
+            data: None,
+            pagination: None,
+        }
+    }
 }
 
 impl Executor {
@@ -146,17 +174,7 @@ impl Executor {
     pub async fn invoke(&self, call: &Call) -> Result<Invocation, Error> {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
-        let (request_id, request_id_header) = request_id_for(&call.options);
-        let mut run = Run {
-            request_id_header,
-            request_id,
-            attempts: 0,
-            upstream_status: None,
-            connection: None,
-            request: None,
-            response: None,
-            data: None,
-        };
+        let mut run = Run::new(&call.options);
         let result = self.run(call, &mut run).await;
         let meta = InvocationMeta {
             request_id: run.request_id.clone(),
@@ -164,6 +182,7 @@ impl Executor {
             duration: self.inner.clock.instant().duration_since(start),
             upstream_status: run.upstream_status,
             resolved: run.connection.is_some(),
+            pagination: run.pagination.take(),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -192,6 +211,11 @@ impl Executor {
         run.connection = Some(target.connection.name.clone());
         self.validate(call, &target)?;
         let credential = self.credential(&call.tenant, &target).await?;
+        if let Some(fetch_all) = &call.options.fetch_all {
+            return self
+                .fetch_all(call, fetch_all, &target, &credential, run)
+                .await;
+        }
         if let Some(connector) = self.connector(&target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
@@ -202,7 +226,7 @@ impl Executor {
             .send(
                 &call.tenant,
                 &target,
-                &credential,
+                Some(&credential),
                 &call.options,
                 request,
                 run,
@@ -239,7 +263,7 @@ impl Executor {
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
         let mut request = request::build(&target.action, target.base(), &call.input)?;
-        self.authorize(&target, &credential, &call.options, &mut request)?;
+        self.authorize(&target, Some(&credential), &call.options, &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
         Ok(DryRun { request, notes })
@@ -336,11 +360,12 @@ impl Executor {
         self.inner.connectors.get(&key)
     }
 
-    /// URL policy, idempotency key and credential, applied once for all attempts.
+    /// URL policy, idempotency key and credential (none for a request to
+    /// another origin), applied once for all attempts.
     fn authorize(
         &self,
         target: &Target,
-        credential: &Credential,
+        credential: Option<&Credential>,
         options: &CallOptions,
         request: &mut HttpRequest,
     ) -> Result<(), Error> {
@@ -358,27 +383,32 @@ impl Executor {
                 value,
             );
         }
-        authorize::apply(
-            &target.integration.def.auth,
-            &target.action.def.parameters,
-            credential,
-            request,
-        )
+        match credential {
+            Some(credential) => authorize::apply(
+                &target.integration.def.auth,
+                &target.action.def.parameters,
+                credential,
+                request,
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Steps 6 to 8 for one request: authorize, breaker admission, then per
     /// attempt rate limit → transport → classify → retry; the breakers learn
-    /// the last attempt's outcome.
+    /// the last attempt's outcome. `credential` is `None` for a request that
+    /// must carry none (a next page on another origin).
     pub(crate) async fn send(
         &self,
         tenant: &str,
         target: &Target,
-        credential: &Credential,
+        credential: Option<&Credential>,
         options: &CallOptions,
         mut request: HttpRequest,
         run: &mut Run,
     ) -> Result<UpstreamResponse, Error> {
         self.authorize(target, credential, options, &mut request)?;
+        let credential = credential.unwrap_or(&Credential::None);
         // Redaction is paid for only when something will be logged or returned.
         let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
         let logging = self.inner.log_sink.is_some();
@@ -549,6 +579,7 @@ pub struct ExecutorBuilder {
     connect_timeout: Duration,
     max_response_bytes: usize,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
+    continuation_key: Option<[u8; 32]>,
 }
 
 impl Default for ExecutorBuilder {
@@ -563,6 +594,7 @@ impl Default for ExecutorBuilder {
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 16 * 1024 * 1024,
             connectors: HashMap::new(),
+            continuation_key: None,
         }
     }
 }
@@ -636,6 +668,16 @@ impl ExecutorBuilder {
         self
     }
 
+    /// The secret that signs pagination continuations (its SHA-256 is the
+    /// key). Executors that share it accept each other's continuations:
+    /// give replicas of one deployment the same secret. A random one per
+    /// executor by default.
+    pub fn continuation_key(mut self, secret: &[u8]) -> Self {
+        use sha2::Digest;
+        self.continuation_key = Some(sha2::Sha256::digest(secret).into());
+        self
+    }
+
     /// Builds the executor.
     ///
     /// # Errors
@@ -664,6 +706,7 @@ impl ExecutorBuilder {
                 limiters: Limiters::default(),
                 schemas: SchemaCache::default(),
                 connectors: self.connectors,
+                continuation_key: self.continuation_key.unwrap_or_else(rand::random),
             }),
         })
     }
