@@ -121,7 +121,9 @@ pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<Pagination
         });
     }
     if let Some(path) = field(&NEXT_URL_FIELDS) {
-        let confidence = if limit_param.is_some() { 0.7 } else { 0.6 };
+        // A next-page URL the upstream builds itself beats a page number we
+        // would build (Twilio's `Page` works only with its `PageToken`).
+        let confidence = if limit_param.is_some() { 0.85 } else { 0.6 };
         candidates.push(PaginationSpec {
             next_url_path: Some(path),
             confidence: Some(confidence),
@@ -254,6 +256,45 @@ mod tests {
         );
         assert_eq!(p.items_path.as_deref(), Some("/members"));
         assert_eq!(p.limit_param.as_deref(), Some("limit"));
+    }
+
+    #[test]
+    fn stripe_style_last_item_cursor() {
+        let out = json!({"type": "object", "properties": {
+            "object": {"type": "string"},
+            "data": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        }});
+        let p = detect(
+            &action(&["ending_before", "limit", "starting_after"], out),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                p.strategy,
+                p.cursor_param.as_deref(),
+                p.cursor_item_path.as_deref(),
+                p.has_more_path.as_deref(),
+                p.items_path.as_deref(),
+                p.confidence,
+            ),
+            (
+                PaginationStrategy::Cursor,
+                Some("starting_after"),
+                Some("/id"),
+                Some("/has_more"),
+                Some("/data"),
+                Some(0.85),
+            )
+        );
+        // Every hint is an executable setting: it passes the definition check.
+        let mut def = crate::model::IntegrationDef::new("x", "X");
+        let mut a = action(&["starting_after", "limit"], json!({"type": "array"}));
+        a.pagination = Some(p);
+        def.actions.push(a);
+        crate::model::check(&def).unwrap();
     }
 
     #[test]
