@@ -86,8 +86,9 @@ pub struct InvokeOptions {
 /// A successful invocation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvokeResponse {
-    /// The upstream's data; with `fetchAll`, the items of all pages fetched.
-    #[schema(value_type = Object)]
+    /// The upstream's data (any JSON); with `fetchAll`, the array of the
+    /// items of all pages fetched.
+    #[schema(value_type = Value)]
     pub data: Value,
     /// How the call went.
     pub meta: InvokeMeta,
@@ -128,7 +129,6 @@ pub struct PaginationDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub continuation: Option<String>,
     /// Why it stopped.
-    #[schema(value_type = String, example = "complete")]
     pub stop_reason: StopReasonDoc,
     /// With `partial`: the failure of the page it stopped at (`code`, `message`).
     #[schema(value_type = Option<Object>, nullable = false)]
