@@ -417,3 +417,33 @@ pub async fn schema(
         metadata,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+    use waygate_core::pipeline::StopReason;
+
+    use super::*;
+
+    #[test]
+    fn the_documented_stop_reasons_are_the_engines() {
+        let doc = serde_json::to_value(StopReasonDoc::schema()).unwrap();
+        let documented: Vec<&str> = doc["enum"]
+            .as_array()
+            .expect("an enum of names")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let engine: Vec<String> = StopReason::ALL
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(documented, engine);
+    }
+}

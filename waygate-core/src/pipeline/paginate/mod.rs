@@ -129,6 +129,24 @@ pub enum StopReason {
     PageFailed,
 }
 
+impl StopReason {
+    /// Every reason, for documents that list them (the gateway's OpenAPI
+    /// document is checked against it).
+    pub const ALL: [StopReason; 11] = [
+        Self::Complete,
+        Self::EmptyPage,
+        Self::ShortPage,
+        Self::RepeatedCursor,
+        Self::RepeatedUrl,
+        Self::RepeatedPage,
+        Self::InvalidNextUrl,
+        Self::MaxPages,
+        Self::MaxItems,
+        Self::MaxCharacters,
+        Self::PageFailed,
+    ];
+}
+
 /// What following pages did (`meta.pagination`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
