@@ -16,6 +16,7 @@ mod mcp;
 mod names;
 mod oauth;
 mod oauth_local;
+mod paginate;
 mod secrets;
 mod serve;
 mod shutdown;

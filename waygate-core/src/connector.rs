@@ -142,7 +142,7 @@ impl<'a> ConnectorContext<'a> {
             .send(
                 self.tenant,
                 self.target,
-                self.credential,
+                Some(self.credential),
                 self.options,
                 request,
                 self.run,

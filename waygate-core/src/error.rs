@@ -316,8 +316,19 @@ impl Error {
         self.0.sent
     }
 
-    /// Structured details for the error shape: violations, upstream status and body…
+    /// Structured details for the error shape: violations, upstream status and
+    /// body… and, for a `fetchAll` whose page failed, `pagination` (what was
+    /// fetched, and the continuation that retries the failed page).
     pub fn details(&self) -> Value {
+        let mut details = self.kind_details();
+        let pagination = self.meta().and_then(|m| m.pagination.as_ref());
+        if let (Some(p), Value::Object(map)) = (pagination, &mut details) {
+            map.insert("pagination".into(), json!(p));
+        }
+        details
+    }
+
+    fn kind_details(&self) -> Value {
         match &self.0.kind {
             ErrorKind::InvalidInput { violations } => json!({ "violations": violations }),
             ErrorKind::InvalidDefinition(e) => json!({

@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::pipeline::PaginationMeta;
+
 /// A successful call: the upstream's data and how it was obtained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invocation {
@@ -35,6 +37,9 @@ pub struct InvocationMeta {
     /// For an action with a response cache: whether this answer came from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<crate::pipeline::CacheMeta>,
+    /// What following pages did, for a `fetchAll` call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationMeta>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use serde_json::Value;
 
 use crate::clock::SharedClock;
@@ -15,7 +16,9 @@ use crate::credential::{Connection, ResolveCredential};
 use crate::error::{Error, ErrorKind};
 use crate::invocation::Invocation;
 use crate::model::{ActionDef, IntegrationDef, check};
-use crate::pipeline::{Call, CallOptions, Executor, ExecutorBuilder, LogSink, RequestPreview};
+use crate::pipeline::{
+    Call, CallOptions, Executor, ExecutorBuilder, FetchAll, LogSink, Page, RequestPreview,
+};
 use crate::storage::MemoryStore;
 use crate::tools::{ToolExport, ToolFormat, ToolSet, drop_optional_nulls};
 use crate::typed::Action;
@@ -197,6 +200,25 @@ impl InvokeCall<'_> {
     pub fn bypass_validation(mut self) -> Self {
         self.call.options.bypass_validation = true;
         self
+    }
+
+    /// Follows the action's pages into one array within `options`' limits;
+    /// `meta.pagination` says how it went and carries the continuation when
+    /// a limit cut it.
+    pub fn fetch_all(mut self, options: FetchAll) -> Self {
+        self.call.options.fetch_all = Some(options);
+        self
+    }
+
+    /// The action's pages as a stream, fetched as it is polled (see
+    /// [`Executor::pages`]).
+    pub fn pages(self) -> BoxStream<'static, Result<Page, Error>> {
+        self.waygate.executor.pages(self.call)
+    }
+
+    /// The action's items, page after page, as a stream (see [`Executor::items`]).
+    pub fn items(self) -> BoxStream<'static, Result<Value, Error>> {
+        self.waygate.executor.items(self.call)
     }
 
     /// The request this call would send, secrets redacted; sends nothing.

@@ -208,6 +208,20 @@ fn twilio_path_level_servers_and_form_bodies() {
         Some(BodyEncoding::Form)
     );
     assert!(create.path.ends_with(".json"), "{}", create.path);
+    // Twilio pages by the (relative) `next_page_uri` it returns.
+    let page = def.action("ListCall").unwrap().pagination.clone().unwrap();
+    assert_eq!(
+        (
+            page.strategy,
+            page.next_url_path.as_deref(),
+            page.items_path.as_deref()
+        ),
+        (
+            PaginationStrategy::NextUrl,
+            Some("/next_page_uri"),
+            Some("/calls")
+        )
+    );
 }
 
 #[test]

@@ -201,6 +201,9 @@ impl AppState {
             .response_cache(Arc::new(MemoryResponseCache::new(
                 settings.response_cache_bytes,
             )))
+            // Derived from the stored pepper: every replica accepts the
+            // continuations of the others, and the pepper itself stays put.
+            .continuation_key(&pepper.digest("waygate pagination continuations"))
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);

@@ -6,17 +6,19 @@ use serde_json::Value;
 use crate::model::{ActionDef, PaginationSpec, PaginationStrategy, ParamLocation};
 use crate::schema::pointer_token;
 
-const CURSOR_PARAMS: [&str; 9] = [
+const CURSOR_PARAMS: [&str; 8] = [
     "cursor",
     "next_cursor",
     "page_token",
     "pagetoken",
-    "starting_after",
     "continuation_token",
     "next_token",
     "nexttoken",
     "after",
 ];
+/// Parameters that take the last item's id (Stripe's `starting_after`).
+const ITEM_CURSOR_PARAMS: [&str; 1] = ["starting_after"];
+const HAS_MORE_FIELDS: [&str; 2] = ["has_more", "hasmore"];
 const CURSOR_FIELDS: [&str; 7] = [
     "next_cursor",
     "nextcursor",
@@ -56,7 +58,8 @@ pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<Pagination
             .map(|p| p.name.clone())
     };
     let output = action.output_schema.as_ref();
-    let field = |names: &[&str]| output.and_then(|s| find_field(s, s, names, 0));
+    let field = |names: &[&str]| output.and_then(|s| find_field(s, s, names, "string", 0));
+    let boolean = |names: &[&str]| output.and_then(|s| find_field(s, s, names, "boolean", 0));
     let items_path = output.and_then(|s| items(s, s, 0));
     let limit_param = query(&LIMIT_PARAMS);
     let spec = |strategy| PaginationSpec {
@@ -64,11 +67,13 @@ pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<Pagination
         items_path: items_path.clone(),
         cursor_path: None,
         cursor_header: None,
+        cursor_item_path: None,
         cursor_param: None,
         offset_param: None,
         page_param: None,
         limit_param: limit_param.clone(),
         next_url_path: None,
+        has_more_path: None,
         page_size: None,
         confidence: None,
     };
@@ -78,6 +83,18 @@ pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<Pagination
             cursor_param: Some(param),
             cursor_path: Some(path),
             confidence: Some(0.9),
+            ..spec(PaginationStrategy::Cursor)
+        });
+    }
+    // Stripe: the cursor is the last item's id, `has_more` says whether to go on.
+    if let (Some(param), Some(has_more)) = (query(&ITEM_CURSOR_PARAMS), boolean(&HAS_MORE_FIELDS))
+        && items_path.is_some()
+    {
+        candidates.push(PaginationSpec {
+            cursor_param: Some(param),
+            cursor_item_path: Some("/id".to_owned()),
+            has_more_path: Some(has_more),
+            confidence: Some(0.85),
             ..spec(PaginationStrategy::Cursor)
         });
     }
@@ -104,7 +121,9 @@ pub(super) fn detect(action: &ActionDef, link_header: bool) -> Option<Pagination
         });
     }
     if let Some(path) = field(&NEXT_URL_FIELDS) {
-        let confidence = if limit_param.is_some() { 0.7 } else { 0.6 };
+        // A next-page URL the upstream builds itself beats a page number we
+        // would build (Twilio's `Page` works only with its `PageToken`).
+        let confidence = if limit_param.is_some() { 0.85 } else { 0.6 };
         candidates.push(PaginationSpec {
             next_url_path: Some(path),
             confidence: Some(confidence),
@@ -159,17 +178,22 @@ fn properties<'s>(
     own.chain(inherited)
 }
 
-/// JSON pointer to a string property named like one of `names`, at most two levels deep.
-fn find_field(root: &Value, schema: &Value, names: &[&str], depth: usize) -> Option<String> {
+/// JSON pointer to a property of type `kind` (or untyped) named like one of
+/// `names`, at most two levels deep.
+fn find_field(
+    root: &Value,
+    schema: &Value,
+    names: &[&str],
+    kind: &str,
+    depth: usize,
+) -> Option<String> {
     for (name, sub) in properties(root, schema) {
         let sub = deref(root, sub);
-        let is_string = sub.get("type").is_some_and(|t| {
-            t == "string"
-                || t.as_array()
-                    .is_some_and(|a| a.contains(&Value::from("string")))
+        let is_kind = sub.get("type").is_some_and(|t| {
+            t == kind || t.as_array().is_some_and(|a| a.contains(&Value::from(kind)))
         });
         if names.iter().any(|n| n.eq_ignore_ascii_case(name))
-            && (is_string || sub.get("type").is_none())
+            && (is_kind || sub.get("type").is_none())
         {
             return Some(format!("/{}", pointer_token(name)));
         }
@@ -178,7 +202,7 @@ fn find_field(root: &Value, schema: &Value, names: &[&str], depth: usize) -> Opt
         return None;
     }
     properties(root, schema).find_map(|(name, sub)| {
-        let found = find_field(root, sub, names, depth + 1)?;
+        let found = find_field(root, sub, names, kind, depth + 1)?;
         Some(format!("/{}{found}", pointer_token(name)))
     })
 }
@@ -232,6 +256,45 @@ mod tests {
         );
         assert_eq!(p.items_path.as_deref(), Some("/members"));
         assert_eq!(p.limit_param.as_deref(), Some("limit"));
+    }
+
+    #[test]
+    fn stripe_style_last_item_cursor() {
+        let out = json!({"type": "object", "properties": {
+            "object": {"type": "string"},
+            "data": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        }});
+        let p = detect(
+            &action(&["ending_before", "limit", "starting_after"], out),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                p.strategy,
+                p.cursor_param.as_deref(),
+                p.cursor_item_path.as_deref(),
+                p.has_more_path.as_deref(),
+                p.items_path.as_deref(),
+                p.confidence,
+            ),
+            (
+                PaginationStrategy::Cursor,
+                Some("starting_after"),
+                Some("/id"),
+                Some("/has_more"),
+                Some("/data"),
+                Some(0.85),
+            )
+        );
+        // Every hint is an executable setting: it passes the definition check.
+        let mut def = crate::model::IntegrationDef::new("x", "X");
+        let mut a = action(&["starting_after", "limit"], json!({"type": "array"}));
+        a.pagination = Some(p);
+        def.actions.push(a);
+        crate::model::check(&def).unwrap();
     }
 
     #[test]

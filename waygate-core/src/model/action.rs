@@ -238,22 +238,32 @@ pub struct PaginationSpec {
     /// Cursor: response header that carries the next cursor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor_header: Option<String>,
-    /// Cursor: the parameter that sends the cursor back.
+    /// Cursor: JSON pointer into the page's **last item** to the next cursor,
+    /// for APIs whose cursor is an item's id (Stripe's `starting_after`: `/id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_item_path: Option<String>,
+    /// Cursor: the input field that sends the cursor back. It lands where the
+    /// action binds that field: a query parameter, or the body of a POST-style API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor_param: Option<String>,
-    /// Offset: the offset parameter.
+    /// Offset: the input field of the offset (items to skip).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset_param: Option<String>,
-    /// Page: the page-number parameter.
+    /// Page: the input field of the page number (from the input, else 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_param: Option<String>,
-    /// Offset and page: the page-size parameter.
+    /// Any strategy: the input field of the page size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_param: Option<String>,
-    /// Next URL: JSON pointer to the next page's URL.
+    /// Next URL: JSON pointer to the next page's URL (absolute, or relative to
+    /// the page's own URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_url_path: Option<String>,
-    /// Page size to ask for.
+    /// Any strategy: JSON pointer to a boolean; `false` means this was the
+    /// last page (Stripe's `has_more`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_path: Option<String>,
+    /// Page size to ask for (sent in `limitParam` unless the input sets it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
     /// How sure an importer was of this guess, 0..1.

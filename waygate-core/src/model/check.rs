@@ -330,7 +330,7 @@ impl Checker {
             self.problem(format!("{at}.timeoutMs"), "must be above 0");
         }
         if let Some(p) = &a.pagination {
-            self.pagination(&format!("{at}.pagination"), p);
+            self.pagination(&format!("{at}.pagination"), a, p);
         }
         if let Some(c) = &a.cache {
             self.cache(&format!("{at}.cache"), a, c);
@@ -365,32 +365,66 @@ impl Checker {
         }
     }
 
-    fn pagination(&mut self, at: &str, p: &PaginationSpec) {
+    fn pagination(&mut self, at: &str, a: &ActionDef, p: &PaginationSpec) {
+        use PaginationStrategy as S;
+        let cursor_sources = [&p.cursor_path, &p.cursor_header, &p.cursor_item_path]
+            .into_iter()
+            .filter(|f| f.is_some())
+            .count();
         let needs: &[(&str, bool)] = match p.strategy {
-            PaginationStrategy::Cursor => &[
+            S::Cursor => &[
                 ("cursorParam", p.cursor_param.is_some()),
-                (
-                    "cursorPath",
-                    p.cursor_path.is_some() || p.cursor_header.is_some(),
-                ),
+                ("cursorPath", cursor_sources == 1),
             ],
-            PaginationStrategy::Offset => &[("offsetParam", p.offset_param.is_some())],
-            PaginationStrategy::Page => &[("pageParam", p.page_param.is_some())],
-            PaginationStrategy::NextUrl => &[("nextUrlPath", p.next_url_path.is_some())],
-            PaginationStrategy::Link => &[],
+            S::Offset => &[("offsetParam", p.offset_param.is_some())],
+            S::Page => &[("pageParam", p.page_param.is_some())],
+            S::NextUrl => &[("nextUrlPath", p.next_url_path.is_some())],
+            S::Link => &[],
         };
         for (field, present) in needs {
             if !present {
+                let message = match *field {
+                    "cursorPath" => {
+                        "exactly one of cursorPath, cursorHeader and cursorItemPath is needed by the cursor strategy"
+                    }
+                    _ => "needed by this pagination strategy",
+                };
+                self.problem(format!("{at}.{field}"), message);
+            }
+        }
+        // A field another strategy reads would be accepted and ignored: refused.
+        let strategy_fields = [
+            ("cursorPath", p.cursor_path.is_some(), S::Cursor),
+            ("cursorHeader", p.cursor_header.is_some(), S::Cursor),
+            ("cursorItemPath", p.cursor_item_path.is_some(), S::Cursor),
+            ("cursorParam", p.cursor_param.is_some(), S::Cursor),
+            ("offsetParam", p.offset_param.is_some(), S::Offset),
+            ("pageParam", p.page_param.is_some(), S::Page),
+            ("nextUrlPath", p.next_url_path.is_some(), S::NextUrl),
+        ];
+        for (field, present, owner) in strategy_fields {
+            if present && owner != p.strategy {
                 self.problem(
                     format!("{at}.{field}"),
-                    "needed by this pagination strategy",
+                    "not used by this pagination strategy",
                 );
             }
+        }
+        if p.page_size.is_some() && p.limit_param.is_none() {
+            self.problem(
+                format!("{at}.pageSize"),
+                "needs limitParam, the input field that sends it",
+            );
+        }
+        if p.page_size == Some(0) {
+            self.problem(format!("{at}.pageSize"), "must be above 0");
         }
         for (field, pointer) in [
             ("itemsPath", &p.items_path),
             ("cursorPath", &p.cursor_path),
+            ("cursorItemPath", &p.cursor_item_path),
             ("nextUrlPath", &p.next_url_path),
+            ("hasMorePath", &p.has_more_path),
         ] {
             if let Some(ptr) = pointer
                 && !(ptr.is_empty() || ptr.starts_with('/'))
@@ -398,6 +432,28 @@ impl Checker {
                 self.problem(
                     format!("{at}.{field}"),
                     format!("'{ptr}' is not a JSON pointer (starts with '/')"),
+                );
+            }
+        }
+        // The pager sets these input fields; each must reach the wire: a
+        // query or header parameter, or a body field of a method with a body.
+        let has_body = matches!(a.method.as_str(), "POST" | "PUT" | "PATCH");
+        for (field, name) in [
+            ("cursorParam", &p.cursor_param),
+            ("offsetParam", &p.offset_param),
+            ("pageParam", &p.page_param),
+            ("limitParam", &p.limit_param),
+        ] {
+            let Some(name) = name else { continue };
+            let bound = a.parameters.iter().find(|q| &q.name == name);
+            let reaches_wire = match bound {
+                Some(q) => matches!(q.location, ParamLocation::Query | ParamLocation::Header),
+                None => has_body,
+            };
+            if !reaches_wire {
+                self.problem(
+                    format!("{at}.{field}"),
+                    format!("'{name}' must be a query or header parameter of the action (or a body field of a POST, PUT or PATCH)"),
                 );
             }
         }
@@ -515,12 +571,14 @@ mod tests {
             items_path: Some("items".into()),
             cursor_path: None,
             cursor_header: None,
+            cursor_item_path: None,
             cursor_param: None,
-            offset_param: None,
+            offset_param: Some("offset".into()),
             page_param: None,
-            limit_param: None,
+            limit_param: Some("limit".into()),
             next_url_path: None,
-            page_size: None,
+            has_more_path: None,
+            page_size: Some(10),
             confidence: None,
         });
         def.actions.push(a);
@@ -531,7 +589,10 @@ mod tests {
                 "auth.authorizationUrl",
                 "actions[0].pagination.cursorParam",
                 "actions[0].pagination.cursorPath",
+                "actions[0].pagination.offsetParam",
                 "actions[0].pagination.itemsPath",
+                "actions[0].pagination.offsetParam",
+                "actions[0].pagination.limitParam",
             ]
         );
     }

@@ -1,13 +1,14 @@
 //! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
 //! bottom in the order of the steps; each step is a module with one job.
 //!
-//! Steps not yet in the pipeline (map input/output, paginate, validate
+//! Steps not yet in the pipeline (map input/output, validate
 //! response) slot in between the existing lines; see `docs/architecture.md`.
 
 mod authorize;
 mod breaker;
 mod cache;
 mod limiter;
+mod paginate;
 mod record;
 pub(crate) mod request;
 pub(crate) mod resolve;
@@ -26,6 +27,10 @@ use serde_json::Value;
 pub(crate) use authorize::fits as credential_fits;
 pub use breaker::BreakerState;
 pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
+pub use paginate::{
+    DEFAULT_MAX_CHARACTERS, DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, FetchAll, MAX_CHARACTERS_LIMIT,
+    MAX_ITEMS_LIMIT, MAX_PAGES_LIMIT, Page, PageFailure, PaginationMeta, StopReason,
+};
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
@@ -92,6 +97,8 @@ pub struct CallOptions {
     /// gateway's `x-request-id`): it is sent upstream, logged and returned,
     /// so one id follows the call everywhere. A fresh one otherwise.
     pub request_id: Option<String>,
+    /// Follow pages into one array (`options.fetchAll` and its limits).
+    pub fetch_all: Option<FetchAll>,
 }
 
 /// Runs invocations. Cheap to clone; clones share caches, breakers and limiters.
@@ -114,6 +121,8 @@ pub(crate) struct Inner {
     schemas: SchemaCache,
     responses: Arc<dyn ResponseCache>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
+    /// Signs pagination continuations; never printed.
+    continuation_key: [u8; 32],
 }
 
 impl fmt::Debug for Executor {
@@ -138,6 +147,26 @@ pub(crate) struct Run {
     data: Option<Value>,
     /// What the response cache did, for a cacheable action.
     cache: Option<CacheMeta>,
+    /// What following pages did, for `fetchAll` calls.
+    pagination: Option<PaginationMeta>,
+}
+
+impl Run {
+    fn new(options: &CallOptions) -> Self {
+        let (request_id, request_id_header) = request_id_for(options);
+        Self {
+            request_id_header,
+            request_id,
+            attempts: 0,
+            upstream_status: None,
+            connection: None,
+            request: None,
+            response: None,
+            data: None,
+            cache: None,
+            pagination: None,
+        }
+    }
 }
 
 impl Executor {
@@ -153,18 +182,7 @@ impl Executor {
     pub async fn invoke(&self, call: &Call) -> Result<Invocation, Error> {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
-        let (request_id, request_id_header) = request_id_for(&call.options);
-        let mut run = Run {
-            request_id_header,
-            request_id,
-            attempts: 0,
-            upstream_status: None,
-            connection: None,
-            request: None,
-            response: None,
-            data: None,
-            cache: None,
-        };
+        let mut run = Run::new(&call.options);
         let result = self.run(call, &mut run).await;
         let meta = InvocationMeta {
             request_id: run.request_id.clone(),
@@ -173,6 +191,7 @@ impl Executor {
             upstream_status: run.upstream_status,
             resolved: run.connection.is_some(),
             cache: run.cache,
+            pagination: run.pagination.take(),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -200,7 +219,11 @@ impl Executor {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
         self.validate(call, &target)?;
-        let cacheable = Cacheable::of(&call.tenant, &target, &call.input);
+        // Step 4. Pages gathered by `fetchAll` are not cached (decision 76).
+        let cacheable = match call.options.fetch_all {
+            Some(_) => None,
+            None => Cacheable::of(&call.tenant, &target, &call.input),
+        };
         let responses = &*self.inner.responses;
         if let Some(hit) = match &cacheable {
             Some(c) => c.lookup(responses, self.inner.clock.now()).await,
@@ -221,6 +244,11 @@ impl Executor {
     /// Steps 5 to 8 (or the action's connector): the upstream's answer.
     async fn fetch(&self, call: &Call, target: &Target, run: &mut Run) -> Result<Value, Error> {
         let credential = self.credential(&call.tenant, target).await?;
+        if let Some(fetch_all) = &call.options.fetch_all {
+            return self
+                .fetch_all(call, fetch_all, target, &credential, run)
+                .await;
+        }
         if let Some(connector) = self.connector(target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, target, &credential, &call.options, run);
@@ -231,7 +259,7 @@ impl Executor {
             .send(
                 &call.tenant,
                 target,
-                &credential,
+                Some(&credential),
                 &call.options,
                 request,
                 run,
@@ -268,7 +296,7 @@ impl Executor {
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
         let mut request = request::build(&target.action, target.base(), &call.input)?;
-        self.authorize(&target, &credential, &call.options, &mut request)?;
+        self.authorize(&target, Some(&credential), &call.options, &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
         Ok(DryRun { request, notes })
@@ -365,11 +393,12 @@ impl Executor {
         self.inner.connectors.get(&key)
     }
 
-    /// URL policy, idempotency key and credential, applied once for all attempts.
+    /// URL policy, idempotency key and credential (none for a request to
+    /// another origin), applied once for all attempts.
     fn authorize(
         &self,
         target: &Target,
-        credential: &Credential,
+        credential: Option<&Credential>,
         options: &CallOptions,
         request: &mut HttpRequest,
     ) -> Result<(), Error> {
@@ -387,27 +416,32 @@ impl Executor {
                 value,
             );
         }
-        authorize::apply(
-            &target.integration.def.auth,
-            &target.action.def.parameters,
-            credential,
-            request,
-        )
+        match credential {
+            Some(credential) => authorize::apply(
+                &target.integration.def.auth,
+                &target.action.def.parameters,
+                credential,
+                request,
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Steps 6 to 8 for one request: authorize, breaker admission, then per
     /// attempt rate limit → transport → classify → retry; the breakers learn
-    /// the last attempt's outcome.
+    /// the last attempt's outcome. `credential` is `None` for a request that
+    /// must carry none (a next page on another origin).
     pub(crate) async fn send(
         &self,
         tenant: &str,
         target: &Target,
-        credential: &Credential,
+        credential: Option<&Credential>,
         options: &CallOptions,
         mut request: HttpRequest,
         run: &mut Run,
     ) -> Result<UpstreamResponse, Error> {
         self.authorize(target, credential, options, &mut request)?;
+        let credential = credential.unwrap_or(&Credential::None);
         // Redaction is paid for only when something will be logged or returned.
         let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
         let logging = self.inner.log_sink.is_some();
@@ -579,6 +613,7 @@ pub struct ExecutorBuilder {
     max_response_bytes: usize,
     responses: Option<Arc<dyn ResponseCache>>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
+    continuation_key: Option<[u8; 32]>,
 }
 
 impl Default for ExecutorBuilder {
@@ -594,6 +629,7 @@ impl Default for ExecutorBuilder {
             max_response_bytes: 16 * 1024 * 1024,
             responses: None,
             connectors: HashMap::new(),
+            continuation_key: None,
         }
     }
 }
@@ -674,6 +710,16 @@ impl ExecutorBuilder {
         self
     }
 
+    /// The secret that signs pagination continuations (its SHA-256 is the
+    /// key). Executors that share it accept each other's continuations:
+    /// give replicas of one deployment the same secret. A random one per
+    /// executor by default.
+    pub fn continuation_key(mut self, secret: &[u8]) -> Self {
+        use sha2::Digest;
+        self.continuation_key = Some(sha2::Sha256::digest(secret).into());
+        self
+    }
+
     /// Builds the executor.
     ///
     /// # Errors
@@ -705,6 +751,7 @@ impl ExecutorBuilder {
                     .responses
                     .unwrap_or_else(|| Arc::new(MemoryResponseCache::default())),
                 connectors: self.connectors,
+                continuation_key: self.continuation_key.unwrap_or_else(rand::random),
             }),
         })
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use waygate_core::error::ErrorKind as CoreKind;
-use waygate_core::pipeline::{Call, CallOptions};
+use waygate_core::pipeline::{Call, CallOptions, FetchAll};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
@@ -45,21 +45,33 @@ fn empty_object() -> Value {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InvokeOptions {
-    /// Follow pagination to the end (within the limits).
+    /// Follow the action's pages into one `data` array, within the limits;
+    /// `meta.pagination` says how it went. 400 for an action without pagination.
     #[serde(default)]
     pub fetch_all: bool,
-    /// With `fetchAll`: pages at most.
+    /// With `fetchAll`: pages at most (default 5, at most 10,000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_pages: Option<u32>,
-    /// With `fetchAll`: items at most.
+    /// With `fetchAll`: items at most (default 500, at most 100,000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
     pub max_items: Option<u32>,
-    /// With `fetchAll`: characters of JSON at most.
+    /// With `fetchAll`: characters of the items' JSON at most (default
+    /// 100,000, at most 16,777,216); an item larger than this alone is
+    /// returned alone.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 16777216)]
     pub max_characters: Option<u64>,
-    /// With `fetchAll`: where a cut result goes on.
+    /// With `fetchAll`: the `meta.pagination.continuation` of an earlier call
+    /// with the same action, input and connection; goes on at the next item.
     #[serde(default)]
     pub continuation: Option<String>,
+    /// With `fetchAll`: when a page after the first fails, answer 200 with
+    /// the items so far and the failure in `meta.pagination.error`, instead
+    /// of failing the call.
+    #[serde(default)]
+    pub partial: bool,
     /// Skip input validation.
     #[serde(default)]
     pub bypass_validation: bool,
@@ -74,13 +86,99 @@ pub struct InvokeOptions {
 /// A successful invocation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvokeResponse {
-    /// The upstream's data.
-    #[schema(value_type = Object)]
+    /// The upstream's data (any JSON); with `fetchAll`, the array of the
+    /// items of all pages fetched.
+    #[schema(value_type = Value)]
     pub data: Value,
-    /// `requestId`, `attempts`, `durationMs`, `upstreamStatus`; for an action
-    /// with a response cache, `cache: {hit, ageMs, ttlMs}`.
-    #[schema(value_type = Object)]
-    pub meta: Value,
+    /// How the call went.
+    pub meta: InvokeMeta,
+}
+
+/// `meta` of an invocation (the engine's `InvocationMeta`, as serialised).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvokeMeta {
+    /// The invocation's id, sent upstream as `x-request-id`.
+    pub request_id: String,
+    /// Requests sent upstream, all pages' retries included.
+    pub attempts: u32,
+    /// Time from start to result.
+    pub duration_ms: u64,
+    /// The last upstream status, when there was an answer.
+    pub upstream_status: Option<u16>,
+    /// With `fetchAll`: what following pages did.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationDoc>,
+    /// For an action with `cache: {ttlSeconds}`: whether the answer came
+    /// from the response cache.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheDoc>,
+}
+
+/// `meta.cache` of a call of a cacheable action.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheDoc {
+    /// Whether the data came from the cache (nothing was sent upstream).
+    pub hit: bool,
+    /// How old the cached data is, in milliseconds (0 for a fresh answer).
+    pub age_ms: u64,
+    /// How long the action's answers are kept, in milliseconds.
+    pub ttl_ms: u64,
+}
+
+/// `meta.pagination` of a `fetchAll` call; also in `error.details.pagination`
+/// when a page failed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaginationDoc {
+    /// Pages fetched.
+    pub pages: u32,
+    /// Items returned.
+    pub items: u64,
+    /// Whether there are more items to fetch (a limit or a failed page cut it).
+    pub truncated: bool,
+    /// Pass back as `options.continuation` (same action, input and
+    /// connection) to go on at the next item.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<String>,
+    /// Why it stopped.
+    pub stop_reason: StopReasonDoc,
+    /// With `partial`: the failure of the page it stopped at (`code`, `message`).
+    #[schema(value_type = Option<Object>, nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+}
+
+/// Why following pages stopped.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReasonDoc {
+    /// The upstream named no next page.
+    Complete,
+    /// A page without items.
+    EmptyPage,
+    /// A page shorter than the page size.
+    ShortPage,
+    /// A cursor already followed.
+    RepeatedCursor,
+    /// A URL already followed.
+    RepeatedUrl,
+    /// The same page twice.
+    RepeatedPage,
+    /// A next-page URL that does not parse.
+    InvalidNextUrl,
+    /// `maxPages` reached.
+    MaxPages,
+    /// `maxItems` reached.
+    MaxItems,
+    /// `maxCharacters` reached.
+    MaxCharacters,
+    /// A page failed.
+    PageFailed,
 }
 
 /// A dry run: the request that would be sent, secrets redacted.
@@ -129,7 +227,7 @@ pub struct Checked {
 /// The engine's call for an invocation request, checked.
 ///
 /// # Errors
-/// 400 for what this version cannot do (`fetchAll`) or an input that is no object.
+/// 400 for a pagination option without `fetchAll`, or an input that is no object.
 pub fn call(
     tenant: String,
     integration: String,
@@ -138,11 +236,7 @@ pub fn call(
     headers: &HeaderMap,
     request_id: Option<String>,
 ) -> ApiResult<Checked> {
-    if body.options.fetch_all {
-        return Err(ApiError::bad_request(
-            "options.fetchAll: following pagination is not available in this version; call page by page",
-        ));
-    }
+    let fetch_all = fetch_all(&body.options)?;
     if !body.input.is_object() {
         return Err(ApiError::bad_request("input must be a JSON object"));
     }
@@ -163,9 +257,47 @@ pub fn call(
                 idempotency_key: body.options.idempotency_key,
                 bypass_validation: bypass,
                 request_id,
+                fetch_all,
             },
         },
     })
+}
+
+/// The `fetchAll` options; a companion option without `fetchAll` would be
+/// ignored, so it is refused.
+fn fetch_all(options: &InvokeOptions) -> ApiResult<Option<FetchAll>> {
+    if !options.fetch_all {
+        let companions = [
+            ("maxPages", options.max_pages.is_some()),
+            ("maxItems", options.max_items.is_some()),
+            ("maxCharacters", options.max_characters.is_some()),
+            ("continuation", options.continuation.is_some()),
+            ("partial", options.partial),
+        ];
+        if let Some((name, _)) = companions.iter().find(|(_, set)| *set) {
+            return Err(ApiError::bad_request(format!(
+                "options.{name} applies to options.fetchAll: set fetchAll to true, or leave {name} out"
+            )));
+        }
+        return Ok(None);
+    }
+    let mut f = FetchAll::default();
+    if let Some(pages) = options.max_pages {
+        f = f.max_pages(pages);
+    }
+    if let Some(items) = options.max_items {
+        f = f.max_items(items);
+    }
+    if let Some(characters) = options.max_characters {
+        f = f.max_characters(characters);
+    }
+    if let Some(token) = &options.continuation {
+        f = f.continuation(token.clone());
+    }
+    if options.partial {
+        f = f.partial();
+    }
+    Ok(Some(f))
 }
 
 /// Invoke an action.
@@ -301,4 +433,34 @@ pub async fn schema(
         output_schema: a.output_schema.clone(),
         metadata,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+    use waygate_core::pipeline::StopReason;
+
+    use super::*;
+
+    #[test]
+    fn the_documented_stop_reasons_are_the_engines() {
+        let doc = serde_json::to_value(StopReasonDoc::schema()).unwrap();
+        let documented: Vec<&str> = doc["enum"]
+            .as_array()
+            .expect("an enum of names")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let engine: Vec<String> = StopReason::ALL
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(documented, engine);
+    }
 }

@@ -7,6 +7,8 @@ mod client;
 mod encode;
 mod redirect;
 
+pub(super) use redirect::strip_for_other_origin;
+
 use std::borrow::Cow;
 use std::time::Duration;
 

@@ -37,7 +37,7 @@ pub(super) fn next(
 /// Drops what must not follow a request to another origin: the standard
 /// credential headers and every header the authorize step marked sensitive
 /// (an API key in a custom header).
-pub(super) fn strip_for_other_origin(from: &Url, to: &Url, headers: &mut HeaderMap) {
+pub(in crate::pipeline) fn strip_for_other_origin(from: &Url, to: &Url, headers: &mut HeaderMap) {
     if from.origin() == to.origin() {
         return;
     }
