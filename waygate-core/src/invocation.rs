@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::pipeline::{MappingReport, ValidationReport};
+
 /// A successful call: the upstream's data and how it was obtained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invocation {
@@ -32,6 +34,13 @@ pub struct InvocationMeta {
     /// keeps state per name (metric series, say) must not keep them.
     #[serde(skip)]
     pub resolved: bool,
+    /// What response validation found, when the action has an output schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationReport>,
+    /// Field mappings that were skipped (a source absent, a transform that
+    /// did not fit), when any was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<MappingReport>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

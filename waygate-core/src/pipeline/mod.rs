@@ -1,18 +1,21 @@
 //! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
 //! bottom in the order of the steps; each step is a module with one job.
 //!
-//! Steps not yet in the pipeline (map input/output, cache, paginate, validate
-//! response) slot in between the existing lines; see `docs/architecture.md`.
+//! Steps not yet in the pipeline (cache, paginate) slot in between the
+//! existing lines; see `docs/architecture.md`.
 
 mod authorize;
 mod breaker;
+mod drift;
 mod limiter;
+pub(crate) mod mapping;
 mod record;
 pub(crate) mod request;
 pub(crate) mod resolve;
 mod retry;
 mod transport;
 mod validate;
+mod validate_response;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,9 +26,12 @@ use http::header::HeaderValue;
 use serde_json::Value;
 
 pub use breaker::BreakerState;
+pub use drift::ActionDrift;
+pub use mapping::{Direction, MappingReport, SkippedMapping};
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
+pub use validate_response::{Coercion, ValidationReport};
 
 use self::breaker::{Breakers, Outcome};
 use self::limiter::Limiters;
@@ -82,7 +88,9 @@ pub struct CallOptions {
     pub connection: Option<String>,
     /// Sent in the idempotency header; makes writes safe to retry.
     pub idempotency_key: Option<String>,
-    /// Skip input validation (the upstream will judge the input).
+    /// Skip response validation: the data is returned as the upstream sent
+    /// it (`options.bypassValidation`, `X-Waygate-Bypass-Validation: true`).
+    /// Input validation is never skipped (decision 63).
     pub bypass_validation: bool,
     /// The invocation's request id, when the caller has one already (the
     /// gateway's `x-request-id`): it is sent upstream, logged and returned,
@@ -131,6 +139,10 @@ pub(crate) struct Run {
     response: Option<String>,
     /// The last response's body as JSON, when logging it parsed it already.
     data: Option<Value>,
+    /// Step 10's report.
+    validation: Option<ValidationReport>,
+    /// What steps 3 and 11 skipped.
+    mappings: MappingReport,
 }
 
 impl Executor {
@@ -156,6 +168,8 @@ impl Executor {
             request: None,
             response: None,
             data: None,
+            validation: None,
+            mappings: MappingReport::default(),
         };
         let result = self.run(call, &mut run).await;
         let meta = InvocationMeta {
@@ -164,6 +178,8 @@ impl Executor {
             duration: self.inner.clock.instant().duration_since(start),
             upstream_status: run.upstream_status,
             resolved: run.connection.is_some(),
+            validation: run.validation.take(),
+            mappings: (!run.mappings.is_empty()).then(|| std::mem::take(&mut run.mappings)),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -190,14 +206,17 @@ impl Executor {
     async fn run(&self, call: &Call, run: &mut Run) -> Result<Value, Error> {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
-        self.validate(call, &target)?;
+        let input = mapping::map_input(&target, &call.input, &mut run.mappings);
+        self.validate(&input, &target)?;
         let credential = self.credential(&call.tenant, &target).await?;
         if let Some(connector) = self.connector(&target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, &target, &credential, &call.options, run);
-            return connector.execute(&mut ctx, &call.input).await;
+            let mut data = connector.execute(&mut ctx, &input).await?;
+            self.output(call, &target, true, &mut data, run)?;
+            return Ok(data);
         }
-        let request = request::build(&target.action, target.base(), &call.input)?;
+        let request = request::build(&target.action, target.base(), &input)?;
         let response = self
             .send(
                 &call.tenant,
@@ -208,7 +227,49 @@ impl Executor {
                 run,
             )
             .await?;
-        Ok(run.data.take().unwrap_or_else(|| response.data()))
+        let mut data = run.data.take().unwrap_or_else(|| response.data());
+        self.output(
+            call,
+            &target,
+            validate_response::is_json(&response),
+            &mut data,
+            run,
+        )?;
+        Ok(data)
+    }
+
+    /// Steps 10 and 11 on the final data: validate the response, then map it.
+    fn output(
+        &self,
+        call: &Call,
+        target: &Target,
+        json: bool,
+        data: &mut Value,
+        run: &mut Run,
+    ) -> Result<(), Error> {
+        let names = (
+            call.tenant.as_str(),
+            call.integration.as_str(),
+            call.action.as_str(),
+        );
+        let bypass = call.options.bypass_validation;
+        run.validation =
+            validate_response::checked(&self.inner.schemas, target, names, bypass, json, data)?;
+        if let Some(e) = run
+            .validation
+            .as_ref()
+            .and_then(validate_response::strict_error)
+        {
+            return Err(e);
+        }
+        mapping::map_output(target, data, &mut run.mappings);
+        Ok(())
+    }
+
+    /// The drift verdict on each action of an integration that validated
+    /// responses in this process (decision 64).
+    pub fn drift(&self, tenant: &str, integration: &str) -> Vec<ActionDrift> {
+        self.inner.registry.drift(tenant, integration)
     }
 
     /// The request an invocation would send, secrets redacted; nothing is sent.
@@ -231,14 +292,15 @@ impl Executor {
     /// `CREDENTIALS_ERROR` for a connection that needs re-authorisation.
     pub async fn dry_run(&self, call: &Call) -> Result<DryRun, Error> {
         let target = self.target(call).await?;
-        self.validate(call, &target)?;
+        let input = mapping::map_input(&target, &call.input, &mut MappingReport::default());
+        self.validate(&input, &target)?;
         if self.connector(&target).is_some() {
             return Err(Error::config(
                 "this action runs a connector, whose requests cannot be previewed",
             ));
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
-        let mut request = request::build(&target.action, target.base(), &call.input)?;
+        let mut request = request::build(&target.action, target.base(), &input)?;
         self.authorize(&target, &credential, &call.options, &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
@@ -301,12 +363,9 @@ impl Executor {
         .await
     }
 
-    /// Step 2, unless the call bypasses it.
-    fn validate(&self, call: &Call, target: &Target) -> Result<(), Error> {
-        if call.options.bypass_validation {
-            return Ok(());
-        }
-        validate::input(&self.inner.schemas, &target.action, &call.input)
+    /// Step 2, on the mapped input (decision 65); never bypassed.
+    fn validate(&self, input: &Value, target: &Target) -> Result<(), Error> {
+        validate::input(&self.inner.schemas, &target.action, input)
     }
 
     /// The credential to apply now (refreshed first, when a resolver does that).
