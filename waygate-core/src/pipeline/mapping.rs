@@ -145,6 +145,8 @@ fn apply_one(mapping: &FieldMapping, root: &mut Value, skip: &mut dyn FnMut(Stri
                         skip(pointer(&target), reason);
                     }
                 }
+                // Omitting what is not there has done its job.
+                _ if mapping.transform == Some(Transform::Omit) => {}
                 _ => skip(pointer(&source), "the source is absent".to_owned()),
             }
             continue;
