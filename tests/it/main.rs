@@ -20,3 +20,4 @@ mod serve;
 mod shutdown;
 mod support;
 mod surface;
+mod validation;

@@ -278,7 +278,7 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
 
 /// `def`, when it can run: 400 naming every problem otherwise. Checking
 /// compiles every schema, so it runs on the CPU pool (`ops::cpu`).
-fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
+pub(crate) fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
     model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
     Ok(def)
 }
@@ -300,7 +300,7 @@ async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<
     Ok(detail(summary, &def))
 }
 
-async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
+pub(crate) async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
     app.integrations
         .put_integration(tenant, def)
         .await
