@@ -115,7 +115,7 @@ async fn strict_refuses_a_mismatch_with_pointers_and_rules() {
         pointers.contains(&"/id") && pointers.contains(&"/name"),
         "{details}"
     );
-    assert_eq!(details["violations"][0]["rule"].is_string(), true);
+    assert!(details["violations"][0]["rule"].is_string());
     assert_eq!(
         e.suggested_resolution().action,
         waygate_core::error::ResolutionAction::CheckIntegrationConfig

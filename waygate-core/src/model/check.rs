@@ -371,7 +371,9 @@ impl Checker {
     fn mapping(&mut self, at: &str, m: &FieldMapping) {
         let stars = |p: &str| p.split('/').filter(|t| *t == "*").count();
         let omit = m.transform == Some(Transform::Omit);
-        if !m.from.starts_with('/') && !(m.from.is_empty() && m.to.is_none() && !omit) {
+        // The empty pointer (the whole value) only for an in-place transform.
+        let whole = m.from.is_empty() && m.to.is_none() && !omit;
+        if !(m.from.starts_with('/') || whole) {
             self.problem(
                 format!("{at}.from"),
                 format!(
