@@ -5,9 +5,11 @@
 #   (c) Waygate: POST /api/v1/actions/bench/ping through the release `waygate serve`
 #       (tenant key auth, input validation, bearer injection, metrics, access log
 #       line, request log batched into SQLite in a temporary data directory),
-# then prints requests/s, p50, p99 and non-2xx responses of each, and (c)/(b).
+#   (d) Waygate as (c) on an action with an output schema: response validation
+#       in `warn` mode (issue 18; decision 63) on every answer,
+# then prints requests/s, p50, p99 and non-2xx responses of each, (c)/(b) and (d)/(c).
 # Target (issue 5): (c) ≥ 0.5× (b)'s throughput, every response 2xx, p99 ≤ 2× (b)'s;
-# wanted: 1.0×. Missing the target is reported, not an error: the script exits
+# wanted: 1.0×. Issue 18: (d) ≥ 0.9× (c). Missing a target is reported, not an error: the script exits
 # non-zero only when setting up fails or a response was not 2xx.
 #
 # Run with:   benches/load.sh
@@ -228,12 +230,17 @@ tenant_key="$(api POST /api/v1/tenants "$admin_key" '{"name":"bench"}' | jq -r .
 [[ "$tenant_key" == wg_live_* ]] || die "no tenant API key in the answer"
 definition="$(jq -cn --arg url "http://127.0.0.1:$upstream_port" '{
     slug: "bench", name: "Bench", baseUrl: $url, auth: {type: "bearer"},
-    actions: [{slug: "ping", method: "GET", path: "/ping", inputSchema: {type: "object"}}]}')"
+    actions: [{slug: "ping", method: "GET", path: "/ping", inputSchema: {type: "object"}},
+      {slug: "ping_checked", method: "GET", path: "/ping", inputSchema: {type: "object"},
+       validation: "warn", outputSchema: {type: "object", required: ["ok", "auth"],
+         properties: {ok: {type: "boolean"}, n: {type: "integer"}, auth: {type: "string"}}}}]}')"
 api POST /api/v1/integrations "$tenant_key" "$definition" >/dev/null
 api POST /api/v1/integrations/bench/connections "$tenant_key" \
     "$(jq -cn --arg t "$token" '{credential: {type: "bearer", token: $t}}')" >/dev/null
 answer="$(api POST /api/v1/actions/bench/ping "$tenant_key" '{"input":{}}')"
 [ "$(jq -r .data.auth <<<"$answer")" = bearer ] || die "Waygate's call did not reach the upstream with the token: $answer"
+answer="$(api POST /api/v1/actions/bench/ping_checked "$tenant_key" '{"input":{}}')"
+[ "$(jq -r .meta.validation.valid <<<"$answer")" = true ] || die "(d)'s answer was not validated: $answer"
 
 echo
 echo "(a) nginx upstream: GET $upstream_url"
@@ -247,7 +254,6 @@ export WRK_POST_BODY='{"input":{}}' WRK_BEARER="$tenant_key"
 before="$(curl -fsS -H "Authorization: Bearer $admin_key" "$waygate_url/metrics")" || die "GET /metrics failed"
 # The warm-up is inside run_wrk, so count from before it: every POST since is wrk's.
 run_wrk c "$waygate_url/api/v1/actions/bench/ping"
-unset WRK_POST_BODY WRK_BEARER
 
 # Waygate's own count of what it answered (warm-up and measured run together), and
 # the request log: wait for the batching writer to drain its queue.
@@ -267,6 +273,11 @@ logs_written=$(($(prom_sum "$after" waygate_log_entries_written_total) -
     $(prom_sum "$before" waygate_log_entries_written_total)))
 logs_dropped=$(($(prom_sum "$after" waygate_log_entries_dropped_total) -
     $(prom_sum "$before" waygate_log_entries_dropped_total)))
+echo
+echo "(d) Waygate, response validated (warn): POST $waygate_url/api/v1/actions/bench/ping_checked"
+run_wrk d "$waygate_url/api/v1/actions/bench/ping_checked"
+unset WRK_POST_BODY WRK_BEARER
+
 logged_errors="$(api GET '/api/v1/logs?status=error&limit=1000' "$tenant_key" |
     jq -r '(.data | length | tostring) + (if .pagination.hasMore then "+" else "" end)')"
 
@@ -276,33 +287,36 @@ ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else
 echo
 echo "Results (wrk -t$threads -c$connections -d$duration, after a $warmup warm-up; measured in this run)"
 printf '%-34s %12s %11s %11s %9s %10s\n' run requests/s p50 p99 non-2xx sock-errors
-for label in a b c; do
+for label in a b c d; do
     case "$label" in
         a) name="(a) nginx upstream, direct" ;;
         b) name="(b) nginx proxy + bearer" ;;
         c) name="(c) Waygate action, full pipeline" ;;
+        d) name="(d) (c) + response validation" ;;
     esac
     printf '%-34s %12s %11s %11s %9s %10s\n' "$name" "${r_rps[$label]}" \
         "$(ms "${r_p50[$label]}")" "$(ms "${r_p99[$label]}")" "${r_non2xx[$label]}" "${r_sockerr[$label]}"
 done
 tput_ratio="$(ratio "${r_rps[c]}" "${r_rps[b]}")"
 p99_ratio="$(ratio "${r_p99[c]}" "${r_p99[b]}")"
+validated_ratio="$(ratio "${r_rps[d]}" "${r_rps[c]}")"
 echo
-echo "(c)/(b): throughput ${tput_ratio}x, p99 ${p99_ratio}x"
+echo "(c)/(b): throughput ${tput_ratio}x, p99 ${p99_ratio}x; (d)/(c): throughput ${validated_ratio}x"
 echo "Waygate's counters over warm-up + run of (c): POST answered $post_all, 2xx $post_2xx, non-2xx $server_non2xx; invocation errors $invocation_errors"
 echo "  (wrk counted ${r_requests[c]} completed responses in the measured run)"
 echo "Request log (SQLite): $logs_written entries written, $logs_dropped dropped in that time; error entries in the log: $logged_errors"
 
 all_2xx=yes
-[ "${r_non2xx[c]}" = 0 ] && [ "${r_sockerr[c]}" = 0 ] && [ "$server_non2xx" = 0 ] &&
+[ "${r_non2xx[c]}" = 0 ] && [ "${r_sockerr[c]}" = 0 ] && [ "${r_non2xx[d]}" = 0 ] && [ "$server_non2xx" = 0 ] &&
     [ "$invocation_errors" = 0 ] && [ "$logged_errors" = 0 ] || all_2xx=no
 verdict() { awk -v r="$1" -v min="$2" -v max="$3" 'BEGIN { if (r == "n/a") print "n/a"; else if ((min != "" && r + 0 >= min + 0) || (max != "" && r + 0 <= max + 0)) print "met"; else print "MISSED" }'; }
 echo
 echo "Target (issue 5): throughput >= 0.5x (b): $(verdict "$tput_ratio" 0.5 '') | every response 2xx: $all_2xx | p99 <= 2x (b): $(verdict "$p99_ratio" '' 2.0)"
 echo "Wanted: throughput >= 1.0x (b): $(verdict "$tput_ratio" 1.0 '')"
+echo "Target (issue 18): response validation costs <= 10%, (d) >= 0.9x (c): $(verdict "$validated_ratio" 0.9 '')"
 
 failed=0
-for label in a b c; do
+for label in a b c d; do
     if [ "${r_non2xx[$label]}" != 0 ]; then
         echo "load.sh: ($label) had ${r_non2xx[$label]} non-2xx responses" >&2
         failed=1

@@ -22,3 +22,4 @@ mod serve;
 mod shutdown;
 mod support;
 mod surface;
+mod validation;

@@ -3,6 +3,7 @@
 //! Secrets are [`SecretString`]s: their `Debug` prints `[REDACTED]`, they are
 //! zeroed on drop, and reading one takes an explicit `expose_secret()`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -12,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::model::IntegrationDef;
+use crate::model::{IntegrationDef, Mappings};
 
 /// The secret material of a connection, as the `credential` body of `API.md`
 /// describes it (`{"type": "bearer", "token": "…"}`).
@@ -297,6 +298,9 @@ pub struct Connection {
     pub credential: Credential,
     /// Whether the credential can be used; `NeedsReauth` makes calls fail fast.
     pub status: ConnectionStatus,
+    /// This connection's own field mappings, by action slug: each replaces
+    /// the action's mappings from the definition (both directions).
+    pub mappings: BTreeMap<String, Mappings>,
 }
 
 impl Connection {
@@ -310,6 +314,7 @@ impl Connection {
             base_url: None,
             credential,
             status: ConnectionStatus::Active,
+            mappings: BTreeMap::new(),
         }
     }
 

@@ -80,6 +80,12 @@ pub enum ErrorKind {
         /// What does not fit, and where.
         message: String,
     },
+    /// The upstream answered 2xx with data that breaks the action's output
+    /// schema, and the action validates responses in `strict` mode.
+    ResponseValidation {
+        /// Each mismatch with its JSON pointer and rule.
+        violations: Vec<Violation>,
+    },
     /// Waygate's own storage failed; the request was not sent.
     Storage {
         /// What failed.
@@ -270,6 +276,7 @@ impl Error {
             ErrorKind::Timeout { .. } => "UPSTREAM_TIMEOUT",
             ErrorKind::Transport { .. } => "UPSTREAM_UNREACHABLE",
             ErrorKind::InvalidResponse { .. } => "UPSTREAM_RESPONSE_INVALID",
+            ErrorKind::ResponseValidation { .. } => "RESPONSE_VALIDATION_ERROR",
             ErrorKind::Storage { .. } => "STORAGE_UNAVAILABLE",
             ErrorKind::Connector { .. } => "CONNECTOR_ERROR",
         }
@@ -330,7 +337,8 @@ impl Error {
 
     fn kind_details(&self) -> Value {
         match &self.0.kind {
-            ErrorKind::InvalidInput { violations } => json!({ "violations": violations }),
+            ErrorKind::InvalidInput { violations }
+            | ErrorKind::ResponseValidation { violations } => json!({ "violations": violations }),
             ErrorKind::InvalidDefinition(e) => json!({
                 "problems": e.problems.iter().map(|p| json!({"field": p.field, "message": p.message})).collect::<Vec<_>>()
             }),
@@ -418,6 +426,11 @@ impl Error {
                 A::ContactExternalProvider,
                 "the upstream's answer does not match the expected output",
             ),
+            ErrorKind::ResponseValidation { .. } => (
+                A::CheckIntegrationConfig,
+                "the upstream's answer breaks the action's output schema at details.violations: \
+                 update the schema if the API changed, or set the action's validation to warn or lenient",
+            ),
             ErrorKind::Storage { .. } => (
                 A::EscalateToAdmin,
                 "Waygate's storage is unavailable; try again or tell the operator",
@@ -450,8 +463,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0.kind {
             ErrorKind::NotFound { what } => write!(f, "{what} not found"),
-            ErrorKind::InvalidInput { violations } => {
-                write!(f, "invalid input")?;
+            ErrorKind::InvalidInput { violations }
+            | ErrorKind::ResponseValidation { violations } => {
+                match &self.0.kind {
+                    ErrorKind::InvalidInput { .. } => write!(f, "invalid input")?,
+                    _ => write!(f, "the upstream's response breaks the output schema")?,
+                }
                 for (i, v) in violations.iter().enumerate() {
                     write!(f, "{} {}", if i == 0 { ":" } else { ";" }, v.message)?;
                 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::pipeline::PaginationMeta;
+use crate::pipeline::{MappingReport, PaginationMeta, ValidationReport};
 
 /// A successful call: the upstream's data and how it was obtained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +40,13 @@ pub struct InvocationMeta {
     /// What following pages did, for a `fetchAll` call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<PaginationMeta>,
+    /// What response validation found, when the action has an output schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationReport>,
+    /// Field mappings that were skipped (a source absent, a transform that
+    /// did not fit), when any was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<MappingReport>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

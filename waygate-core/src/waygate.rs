@@ -196,7 +196,8 @@ impl InvokeCall<'_> {
         self
     }
 
-    /// Skips input validation.
+    /// Skips response validation: the data comes back as the upstream sent
+    /// it. Input validation always runs.
     pub fn bypass_validation(mut self) -> Self {
         self.call.options.bypass_validation = true;
         self

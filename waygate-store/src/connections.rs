@@ -140,6 +140,9 @@ impl Store {
         let mut connection = Connection::new(get::<String>(&row, "name")?, credential);
         connection.base_url = get(&row, "base_url")?;
         connection.status = ConnectionStatus::parse(&get::<String>(&row, "status")?);
+        connection.mappings = self
+            .connection_mappings(tenant, integration, &connection.name)
+            .await?;
         Ok(Some(connection))
     }
 
@@ -153,14 +156,26 @@ impl Store {
         integration: &str,
         name: &str,
     ) -> Result<bool> {
+        let context = "deleting a connection";
+        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
         let n = db::exec(
-            self.db(),
-            "deleting a connection",
+            &tx,
+            context,
             "DELETE FROM connections WHERE tenant_id = $1 AND name = $3 AND integration_id IN
                (SELECT id FROM integrations WHERE tenant_id = $1 AND slug = $2)",
             vec![tenant.into(), integration.into(), name.into()],
         )
         .await?;
+        // Its mappings go with it: a new connection of the same name starts clean.
+        db::exec(
+            &tx,
+            context,
+            "DELETE FROM field_mappings WHERE tenant_id = $1 AND connection_name = $3 AND integration_id IN
+               (SELECT id FROM integrations WHERE tenant_id = $1 AND slug = $2)",
+            vec![tenant.into(), integration.into(), name.into()],
+        )
+        .await?;
+        tx.commit().await.map_err(|e| Error::db(context, e))?;
         Ok(n > 0)
     }
 }

@@ -33,6 +33,7 @@
 //! - `connection_info` — connections as listed, without their credential.
 //! - `server_secrets` — the API key pepper, sealed by the vault, shared by replicas.
 //! - `connections` — the `ConnectionStore` port; credentials through the vault.
+//! - `mappings` — a connection's own field mappings per action (`field_mappings`).
 //! - `search` — the action search index (FTS5 / tsvector) and ranked queries.
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
 //! - `keyfile` — `master.key` and `master.key.next`, written durably and atomically.
@@ -56,6 +57,7 @@ mod keyfile;
 mod locks;
 mod log_stats;
 mod logs;
+mod mappings;
 mod migration;
 mod oauth_states;
 mod rotation;

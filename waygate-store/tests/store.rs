@@ -325,6 +325,65 @@ async fn credentials_round_trip(db: &TestDb) {
     blind.close().await.unwrap();
 }
 
+async fn connection_mappings_round_trip(db: &TestDb) {
+    use waygate_core::model::{FieldMapping, Mappings, Transform};
+    let s = &db.store;
+    tenants(s, &["t", "u"]).await;
+    for tenant in ["t", "u"] {
+        s.put_integration(tenant, integration("crm", &["a"]))
+            .await
+            .unwrap();
+        s.put_connection(tenant, "crm", Connection::new("team", Credential::None))
+            .await
+            .unwrap();
+    }
+    let mappings = Mappings {
+        input: vec![FieldMapping {
+            from: "/user/email".into(),
+            to: Some("/emailAddress".into()),
+            transform: None,
+            default: None,
+        }],
+        output: vec![FieldMapping {
+            from: "/values".into(),
+            to: None,
+            transform: Some(Transform::Date("%Y".into())),
+            default: Some(serde_json::json!(0)),
+        }],
+    };
+    s.put_connection_mappings("t", "crm", "team", "a", &mappings)
+        .await
+        .unwrap();
+    let back = s.connection("t", "crm", "team").await.unwrap().unwrap();
+    assert_eq!(back.mappings.get("a"), Some(&mappings));
+    // Replaced, not added to.
+    let fewer = Mappings {
+        input: vec![],
+        output: mappings.output.clone(),
+    };
+    s.put_connection_mappings("t", "crm", "team", "a", &fewer)
+        .await
+        .unwrap();
+    let back = s.connection("t", "crm", "team").await.unwrap().unwrap();
+    assert_eq!(back.mappings.get("a"), Some(&fewer));
+    // Another tenant's connection of the same names sees none of it.
+    let other = s.connection("u", "crm", "team").await.unwrap().unwrap();
+    assert!(other.mappings.is_empty());
+    // No such connection: not found.
+    let err = s
+        .put_connection_mappings("t", "crm", "nobody", "a", &fewer)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    // Deleting the connection deletes its mappings.
+    assert!(s.delete_connection("t", "crm", "team").await.unwrap());
+    s.put_connection("t", "crm", Connection::new("team", Credential::None))
+        .await
+        .unwrap();
+    let fresh = s.connection("t", "crm", "team").await.unwrap().unwrap();
+    assert!(fresh.mappings.is_empty());
+}
+
 async fn a_moved_ciphertext_does_not_decrypt(db: &TestDb) {
     let s = &db.store;
     tenants(s, &["t"]).await;
@@ -629,6 +688,7 @@ mod run {
         a_failing_import_leaves_nothing_behind,
         api_keys,
         credentials_round_trip,
+        connection_mappings_round_trip,
         a_moved_ciphertext_does_not_decrypt,
         keys_rotate,
         refresh_locks,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::mapping::Mappings;
 use super::policy::RetryConfig;
 
 /// One operation of an integration, addressed as `{integration}.{slug}`.
@@ -53,9 +54,15 @@ pub struct ActionDef {
     /// Response caching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
-    /// How strictly responses are checked against the output schema.
+    /// How strictly responses are checked against the output schema; `warn`
+    /// when unset. `validation: strict` or `validation: {mode: strict, stripUnknown: true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation: Option<ValidationMode>,
+    pub validation: Option<ValidationSpec>,
+    /// Field mappings of the input (before validation) and of the output
+    /// (after response validation): the integration's defaults for this
+    /// action, which a connection's own mappings replace.
+    #[serde(default, skip_serializing_if = "Mappings::is_empty")]
+    pub mappings: Mappings,
     /// Whether repeating the call is safe; by method when unset (GET, HEAD,
     /// OPTIONS, PUT and DELETE are idempotent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +106,7 @@ impl ActionDef {
             timeout_ms: None,
             cache: None,
             validation: None,
+            mappings: Mappings::default(),
             idempotent: None,
             deprecated: false,
             metadata: BTreeMap::new(),
@@ -296,13 +304,91 @@ pub struct CacheSpec {
 }
 
 /// Response validation modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValidationMode {
     /// A response that breaks the output schema is an error.
     Strict,
     /// It is returned, with the problems in the result's metadata.
+    #[default]
     Warn,
     /// It is coerced where possible and returned.
     Lenient,
+}
+
+/// Response validation settings: a mode, and whether fields the output schema
+/// does not list are removed. Written as the plain mode (`validation: warn`)
+/// or as an object (`validation: {mode: warn, stripUnknown: true}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidationSpec {
+    /// What a mismatch does.
+    pub mode: ValidationMode,
+    /// Remove object fields the output schema's `properties` do not list
+    /// (where it declares `properties` and no `additionalProperties` schema).
+    pub strip_unknown: bool,
+}
+
+impl ValidationSpec {
+    /// The spec of a mode, unknown fields kept.
+    pub fn mode(mode: ValidationMode) -> Self {
+        Self {
+            mode,
+            strip_unknown: false,
+        }
+    }
+}
+
+/// The object form of [`ValidationSpec`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ValidationObject {
+    #[serde(default)]
+    mode: ValidationMode,
+    #[serde(default)]
+    strip_unknown: bool,
+}
+
+impl Serialize for ValidationSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.strip_unknown {
+            ValidationObject {
+                mode: self.mode,
+                strip_unknown: true,
+            }
+            .serialize(s)
+        } else {
+            self.mode.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ValidationSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A visitor rather than an untagged enum: serde's errors then name
+        // the unknown mode or field instead of "did not match any variant".
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ValidationSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a validation mode (strict, warn, lenient) or {mode, stripUnknown}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let mode = ValidationMode::deserialize(serde::de::value::StrDeserializer::new(v))?;
+                Ok(ValidationSpec::mode(mode))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let o = ValidationObject::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(ValidationSpec {
+                    mode: o.mode,
+                    strip_unknown: o.strip_unknown,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }

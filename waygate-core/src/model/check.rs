@@ -4,12 +4,15 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::{
-    ActionDef, AuthSpec, CacheSpec, Defaults, IntegrationDef, OAuth2Flow, PaginationSpec,
-    PaginationStrategy, ParamLocation, PathTemplate,
+    ActionDef, AuthSpec, CacheSpec, Defaults, FieldMapping, IntegrationDef, Mappings, OAuth2Flow,
+    PaginationSpec, PaginationStrategy, ParamLocation, PathTemplate, Transform,
 };
 
 /// The longest a response may be cached: a week.
 const MAX_CACHE_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+/// Most mappings per direction of one action: each runs on every call.
+const MAX_MAPPINGS: usize = 100;
 
 /// One thing wrong with a definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,25 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
             );
         }
         c.action(&at, action);
+    }
+    if c.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DefinitionError {
+            problems: c.problems,
+        })
+    }
+}
+
+/// Checks a connection's own mappings of one action, as a definition's are.
+///
+/// # Errors
+/// A [`DefinitionError`] naming each field (`input[0].to`).
+pub fn check_mappings(m: &Mappings) -> Result<(), DefinitionError> {
+    let mut c = Checker::default();
+    c.mappings("", m);
+    for p in &mut c.problems {
+        p.field = p.field.trim_start_matches('.').to_owned();
     }
     if c.problems.is_empty() {
         Ok(())
@@ -356,6 +378,60 @@ impl Checker {
                     a.method
                 ),
             );
+        }
+        self.mappings(&format!("{at}.mappings"), &a.mappings);
+    }
+
+    fn mappings(&mut self, at: &str, m: &Mappings) {
+        for (direction, list) in [("input", &m.input), ("output", &m.output)] {
+            if list.len() > MAX_MAPPINGS {
+                self.problem(
+                    format!("{at}.{direction}"),
+                    format!("at most {MAX_MAPPINGS} mappings"),
+                );
+            }
+            for (i, mapping) in list.iter().enumerate() {
+                self.mapping(&format!("{at}.{direction}[{i}]"), mapping);
+            }
+        }
+    }
+
+    fn mapping(&mut self, at: &str, m: &FieldMapping) {
+        let stars = |p: &str| p.split('/').filter(|t| *t == "*").count();
+        let omit = m.transform == Some(Transform::Omit);
+        // The empty pointer (the whole value) only for an in-place transform.
+        let whole = m.from.is_empty() && m.to.is_none() && !omit;
+        if !(m.from.starts_with('/') || whole) {
+            self.problem(
+                format!("{at}.from"),
+                format!(
+                    "'{}' is not a JSON pointer (starts with '/'; the empty pointer only for an in-place transform)",
+                    m.from
+                ),
+            );
+        }
+        if let Some(to) = &m.to {
+            if omit {
+                self.problem(format!("{at}.to"), "an omitted value goes nowhere");
+            } else if !to.starts_with('/') {
+                self.problem(
+                    format!("{at}.to"),
+                    format!("'{to}' is not a JSON pointer (starts with '/')"),
+                );
+            } else if stars(to) != stars(&m.from) {
+                self.problem(
+                    format!("{at}.to"),
+                    "needs as many '*' segments as 'from' (each takes the same array index)",
+                );
+            }
+        }
+        if omit && m.default.is_some() {
+            self.problem(format!("{at}.default"), "an omitted value has no default");
+        }
+        if let Some(Transform::Date(format)) = &m.transform
+            && let Err(e) = crate::pipeline::mapping::check_date_format(format)
+        {
+            self.problem(format!("{at}.transform.date"), e);
         }
     }
 

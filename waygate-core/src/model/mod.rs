@@ -8,16 +8,18 @@ mod auth;
 mod check;
 mod format;
 mod integration;
+mod mapping;
 mod policy;
 mod template;
 
 pub use action::{
     ActionDef, BodyEncoding, BodySpec, CacheSpec, PaginationSpec, PaginationStrategy,
-    ParamLocation, ParamStyle, Parameter, ValidationMode,
+    ParamLocation, ParamStyle, Parameter, ValidationMode, ValidationSpec,
 };
 pub use auth::{ApiKeyLocation, AuthSpec, OAuth2Flow};
-pub use check::{DefinitionError, Problem, check};
+pub use check::{DefinitionError, Problem, check, check_mappings};
 pub use format::FormatError;
 pub use integration::{Defaults, IntegrationDef};
+pub use mapping::{FieldMapping, Mappings, Transform};
 pub use policy::{BreakerConfig, RateLimitConfig, RetryConfig};
 pub use template::{PathTemplate, Segment};

@@ -1,13 +1,12 @@
 //! The invocation pipeline (DESIGN.md §3). [`Executor::invoke`] reads top to
 //! bottom in the order of the steps; each step is a module with one job.
-//!
-//! Steps not yet in the pipeline (map input/output, validate
-//! response) slot in between the existing lines; see `docs/architecture.md`.
 
 mod authorize;
 mod breaker;
 mod cache;
+mod drift;
 mod limiter;
+pub(crate) mod mapping;
 mod paginate;
 mod record;
 pub(crate) mod request;
@@ -15,6 +14,7 @@ pub(crate) mod resolve;
 mod retry;
 mod transport;
 mod validate;
+mod validate_response;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,6 +27,8 @@ use serde_json::Value;
 pub(crate) use authorize::fits as credential_fits;
 pub use breaker::BreakerState;
 pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
+pub use drift::ActionDrift;
+pub use mapping::{Direction, MappingReport, SkippedMapping};
 pub use paginate::{
     DEFAULT_MAX_CHARACTERS, DEFAULT_MAX_ITEMS, DEFAULT_MAX_PAGES, FetchAll, MAX_CHARACTERS_LIMIT,
     MAX_ITEMS_LIMIT, MAX_PAGES_LIMIT, Page, PageFailure, PaginationMeta, StopReason,
@@ -34,6 +36,7 @@ pub use paginate::{
 pub use record::{LogEntry, LogSink, MemoryLogSink, REDACTED, RequestPreview};
 pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
+pub use validate_response::{Coercion, ValidationReport};
 
 use self::breaker::{Breakers, Outcome};
 use self::cache::Cacheable;
@@ -91,7 +94,9 @@ pub struct CallOptions {
     pub connection: Option<String>,
     /// Sent in the idempotency header; makes writes safe to retry.
     pub idempotency_key: Option<String>,
-    /// Skip input validation (the upstream will judge the input).
+    /// Skip response validation: the data is returned as the upstream sent
+    /// it (`options.bypassValidation`, `X-Waygate-Bypass-Validation: true`).
+    /// Input validation is never skipped (decision 63).
     pub bypass_validation: bool,
     /// The invocation's request id, when the caller has one already (the
     /// gateway's `x-request-id`): it is sent upstream, logged and returned,
@@ -149,6 +154,10 @@ pub(crate) struct Run {
     cache: Option<CacheMeta>,
     /// What following pages did, for `fetchAll` calls.
     pagination: Option<PaginationMeta>,
+    /// Step 10's report.
+    validation: Option<ValidationReport>,
+    /// What steps 3 and 11 skipped.
+    mappings: MappingReport,
 }
 
 impl Run {
@@ -165,6 +174,8 @@ impl Run {
             data: None,
             cache: None,
             pagination: None,
+            validation: None,
+            mappings: MappingReport::default(),
         }
     }
 }
@@ -192,6 +203,8 @@ impl Executor {
             resolved: run.connection.is_some(),
             cache: run.cache,
             pagination: run.pagination.take(),
+            validation: run.validation.take(),
+            mappings: (!run.mappings.is_empty()).then(|| std::mem::take(&mut run.mappings)),
         };
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
@@ -218,43 +231,68 @@ impl Executor {
     async fn run(&self, call: &Call, run: &mut Run) -> Result<Value, Error> {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
-        self.validate(call, &target)?;
-        // Step 4. Pages gathered by `fetchAll` are not cached (decision 76).
+        // Step 3 before step 2 (decision 65).
+        let input = mapping::map_input(&target, &call.input, &mut run.mappings);
+        self.validate(&input, &target)?;
+        // Step 4, keyed by the mapped input. Pages gathered by `fetchAll` are
+        // not cached (decision 76).
         let cacheable = match call.options.fetch_all {
             Some(_) => None,
-            None => Cacheable::of(&call.tenant, &target, &call.input),
+            None => Cacheable::of(&call.tenant, &target, &input),
         };
         let responses = &*self.inner.responses;
-        if let Some(hit) = match &cacheable {
+        let hit = match &cacheable {
             Some(c) => c.lookup(responses, self.inner.clock.now()).await,
             None => None,
-        } {
-            run.upstream_status = hit.upstream_status;
-            run.cache = Some(hit.meta);
-            return Ok(hit.data);
-        }
-        let data = self.fetch(call, &target, run).await?;
-        if let Some(c) = cacheable {
-            let now = self.inner.clock.now();
-            run.cache = Some(c.store(responses, &data, run.upstream_status, now).await);
+        };
+        let (mut data, json) = match hit {
+            Some(hit) => {
+                run.upstream_status = hit.upstream_status;
+                run.cache = Some(hit.meta);
+                (hit.data, true)
+            }
+            None => {
+                let (data, json) = self.fetch(call, &target, &input, run).await?;
+                if let Some(c) = cacheable
+                    && json
+                {
+                    let now = self.inner.clock.now();
+                    run.cache = Some(c.store(responses, &data, run.upstream_status, now).await);
+                }
+                (data, json)
+            }
+        };
+        // Steps 10 and 11 run on a cached answer too: the connection's
+        // mappings may have changed since it was stored. `fetchAll` ran them
+        // on each page already.
+        if call.options.fetch_all.is_none() {
+            self.output(&call.tenant, &call.options, &target, json, &mut data, run)?;
         }
         Ok(data)
     }
 
-    /// Steps 5 to 8 (or the action's connector): the upstream's answer.
-    async fn fetch(&self, call: &Call, target: &Target, run: &mut Run) -> Result<Value, Error> {
+    /// Steps 5 to 9 (or the action's connector): the upstream's answer, and
+    /// whether it is JSON.
+    async fn fetch(
+        &self,
+        call: &Call,
+        target: &Target,
+        input: &Value,
+        run: &mut Run,
+    ) -> Result<(Value, bool), Error> {
         let credential = self.credential(&call.tenant, target).await?;
         if let Some(fetch_all) = &call.options.fetch_all {
-            return self
-                .fetch_all(call, fetch_all, target, &credential, run)
-                .await;
+            let data = self
+                .fetch_all(call, input, fetch_all, target, &credential, run)
+                .await?;
+            return Ok((data, true));
         }
         if let Some(connector) = self.connector(target) {
             let mut ctx =
                 ConnectorContext::new(self, &call.tenant, target, &credential, &call.options, run);
-            return connector.execute(&mut ctx, &call.input).await;
+            return Ok((connector.execute(&mut ctx, input).await?, true));
         }
-        let request = request::build(&target.action, target.base(), &call.input)?;
+        let request = request::build(&target.action, target.base(), input)?;
         let response = self
             .send(
                 &call.tenant,
@@ -265,7 +303,49 @@ impl Executor {
                 run,
             )
             .await?;
-        Ok(run.data.take().unwrap_or_else(|| response.data()))
+        let data = run.data.take().unwrap_or_else(|| response.data());
+        Ok((data, validate_response::is_json(&response)))
+    }
+
+    /// Steps 10 and 11 on the final data: validate the response, then map it.
+    /// With `fetchAll`, once per page: the report kept is the first with
+    /// issues, else the last.
+    pub(crate) fn output(
+        &self,
+        tenant: &str,
+        options: &CallOptions,
+        target: &Target,
+        json: bool,
+        data: &mut Value,
+        run: &mut Run,
+    ) -> Result<(), Error> {
+        let names = (
+            tenant,
+            target.integration.def.slug.as_str(),
+            target.action.def.slug.as_str(),
+        );
+        let bypass = options.bypass_validation;
+        let report =
+            validate_response::checked(&self.inner.schemas, target, names, bypass, json, data)?;
+        if let Some(e) = report.as_ref().and_then(validate_response::strict_error) {
+            run.validation = report;
+            return Err(e);
+        }
+        let keep_earlier = run
+            .validation
+            .as_ref()
+            .is_some_and(|earlier| !earlier.valid);
+        if !keep_earlier {
+            run.validation = report;
+        }
+        mapping::map_output(target, data, &mut run.mappings);
+        Ok(())
+    }
+
+    /// The drift verdict on each action of an integration that validated
+    /// responses in this process (decision 64).
+    pub fn drift(&self, tenant: &str, integration: &str) -> Vec<ActionDrift> {
+        self.inner.registry.drift(tenant, integration)
     }
 
     /// The request an invocation would send, secrets redacted; nothing is sent.
@@ -288,14 +368,15 @@ impl Executor {
     /// `CREDENTIALS_ERROR` for a connection that needs re-authorisation.
     pub async fn dry_run(&self, call: &Call) -> Result<DryRun, Error> {
         let target = self.target(call).await?;
-        self.validate(call, &target)?;
+        let input = mapping::map_input(&target, &call.input, &mut MappingReport::default());
+        self.validate(&input, &target)?;
         if self.connector(&target).is_some() {
             return Err(Error::config(
                 "this action runs a connector, whose requests cannot be previewed",
             ));
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
-        let mut request = request::build(&target.action, target.base(), &call.input)?;
+        let mut request = request::build(&target.action, target.base(), &input)?;
         self.authorize(&target, Some(&credential), &call.options, &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
@@ -358,12 +439,9 @@ impl Executor {
         .await
     }
 
-    /// Step 2, unless the call bypasses it.
-    fn validate(&self, call: &Call, target: &Target) -> Result<(), Error> {
-        if call.options.bypass_validation {
-            return Ok(());
-        }
-        validate::input(&self.inner.schemas, &target.action, &call.input)
+    /// Step 2, on the mapped input (decision 65); never bypassed.
+    fn validate(&self, input: &Value, target: &Target) -> Result<(), Error> {
+        validate::input(&self.inner.schemas, &target.action, input)
     }
 
     /// The credential to apply now (refreshed first, when a resolver does that).

@@ -13,6 +13,7 @@ use reqwest::Method;
 use url::Url;
 
 use super::Executor;
+use super::drift::{ActionDrift, Drift};
 use super::request::{self, Base};
 use crate::credential::{Connection, Credential};
 use crate::error::Error;
@@ -56,6 +57,23 @@ impl CompiledIntegration {
     }
 }
 
+impl Registry {
+    /// The drift verdicts of a compiled integration's actions, by slug.
+    pub(crate) fn drift(&self, tenant: &str, integration: &str) -> Vec<ActionDrift> {
+        let compiled = self.compiled.read().expect("registry lock poisoned");
+        let Some(found) = compiled.get(tenant).and_then(|t| t.get(integration)) else {
+            return Vec::new();
+        };
+        let mut verdicts: Vec<ActionDrift> = found
+            .actions
+            .iter()
+            .filter_map(|(slug, a)| a.drift.snapshot(slug))
+            .collect();
+        verdicts.sort_by(|a, b| a.action.cmp(&b.action));
+        verdicts
+    }
+}
+
 /// An action ready to run.
 #[derive(Debug)]
 pub(crate) struct CompiledAction {
@@ -66,6 +84,11 @@ pub(crate) struct CompiledAction {
     /// Input validator, compiled on first call (imports hold hundreds of actions
     /// most of which are never called).
     pub(crate) input_validator: OnceLock<Arc<jsonschema::Validator>>,
+    /// Output validator, likewise compiled on the first response.
+    pub(crate) output_validator: OnceLock<Arc<jsonschema::Validator>>,
+    /// This action's recent response validation outcomes (per process, per
+    /// revision: a new definition starts a new window).
+    pub(crate) drift: Drift,
     params: HashMap<String, usize>,
 }
 
@@ -92,6 +115,8 @@ impl CompiledAction {
             template,
             method,
             input_validator: OnceLock::new(),
+            output_validator: OnceLock::new(),
+            drift: Drift::default(),
             params,
         })
     }

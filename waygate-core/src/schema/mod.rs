@@ -39,7 +39,7 @@ pub(crate) fn pointer_token(key: &str) -> String {
 }
 
 /// One way a value breaks its schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
     /// JSON pointer to the offending value (`""` is the whole input).

@@ -18,7 +18,8 @@ use crate::app::AppState;
 use crate::ops::metrics::InvocationOutcome;
 use crate::ops::request_id::RequestId;
 
-/// The header that skips input validation for one call (DESIGN.md §5).
+/// The header that skips response validation for one call (DESIGN.md §5);
+/// input validation always runs (decision 63).
 const BYPASS_VALIDATION: &str = "x-waygate-bypass-validation";
 
 /// Body of an invocation.
@@ -72,7 +73,9 @@ pub struct InvokeOptions {
     /// of failing the call.
     #[serde(default)]
     pub partial: bool,
-    /// Skip input validation.
+    /// Skip response validation (as the `X-Waygate-Bypass-Validation: true`
+    /// header does): the data is returned as the upstream sent it. Input
+    /// validation always runs.
     #[serde(default)]
     pub bypass_validation: bool,
     /// Sent as the idempotency header; makes a write safe to retry.
@@ -115,6 +118,15 @@ pub struct InvokeMeta {
     #[schema(nullable = false)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheDoc>,
+    /// Response validation, when the action has an output schema.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationMeta>,
+    /// Field mappings skipped (source absent, transform that did not fit),
+    /// when any was.
+    #[schema(nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mappings: Option<MappingsMeta>,
 }
 
 /// `meta.cache` of a call of a cacheable action.
@@ -179,6 +191,43 @@ pub enum StopReasonDoc {
     MaxCharacters,
     /// A page failed.
     PageFailed,
+}
+
+/// `meta.validation`: what checking the response against the action's
+/// output schema found.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationMeta {
+    /// The action's mode: `strict`, `warn` (default) or `lenient`.
+    pub mode: String,
+    /// Whether the data returned matches the output schema.
+    pub valid: bool,
+    /// Why it was not validated: `bypassed`, `not JSON`.
+    pub skipped: Option<String>,
+    /// Mismatches (`pointer`, `rule`, `expected`, `message`), at most 20.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub issues: Option<Vec<Value>>,
+    /// What `lenient` changed (`pointer`, `from`, `to`), at most 20.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub coerced: Option<Vec<Value>>,
+    /// Pointers of the fields `stripUnknown` removed, at most 20.
+    pub stripped: Option<Vec<String>>,
+    /// Changes beyond those listed.
+    pub more_changes: Option<u64>,
+    /// Present and `true` when most recent responses of this action break
+    /// the schema at the same path (see the integration's health).
+    pub drifting: Option<bool>,
+}
+
+/// `meta.mappings`: the mappings not applied.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingsMeta {
+    /// Each skipped mapping: `direction`, `index`, `pointer`, `reason`; at most 20.
+    #[schema(value_type = Vec<Object>)]
+    pub skipped: Vec<Value>,
+    /// Skipped mappings beyond those listed.
+    pub more_skipped: Option<u64>,
 }
 
 /// A dry run: the request that would be sent, secrets redacted.
@@ -336,6 +385,12 @@ pub async fn run(app: &AppState, call: Checked) -> Response {
         Err(e) => e.meta(),
     };
     if let Some(meta) = meta {
+        if meta.resolved
+            && let Some(report) = &meta.validation
+        {
+            app.metrics
+                .response_validation(&call.tenant, &call.integration, &call.action, report);
+        }
         app.metrics.invocation(
             &call.tenant,
             &call.integration,

@@ -229,6 +229,8 @@ fn status_of(e: &waygate_core::Error) -> StatusCode {
         CoreKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreKind::CircuitOpen { .. } | CoreKind::Storage { .. } => StatusCode::SERVICE_UNAVAILABLE,
         CoreKind::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        // An upstream answer that breaks the output schema in strict mode.
+        CoreKind::ResponseValidation { .. } => StatusCode::BAD_GATEWAY,
         _ => StatusCode::BAD_GATEWAY,
     }
 }

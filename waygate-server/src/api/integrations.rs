@@ -192,7 +192,8 @@ pub struct ActionView {
     pub output_schema: Option<Value>,
 }
 
-/// Health of an integration: its connections' credential status and breakers.
+/// Health of an integration: its connections' credential status, breakers
+/// and its actions' response drift.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthView {
@@ -204,6 +205,26 @@ pub struct HealthView {
     pub circuit_breaker: String,
     /// Each connection.
     pub connections: Vec<ConnectionHealth>,
+    /// Response drift of each action that validated responses in this
+    /// process; a drifting action makes the integration `degraded`.
+    pub drift: Vec<DriftView>,
+}
+
+/// Response drift of one action (decision 64): most of its last 20
+/// validated responses break its output schema at the same path.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftView {
+    /// Action slug.
+    pub action: String,
+    /// Whether the action is drifting.
+    pub drifting: bool,
+    /// The path responses fail at (array indices as `*`), while drifting.
+    pub path: Option<String>,
+    /// Responses in the window that broke the schema.
+    pub failed: usize,
+    /// Responses in the window.
+    pub validated: usize,
 }
 
 /// Health of one connection.
@@ -257,7 +278,7 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
 
 /// `def`, when it can run: 400 naming every problem otherwise. Checking
 /// compiles every schema, so it runs on the CPU pool (`ops::cpu`).
-fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
+pub(crate) fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
     model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
     Ok(def)
 }
@@ -279,7 +300,7 @@ async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<
     Ok(detail(summary, &def))
 }
 
-async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
+pub(crate) async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
     app.integrations
         .put_integration(tenant, def)
         .await
@@ -651,7 +672,20 @@ pub async fn health(
         definition(&app, &tenant, &summary.slug).await?.auth,
         waygate_core::model::AuthSpec::None
     );
+    let drift: Vec<DriftView> = app
+        .executor
+        .drift(&tenant, &summary.slug)
+        .into_iter()
+        .map(|d| DriftView {
+            action: d.action,
+            drifting: d.drifting,
+            path: d.path,
+            failed: d.failed,
+            validated: d.validated,
+        })
+        .collect();
     let degraded = default_breaker != "closed"
+        || drift.iter().any(|d| d.drifting)
         || connections
             .iter()
             .any(|c| c.status != "active" || c.circuit_breaker != "closed");
@@ -666,6 +700,7 @@ pub async fn health(
         status: status.to_owned(),
         circuit_breaker: default_breaker.to_owned(),
         connections,
+        drift,
     }))
 }
 

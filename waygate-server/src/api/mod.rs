@@ -12,6 +12,7 @@ pub mod error;
 pub mod integrations;
 pub mod limit;
 pub mod logs;
+pub mod mappings;
 pub mod oauth;
 pub mod page;
 pub mod rejections;
@@ -183,6 +184,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::export))
         .routes(routes!(integrations::actions))
         .routes(routes!(integrations::health))
+        .routes(routes!(mappings::get, mappings::put))
         .routes(routes!(connections::create, connections::list))
         .routes(routes!(connections::disconnect))
         .routes(routes!(oauth::connect))

@@ -13,7 +13,7 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use waygate_core::oauth2::TokenEvent;
-use waygate_core::pipeline::BreakerState;
+use waygate_core::pipeline::{BreakerState, ValidationReport};
 
 /// The integration and action label of calls that named something that does
 /// not exist (or could not be looked up): a fixed value, not the guess.
@@ -38,6 +38,8 @@ pub struct Metrics {
     actions: Arc<SeriesCache<ActionSeries>>,
     /// Per connection: its breaker gauge.
     breakers: Arc<SeriesCache<Gauge>>,
+    /// Per action with an output schema: its response validation series.
+    validations: Arc<SeriesCache<ValidationSeries>>,
     /// The gateway's own requests, by method and status class.
     http: Arc<[HttpSeries; METHODS.len()]>,
 }
@@ -58,6 +60,17 @@ struct ActionSeries {
     /// Upstream answers by status class (1xx…5xx), registered when first seen.
     upstream: [OnceLock<Counter>; 5],
 }
+
+/// The response validation series of one action.
+struct ValidationSeries {
+    /// By outcome: valid, invalid, skipped ([`VALIDATION_OUTCOMES`]).
+    outcomes: [OnceLock<Counter>; 3],
+    /// 1 while the action is drifting (decision 64), else 0.
+    drifting: Gauge,
+}
+
+/// Outcome labels of `waygate_response_validations_total`.
+const VALIDATION_OUTCOMES: [&str; 3] = ["valid", "invalid", "skipped"];
 
 /// Values by three names (tenant, integration, then action or connection),
 /// looked up without allocating. Filled only for calls that resolved, so
@@ -161,6 +174,7 @@ impl Metrics {
             handle: handle.clone(),
             actions: Arc::default(),
             breakers: Arc::default(),
+            validations: Arc::default(),
             http: Arc::default(),
         }
     }
@@ -262,6 +276,45 @@ impl Metrics {
                     "connection" => connection.to_owned())
             })
             .set(value);
+    }
+
+    /// One response validated (or skipped) for an action that resolved; the
+    /// action's drift gauge follows the report.
+    pub fn response_validation(
+        &self,
+        tenant: &str,
+        integration: &str,
+        action: &str,
+        report: &ValidationReport,
+    ) {
+        let labels = || {
+            [
+                ("tenant", tenant.to_owned()),
+                ("integration", integration.to_owned()),
+                ("action", action.to_owned()),
+            ]
+        };
+        let series = self
+            .validations
+            .get_or_insert(tenant, integration, action, || ValidationSeries {
+                outcomes: Default::default(),
+                drifting: gauge!("waygate_response_drift", &labels()),
+            });
+        let outcome = match (report.skipped.is_some(), report.valid) {
+            (true, _) => 2,
+            (false, true) => 0,
+            (false, false) => 1,
+        };
+        series.outcomes[outcome]
+            .get_or_init(|| {
+                let mut with_outcome = labels().to_vec();
+                with_outcome.push(("outcome", VALIDATION_OUTCOMES[outcome].to_owned()));
+                counter!("waygate_response_validations_total", &with_outcome)
+            })
+            .increment(1);
+        if report.skipped.is_none() {
+            series.drifting.set(if report.drifting { 1.0 } else { 0.0 });
+        }
     }
 
     /// How an OAuth2 refresh ended (before a call, by the sweep, or asked for).

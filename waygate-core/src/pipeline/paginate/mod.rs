@@ -262,6 +262,7 @@ impl Session {
     fn new(
         exec: &Executor,
         call: &Call,
+        input: Value,
         target: Target,
         credential: Credential,
     ) -> Result<Self, Error> {
@@ -276,13 +277,13 @@ impl Session {
                 ),
             )
         })?;
-        let first_url = request::build(&target.action, target.base(), &call.input)?.url;
+        let first_url = request::build(&target.action, target.base(), &input)?.url;
         let mut session = Self {
             exec: exec.clone(),
             tenant: call.tenant.clone(),
-            input: call.input.clone(),
             options: call.options.clone(),
-            pager: Pager::new(spec, &call.input, None),
+            pager: Pager::new(spec, &input, None),
+            input,
             target,
             credential,
             first_url,
@@ -295,7 +296,7 @@ impl Session {
             .and_then(|f| f.continuation.as_deref());
         if let Some(token) = token {
             let Resume { position, skip } = session.binding().open(token)?;
-            session.pager = Pager::new(spec, &call.input, Some((position, skip)));
+            session.pager = Pager::new(spec, &session.input, Some((position, skip)));
         }
         Ok(session)
     }
@@ -342,7 +343,17 @@ impl Session {
                 run,
             )
             .await?;
-        let body = run.data.take().unwrap_or_else(|| response.data());
+        let mut body = run.data.take().unwrap_or_else(|| response.data());
+        // Steps 10 and 11 on each page, before its items are taken out.
+        let json = super::validate_response::is_json(&response);
+        self.exec.output(
+            &self.tenant,
+            &self.options,
+            &self.target,
+            json,
+            &mut body,
+            run,
+        )?;
         let page = self
             .pager
             .accept(&position, &url, &response.headers, &response.body, body)?;
@@ -440,10 +451,11 @@ impl Executor {
         }
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
-        self.validate(call, &target)?;
+        let input = super::mapping::map_input(&target, &call.input, &mut run.mappings);
+        self.validate(&input, &target)?;
         let credential = self.credential(&call.tenant, &target).await?;
         self.no_connector(&target)?;
-        Session::new(self, call, target, credential)
+        Session::new(self, call, input.into_owned(), target, credential)
     }
 
     fn no_connector(&self, target: &Target) -> Result<(), Error> {
@@ -463,6 +475,7 @@ impl Executor {
     pub(super) async fn fetch_all(
         &self,
         call: &Call,
+        input: &Value,
         options: &FetchAll,
         target: &Target,
         credential: &Credential,
@@ -470,7 +483,13 @@ impl Executor {
     ) -> Result<Value, Error> {
         let limits = Limits::new(options)?;
         self.no_connector(target)?;
-        let mut session = Session::new(self, call, target.clone(), credential.clone())?;
+        let mut session = Session::new(
+            self,
+            call,
+            input.clone(),
+            target.clone(),
+            credential.clone(),
+        )?;
         let mut items = Vec::new();
         let mut characters = 0;
         let (stop, resume, failure) = loop {
