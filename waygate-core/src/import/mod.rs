@@ -30,14 +30,15 @@
 //!   their security differs from the integration's scheme, in `metadata`.
 //!
 //! # Base URLs
-//! [`ImportOptions::base_url`] wins. Otherwise the document's first server (variable
-//! defaults substituted) or Swagger's `schemes`/`host`/`basePath`; a document without
-//! one takes the server most of its paths or operations name (Twilio names one per
-//! path). An action whose own server differs from the integration's keeps the
-//! integration's base URL and records its server as `metadata.serverUrl`, so the
-//! executor or a reviewer can route it. A relative server URL resolves against the
-//! document's own URL when it was fetched over http(s); otherwise no base URL is set
-//! (a definition needs an absolute one) and a warning gives the relative URL.
+//! The default server is the document's first server (variable defaults
+//! substituted) or Swagger's `schemes`/`host`/`basePath`; a document without one
+//! takes the server most of its paths or operations name (Twilio names one per
+//! path). It becomes the integration's base URL unless [`ImportOptions::base_url`]
+//! replaces it. An action whose own server differs from the default gets it as its
+//! own `baseUrl` ([`ActionDef::base_url`](crate::model::ActionDef)), and the
+//! executor sends it there. A relative server URL resolves against the document's
+//! own URL when it was fetched over http(s); otherwise no base URL is set (a
+//! definition needs an absolute one) and a warning gives the relative URL.
 //!
 //! # Loading other documents
 //! [`from_file`] reads referenced files from disk ([`FileLoader`]). [`from_str`] and
@@ -258,19 +259,25 @@ fn import(
     };
     let imported = walk.operations(&root_at)?;
 
-    if base_url.is_none() && document_server.is_none() {
-        base_url = servers::most_common(imported.iter().filter_map(|i| match &i.server {
+    // The default server is the document's own choice, whatever the caller
+    // overrides it with: an action whose server is that default follows the
+    // override, one with another server keeps its own (decision 67).
+    let default_server = match &document_server {
+        Some(Server::Absolute(u)) => Some(u.clone()),
+        Some(Server::Relative(_)) => None,
+        None => servers::most_common(imported.iter().filter_map(|i| match &i.server {
             Some(Server::Absolute(u)) => Some(u.as_str()),
             _ => None,
-        }));
+        })),
+    };
+    if base_url.is_none() {
+        base_url.clone_from(&default_server);
     }
     let mut actions = Vec::with_capacity(imported.len());
     for mut i in imported {
         match i.server {
-            Some(Server::Absolute(u)) if base_url.as_deref() != Some(u.as_str()) => {
-                i.action
-                    .metadata
-                    .insert("serverUrl".into(), Value::String(u));
+            Some(Server::Absolute(u)) if default_server.as_deref() != Some(u.as_str()) => {
+                i.action.base_url = Some(u);
             }
             Some(Server::Relative(u)) => warnings.push(ImportWarning {
                 file: resolve::file_name(url),

@@ -211,7 +211,7 @@ impl Walk<'_, '_> {
         let mut required: Vec<String> = Vec::new();
         let mut encoding = None;
         if let Some(body) = body {
-            encoding = Some((body.encoding, body.content_type));
+            encoding = Some((body.encoding, body.content_type, body.required));
             match mergeable(&mut input, &body.schema, 0)? {
                 Some(object) => {
                     if let Some(Value::Object(props)) = object.get("properties") {
@@ -233,15 +233,17 @@ impl Walk<'_, '_> {
                         encoding: body.encoding,
                         field: Some("body".into()),
                         content_type: None,
+                        required: body.required,
                     });
                 }
             }
         }
-        if let Some((encoding, content_type)) = encoding {
+        if let Some((encoding, content_type, required)) = encoding {
             let spec = action.body.get_or_insert(BodySpec {
                 encoding,
                 field: None,
                 content_type: None,
+                required,
             });
             spec.content_type = content_type;
         }
@@ -735,12 +737,15 @@ fn swagger_body(
     } else {
         BodyEncoding::Form
     };
+    // Swagger 2 has no required form body, only required form fields: with
+    // none, an empty form is as valid as no body.
+    let required = !form_required.is_empty();
     let schema = json!({"type": "object", "properties": form, "required": form_required});
     Ok(Some(Body {
         encoding,
         content_type: None,
         schema,
-        required: true,
+        required,
     }))
 }
 

@@ -29,6 +29,11 @@ pub struct ActionDef {
     pub method: String,
     /// Path template relative to the base URL, with `{param}` placeholders.
     pub path: String,
+    /// The action's own server (OpenAPI's per-path or per-operation `servers`),
+    /// instead of the integration's base URL. A connection's `baseUrl` replaces
+    /// only the integration's default server, never this one (decision 67).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// Input fields that do not go into the body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
@@ -90,6 +95,7 @@ impl ActionDef {
             group: None,
             method: method.into().to_ascii_uppercase(),
             path: path.into(),
+            base_url: None,
             parameters: Vec::new(),
             body: None,
             input_schema: any_object(),
@@ -208,6 +214,11 @@ pub struct BodySpec {
     /// (e.g. `application/merge-patch+json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The upstream requires a body (OpenAPI's `requestBody.required`): when no
+    /// input field lands in it, an empty one of the encoding is sent (`{}` for
+    /// JSON, an empty form or multipart body), never none.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
 }
 
 /// Body encodings.
