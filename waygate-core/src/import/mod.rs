@@ -4,8 +4,13 @@
 //! or YAML, as a `serde_json::Value` with its own `$ref` resolver: local refs
 //! (`#/…`, with `~0`/`~1` and percent escapes), refs to other files relative to the
 //! file they are written in (also whole path items and operations, as DigitalOcean
-//! does), and refs inside referenced fragments. Only the parts an action needs are
-//! followed, so files nothing refers to (code samples, examples) are never read.
+//! does), and refs inside referenced fragments. A `$ref` stands anywhere, as the
+//! JavaScript parsers allow: a whole section (`paths`, `components`, one of its maps,
+//! `info`, `servers`, `security`) may be one, and a pointer that passes through one
+//! (`#/components/schemas/Pet` with `components: {$ref: components.yml}`) continues
+//! where it leads. Only the parts an action needs are followed, so files nothing
+//! refers to (code samples, examples) are never read. A document without operations
+//! imports with a warning saying so, never silently empty.
 //!
 //! # What becomes what
 //! - Every operation (`paths`, not `webhooks` or callbacks) is one action. Its slug is
@@ -232,7 +237,8 @@ fn import(
     let document_server = if swagger {
         servers::swagger(&root, url)
     } else {
-        root.get("servers").and_then(|s| servers::first(s, url))
+        docs.section(&root_at, &root, "servers")?
+            .and_then(|s| servers::first(s.value(), url))
     };
     let mut base_url = options.base_url.clone().or_else(|| match &document_server {
         Some(Server::Absolute(u)) => Some(u.clone()),
@@ -258,6 +264,13 @@ fn import(
         other_security: 0,
     };
     let imported = walk.operations(&root_at)?;
+    if imported.is_empty() {
+        // Never a silent empty import: say so, and why it may be.
+        warnings.push(ImportWarning::at(
+            &root_at.key("paths"),
+            "no operation found under 'paths' (webhooks, callbacks and operations other than the eight classic methods are not imported): the integration has no actions",
+        ));
+    }
 
     // The default server is the document's own choice, whatever the caller
     // overrides it with: an action whose server is that default follows the
@@ -307,9 +320,10 @@ fn import(
     }
     let wished = wish(&options.wishlist, &mut actions);
 
-    let info = root.get("info");
+    let info = docs.section(&root_at, &root, "info")?;
     let text = |key: &str| {
-        info.and_then(|i| i.get(key))
+        info.as_ref()
+            .and_then(|i| i.value().get(key))
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -424,6 +438,77 @@ mod tests {
             err.pointer(),
             Some("/paths/~1a/get/responses/200/content/application~1json/schema")
         );
+    }
+
+    /// A document whose every top-level section is a `$ref` to another file, and
+    /// sections inside those that are refs again.
+    fn sections(url: &Url) -> Result<String, LoadError> {
+        Ok(match url.path() {
+            "/spec/info.yml" => "title: Split Pets\nversion: '2'\n",
+            "/spec/servers.yml" => "- url: https://pets.example.com/v2\n",
+            "/spec/tags.yml" => "- name: pets\n",
+            "/spec/components.yml" => "schemas: {$ref: 'schemas.yml'}\nsecuritySchemes:\n  token: {type: http, scheme: bearer}\n",
+            "/spec/schemas.yml" => "Pet: {type: object, properties: {name: {type: string}}}\nOwner: {type: object, properties: {pets: {type: array, items: {$ref: '#/Pet'}}}}\n",
+            "/spec/paths/index.yml" => "/pets: {$ref: 'pets.yml'}\n/owners:\n  get:\n    operationId: listOwners\n    responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '../root.yml#/components/schemas/Owner'}}}}}\n",
+            "/spec/paths/pets.yml" => "get:\n  operationId: listPets\n  responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '../root.yml#/components/schemas/Pet'}}}}}}\n",
+            other => return Err(format!("no {other}").into()),
+        }
+        .to_owned())
+    }
+
+    const SPLIT_ROOT: &str = "openapi: 3.0.3\ninfo: {$ref: 'info.yml'}\nservers: {$ref: 'servers.yml'}\ntags: {$ref: 'tags.yml'}\npaths: {$ref: 'paths/index.yml'}\ncomponents: {$ref: 'components.yml'}\n";
+
+    #[test]
+    fn refs_resolve_wherever_they_stand() {
+        let url = Url::parse("https://example.com/spec/root.yml").unwrap();
+        let result = from_source(SPLIT_ROOT, &url, &sections, &ImportOptions::default()).unwrap();
+        let def = result.integration;
+        assert_eq!(
+            (def.name.as_str(), def.version.as_deref()),
+            ("Split Pets", Some("2"))
+        );
+        assert_eq!(def.base_url.as_deref(), Some("https://pets.example.com/v2"));
+        assert_eq!(def.auth, crate::model::AuthSpec::Bearer);
+        let slugs: Vec<&str> = def.actions.iter().map(|a| a.slug.as_str()).collect();
+        assert_eq!(slugs, ["listOwners", "listPets"]);
+        let owners = def.actions[0].output_schema.as_ref().unwrap();
+        assert_eq!(
+            owners["$defs"]["Pet"]["properties"]["name"]["type"], "string",
+            "{owners}"
+        );
+        assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+        crate::model::check(&def).unwrap();
+    }
+
+    #[test]
+    fn a_section_ref_that_cannot_load_is_an_error_naming_it() {
+        let root =
+            "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {$ref: 'paths/index.yml'}\n";
+        let err = from_str(root, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::Load);
+        assert_eq!(err.pointer(), Some("/paths"));
+        assert!(err.message().contains("paths/index.yml"), "{err}");
+        let not_a_map = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: [1]\n";
+        let err = from_str(not_a_map, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.pointer(), Some("/paths"), "{err}");
+    }
+
+    #[test]
+    fn an_import_without_operations_says_so() {
+        for paths in [json!({}), json!({"/a": {"parameters": []}})] {
+            let doc =
+                json!({"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": paths});
+            let result = from_value(doc, &ImportOptions::default()).unwrap();
+            assert!(result.integration.actions.is_empty());
+            assert!(
+                result
+                    .warnings
+                    .iter()
+                    .any(|w| w.pointer == "/paths" && w.message.contains("no operation")),
+                "{:?}",
+                result.warnings
+            );
+        }
     }
 
     #[test]

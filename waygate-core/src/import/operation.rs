@@ -65,10 +65,14 @@ impl Walk<'_, '_> {
     /// # Errors
     /// A `$ref` that does not resolve.
     pub(super) fn operations(&mut self, root_at: &At<'_>) -> Result<Vec<Imported>, ImportError> {
-        let Some(paths) = self.root.get("paths").and_then(Value::as_object) else {
+        let Some(section) = self.docs.section(root_at, self.root, "paths")? else {
             return Ok(Vec::new());
         };
-        let paths_at = root_at.key("paths");
+        let section_at = At::root(&section.url);
+        let Some(paths) = section.value().as_object() else {
+            return Err(section_at.error("'paths' must be an object of path items"));
+        };
+        let paths_at = section_at;
         let mut slugs = Unique::default();
         let mut out = Vec::new();
         for (path, raw) in paths {
