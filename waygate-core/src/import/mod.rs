@@ -48,16 +48,18 @@
 //! # Loading other documents
 //! [`from_file`] reads referenced files from disk ([`FileLoader`]). [`from_str`] and
 //! [`from_value`] resolve only refs inside the document ([`NoLoader`]): their text may
-//! come from an untrusted caller. [`from_source`] takes any [`Loader`], e.g. one that
-//! fetches remote refs through the caller's outbound URL policy.
+//! come from an untrusted caller. [`from_source`] takes any [`Loader`]; [`from_url`]
+//! fetches a description and the documents its refs point to over HTTP with an
+//! [`HttpLoader`] (outbound URL policy, limits on documents, bytes and time).
 //!
 //! # Modules
-//! `load` (parsing, loaders), `resolve` (refs), `schema` (schema conversion),
+//! `load` (parsing, loaders), `http` (the HTTP loader), `resolve` (refs), `schema` (schema conversion),
 //! `operation` (operations → actions), `auth`, `servers`, `pagination`, `wishlist`,
 //! `naming` (slugs), `error`.
 
 mod auth;
 mod error;
+mod http;
 mod load;
 mod naming;
 mod operation;
@@ -74,6 +76,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use error::{ImportError, ImportErrorKind};
+pub use http::{HttpLimits, HttpLoader, from_url};
 pub use load::{FileLoader, LoadError, Loader, NoLoader};
 
 use crate::model::IntegrationDef;

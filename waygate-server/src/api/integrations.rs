@@ -9,9 +9,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use url::Url;
 use utoipa::{IntoParams, ToSchema};
 use waygate_core::IntegrationDef;
-use waygate_core::import::{self, ImportOptions};
+use waygate_core::import::{self, HttpLimits, HttpLoader, ImportOptions};
 use waygate_core::model::{self, Defaults};
 use waygate_core::storage::IntegrationStore as _;
 use waygate_store::{IntegrationQuery, IntegrationSummary};
@@ -99,9 +100,16 @@ pub struct ListIntegrations {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportRequest {
-    /// The OpenAPI 3.x or Swagger 2.0 document: an object, or JSON/YAML text.
-    #[schema(value_type = Object)]
-    pub openapi: Value,
+    /// The OpenAPI 3.x or Swagger 2.0 document: an object, or JSON/YAML text
+    /// (its `$ref`s to other documents are not followed). Either this or `url`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub openapi: Option<Value>,
+    /// An http(s) URL to fetch the document from, with the documents its relative
+    /// `$ref`s point to (through the outbound URL policy; at most 3,000 documents,
+    /// 64 MiB and 60 s). Either this or `openapi`.
+    #[serde(default)]
+    pub url: Option<String>,
     /// The integration's slug (from the title by default).
     #[serde(default)]
     pub slug: Option<String>,
@@ -371,7 +379,10 @@ pub async fn import_openapi(
         ));
     }
     // Parsing the document, importing and checking it is CPU work in
-    // proportion to its size.
+    // proportion to its size; a remote document's fetches run on this
+    // runtime while the importing thread waits for them.
+    let runtime = tokio::runtime::Handle::current();
+    let policy = app.settings.url_policy();
     let (warnings, def) = app
         .cpu
         .run(move || {
@@ -389,9 +400,25 @@ pub async fn import_openapi(
                 integration,
                 warnings,
                 ..
-            } = match body.openapi {
-                Value::String(text) => import::from_str(&text, &options),
-                value => import::from_value(value, &options),
+            } = match (body.openapi, body.url) {
+                (Some(Value::String(text)), None) => import::from_str(&text, &options),
+                (Some(value), None) => import::from_value(value, &options),
+                (None, Some(url)) => {
+                    let url = Url::parse(&url).map_err(|e| {
+                        ApiError::bad_request(format!("url: '{url}' is not a URL: {e}"))
+                    })?;
+                    let loader = HttpLoader::new(runtime, policy, HttpLimits::default())
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "cannot build the HTTP client of an import");
+                            ApiError::internal()
+                        })?;
+                    import::from_url(&url, &loader, &options)
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "give the document either as 'openapi' or as 'url', not both or neither",
+                    ));
+                }
             }
             .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
             Ok::<_, ApiError>((warnings, checked(integration)?))
