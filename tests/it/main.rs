@@ -1,6 +1,7 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
 mod breaker;
+mod catalog;
 mod cli;
 mod cpu;
 mod crash;

@@ -7,6 +7,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -172,6 +174,11 @@ pub struct ListActions {
     pub q: Option<String>,
     /// Only actions of this group.
     pub group: Option<String>,
+    /// Entries per page (1–1000; default 100), in the definition's order.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `pagination.cursor` of the previous page (opaque).
+    pub cursor: Option<String>,
 }
 
 /// An action with its schemas.
@@ -603,7 +610,7 @@ pub async fn actions(
         q.q.as_deref()
             .map(str::to_lowercase)
             .filter(|n| !n.is_empty());
-    let data = def
+    let matching: Vec<&waygate_core::ActionDef> = def
         .actions
         .iter()
         .filter(|a| q.group.is_none() || a.group == q.group)
@@ -619,9 +626,31 @@ pub async fn actions(
                 .any(|t| t.to_lowercase().contains(n))
             })
         })
-        .map(|a| action_view(&def.slug, a))
         .collect();
-    Ok(Json(Page::all(data)))
+    // The cursor is the last slug answered: the next page starts after it.
+    let start = match q.cursor.as_deref() {
+        None => 0,
+        Some(cursor) => {
+            let slug = URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            let at = slug.and_then(|s| matching.iter().position(|a| a.slug == s));
+            at.map(|i| i + 1).ok_or_else(|| {
+                ApiError::bad_request(
+                    "cursor: not a cursor of this list (or its action is gone): start again without it",
+                )
+            })?
+        }
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let page: Vec<&waygate_core::ActionDef> =
+        matching.iter().skip(start).take(limit).copied().collect();
+    let cursor = (start + page.len() < matching.len())
+        .then(|| page.last().map(|a| URL_SAFE_NO_PAD.encode(&a.slug)))
+        .flatten();
+    let data = page.iter().map(|a| action_view(&def.slug, a)).collect();
+    Ok(Json(Page::new(data, cursor, Some(matching.len() as u64))))
 }
 
 /// An action as answered.
