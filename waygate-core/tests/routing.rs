@@ -1,15 +1,18 @@
-//! Where requests go: an imported action with its own server (OpenAPI's per-path
-//! `servers`, as Twilio writes them) lands on that server, the others on the
-//! integration's, and a connection's base URL replaces only the integration's.
-//! Each server is a real upstream on 127.0.0.1.
+//! Where requests go and what they carry: an imported action with its own
+//! server (OpenAPI's per-path `servers`, as Twilio writes them) lands on that
+//! server, the others on the integration's, and a connection's base URL replaces
+//! only the integration's; a required body is always sent; an action that takes
+//! an idempotency key sends one key across its retries. Each server is a real
+//! upstream on 127.0.0.1.
 
 mod support;
 
 use std::path::PathBuf;
 
 use serde_json::json;
-use support::Upstream;
+use support::{Reply, Upstream};
 use waygate_core::import::{self, ImportOptions};
+use waygate_core::model::RetryConfig;
 use waygate_core::{Connection, Credential, IntegrationDef, UrlPolicy, Waygate};
 
 /// An account id of the form Twilio's description requires.
@@ -207,4 +210,87 @@ async fn a_required_body_is_sent_when_no_field_lands_in_it() {
             (String::new(), None),
         ]
     );
+}
+
+/// A Stripe-like write that declares the `Idempotency-Key` header, and one that does not.
+const CHARGES: &str = r#"
+openapi: 3.0.3
+info: {title: Charges, version: "1"}
+servers: [{url: "https://api.example.com"}]
+paths:
+  /v1/charges:
+    post:
+      operationId: createCharge
+      parameters:
+        - {name: Idempotency-Key, in: header, schema: {type: string}}
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, properties: {amount: {type: integer}}}
+      responses: {"200": {description: ok}}
+  /v1/refunds:
+    post:
+      operationId: createRefund
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, properties: {amount: {type: integer}}}
+      responses: {"200": {description: ok}}
+"#;
+
+#[tokio::test]
+async fn a_declared_idempotency_key_is_generated_once_and_kept_across_retries() {
+    let upstream = Upstream::start().await;
+    let options = ImportOptions {
+        base_url: Some(upstream.url()),
+        ..ImportOptions::default()
+    };
+    let mut def = import(CHARGES, &options);
+    let charge = def.action("createCharge").unwrap();
+    assert!(charge.idempotency_key);
+    assert!(charge.parameters.is_empty(), "the header is not an input");
+    assert!(!def.action("createRefund").unwrap().idempotency_key);
+    def.defaults.retry = Some(RetryConfig {
+        max_attempts: Some(3),
+        base_delay_ms: Some(1),
+        max_delay_ms: Some(5),
+        ..RetryConfig::default()
+    });
+    let waygate = Waygate::builder()
+        .integration(def)
+        .url_policy(UrlPolicy::strict().allow_loopback())
+        .build()
+        .unwrap();
+
+    // 503 then 200: the write is retried, with the same key both times.
+    upstream.script([Reply::status(503), Reply::status(200)]);
+    let done = waygate
+        .invoke("charges.createCharge", json!({"amount": 100}))
+        .await
+        .unwrap();
+    assert_eq!(done.meta.attempts, 2);
+    waygate
+        .invoke("charges.createCharge", json!({"amount": 100}))
+        .await
+        .unwrap();
+    let keys: Vec<String> = upstream
+        .received()
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys[0], keys[1]);
+    assert_ne!(keys[1], keys[2], "a new invocation, a new key");
+    assert_eq!(keys[0].len(), 36, "a UUID: {}", keys[0]);
+
+    // A write without a key is not repeated.
+    upstream.script([Reply::status(503)]);
+    let err = waygate
+        .invoke("charges.createRefund", json!({"amount": 1}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.upstream_status(), Some(503));
+    let last = upstream.received();
+    assert_eq!(last.len(), 4);
+    assert!(last[3].header("idempotency-key").is_none());
 }

@@ -278,6 +278,14 @@ impl Walk<'_, '_> {
             {
                 continue;
             }
+            if location == ParamLocation::Header
+                && wire.eq_ignore_ascii_case(crate::policy::IDEMPOTENCY_KEY.as_str())
+            {
+                // The pipeline sends it: the caller's key, or one per request
+                // kept across retries, which makes the write retryable.
+                action.idempotency_key = true;
+                continue;
+            }
             if self.auth.supplies(location, wire) {
                 self.credential_params += 1;
                 // A required one the scheme does not place itself (Slack's `token`

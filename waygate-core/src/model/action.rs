@@ -65,6 +65,12 @@ pub struct ActionDef {
     /// OPTIONS, PUT and DELETE are idempotent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// The upstream takes an idempotency key in the integration's idempotency
+    /// header (Stripe's `Idempotency-Key`): when the caller gives none, one is
+    /// generated per request and kept across its retries, so a write is
+    /// retried safely.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub idempotency_key: bool,
     /// The upstream marks this operation as deprecated.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deprecated: bool,
@@ -106,6 +112,7 @@ impl ActionDef {
             cache: None,
             validation: None,
             idempotent: None,
+            idempotency_key: false,
             deprecated: false,
             metadata: BTreeMap::new(),
         }
