@@ -16,7 +16,7 @@ use waygate_core::clock::SystemClock;
 use waygate_core::model::ActionDef;
 use waygate_core::pipeline::{LogEntry, LogSink};
 use waygate_core::storage::{CachedIntegrations, IntegrationStore};
-use waygate_store::{LogSinkOptions, SqlLogSink, Store};
+use waygate_store::{ActionQuery, LogSinkOptions, SqlLogSink, Store};
 
 const ACTIONS: usize = 50;
 const TENANT: &str = "bench";
@@ -202,6 +202,41 @@ async fn run(label: &str, store: Store, integrations: usize, logs: usize) {
         }
     })
     .await;
+    // `GET /actions`: the same search as one page with its total, every
+    // action by slug, and a tag-filtered page continued by its cursor.
+    let mut page_search = time_many(50, |_| {
+        let store = store.clone();
+        async move {
+            let mut query = ActionQuery::new();
+            query.text = Some("operation 7".into());
+            query.limit = Some(20);
+            let page = store.action_page(TENANT, &query).await.unwrap();
+            assert_eq!(page.entries.len(), 20);
+        }
+    })
+    .await;
+    let mut page_all = time_many(50, |_| {
+        let store = store.clone();
+        async move {
+            let mut query = ActionQuery::new();
+            query.limit = Some(50);
+            let page = store.action_page(TENANT, &query).await.unwrap();
+            assert_eq!(page.total as usize, integrations * ACTIONS);
+        }
+    })
+    .await;
+    let mut page_next = time_many(50, |i| {
+        let store = store.clone();
+        async move {
+            let mut query = ActionQuery::new();
+            query.tag = Some(format!("group-{}", i % 20));
+            query.limit = Some(50);
+            let first = store.action_page(TENANT, &query).await.unwrap();
+            query.cursor = first.next_cursor;
+            store.action_page(TENANT, &query).await.unwrap();
+        }
+    })
+    .await;
     println!(
         "[{label}] resolve tenant+slug via IntegrationStore (parse incl.): p50 {} p95 {}",
         ms(resolve.pct(0.5)),
@@ -231,6 +266,22 @@ async fn run(label: &str, store: Store, integrations: usize, logs: usize) {
         "[{label}] search actions, a word in every action (limit 20): p50 {} p95 {}",
         ms(search_all.pct(0.5)),
         ms(search_all.pct(0.95))
+    );
+
+    println!(
+        "[{label}] action page, search + total (limit 20, beside the search above): p50 {} p95 {}",
+        ms(page_search.pct(0.5)),
+        ms(page_search.pct(0.95))
+    );
+    println!(
+        "[{label}] action page, every action + total (limit 50):    p50 {} p95 {}",
+        ms(page_all.pct(0.5)),
+        ms(page_all.pct(0.95))
+    );
+    println!(
+        "[{label}] action pages, by tag, first + cursor's next (2 × 50): p50 {} p95 {}",
+        ms(page_next.pct(0.5)),
+        ms(page_next.pct(0.95))
     );
 
     let mut options = LogSinkOptions::default();

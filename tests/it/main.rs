@@ -2,6 +2,7 @@
 
 mod breaker;
 mod cache;
+mod catalog;
 mod cli;
 mod cpu;
 mod crash;

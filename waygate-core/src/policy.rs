@@ -150,7 +150,8 @@ pub(crate) struct IntegrationPolicies {
     pub(crate) idempotency_header: reqwest::header::HeaderName,
 }
 
-const IDEMPOTENCY_KEY: reqwest::header::HeaderName =
+/// The idempotency header when an integration names none.
+pub(crate) const IDEMPOTENCY_KEY: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("idempotency-key");
 
 impl IntegrationPolicies {

@@ -97,6 +97,7 @@ pub fn definition<I: JsonSchema, O: JsonSchema>(spec: TypedSpec) -> ActionDef {
         encoding,
         field: None,
         content_type: None,
+        required: false,
     });
     def.idempotent = spec.idempotent;
     def

@@ -71,6 +71,7 @@ fn builds_the_action_definition() {
         encoding: BodyEncoding::Form,
         field: None,
         content_type: None,
+        required: false,
     });
     expected.idempotent = Some(false);
     expected.input_schema = json!({

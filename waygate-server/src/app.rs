@@ -99,6 +99,16 @@ impl Settings {
         )
         .map_err(|e| format!("{e} (WAYGATE_BODY_MEMORY_BYTES, WAYGATE_MAX_BODY_BYTES)"))
     }
+
+    /// The outbound URL policy: upstream calls, token requests and fetched
+    /// descriptions reach private networks only when allowed.
+    pub fn url_policy(&self) -> UrlPolicy {
+        if self.allow_private_networks {
+            UrlPolicy::strict().allow_private_networks()
+        } else {
+            UrlPolicy::strict()
+        }
+    }
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -179,11 +189,7 @@ impl AppState {
             clock.clone(),
         ));
         let logs = Arc::new(SqlLogSink::start(store.clone(), LogSinkOptions::default()));
-        let policy = if settings.allow_private_networks {
-            UrlPolicy::strict().allow_private_networks()
-        } else {
-            UrlPolicy::strict()
-        };
+        let policy = settings.url_policy();
         let observed = metrics.clone();
         let oauth = OAuth2Resolver::builder(Arc::new(store.clone()))
             .observer(Arc::new(move |event| observed.oauth_token_event(event)))

@@ -78,6 +78,7 @@ pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
+pub use search::{ActionPage, ActionQuery};
 pub use store::{Backend, Store};
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

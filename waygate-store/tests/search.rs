@@ -9,7 +9,7 @@ use support::TestDb;
 use waygate_core::IntegrationDef;
 use waygate_core::model::ActionDef;
 use waygate_core::storage::IntegrationStore;
-use waygate_store::{Backend, Store};
+use waygate_store::{ActionQuery, Backend, ErrorKind, Store};
 
 fn action(slug: &str, name: &str, description: &str, path: &str) -> ActionDef {
     let mut a = ActionDef::new(slug, "POST", path);
@@ -207,11 +207,92 @@ async fn large_integrations_are_indexed_whole(db: &TestDb) {
     );
 }
 
+/// Every page of `query`, following the cursors; the slugs in order.
+async fn all_pages(s: &Store, tenant: &str, mut query: ActionQuery) -> (Vec<String>, u64, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = s.action_page(tenant, &query).await.unwrap();
+        pages += 1;
+        out.extend(
+            page.entries
+                .iter()
+                .map(|a| format!("{}.{}", a.integration, a.slug)),
+        );
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => return (out, page.total, pages),
+        }
+        assert!(pages < 100, "the cursor never ends");
+    }
+}
+
+async fn pages_filter_by_integration_and_tag_and_follow_cursors(db: &TestDb) {
+    let s = &db.store;
+    s.create_tenant("t", "T").await.unwrap();
+    s.create_tenant("other", "O").await.unwrap();
+    let mut chat = slack();
+    chat.tags = vec!["communication".into()];
+    s.put_integration("t", chat).await.unwrap();
+    let mut big = IntegrationDef::new("big", "Big");
+    big.tags = vec!["bulk".into()];
+    for i in 0..25 {
+        big.actions.push(action(
+            &format!("op{i:02}"),
+            &format!("Operation {i}"),
+            "Sends a message somewhere",
+            &format!("/r{i}"),
+        ));
+    }
+    s.put_integration("t", big.clone()).await.unwrap();
+    s.put_integration("other", big).await.unwrap();
+
+    // Every action, by integration and slug, in pages of 7.
+    let mut query = ActionQuery::new();
+    query.limit = Some(7);
+    let (every, total, pages) = all_pages(s, "t", query.clone()).await;
+    assert_eq!((every.len(), total, pages), (29, 29, 5));
+    let mut sorted = every.clone();
+    sorted.sort();
+    assert_eq!(every, sorted);
+
+    // Search: name matches first, across pages, nothing repeated or lost.
+    query.text = Some("message".into());
+    let (found, total, _) = all_pages(s, "t", query.clone()).await;
+    assert_eq!(total, 28);
+    assert_eq!(found[0], "slack.chat_postMessage");
+    let mut unique = found.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 28);
+    assert!(!found.contains(&"slack.files_upload".to_owned()));
+
+    // Filters: the integration, the tag.
+    query.integration = Some("slack".into());
+    let (in_slack, total, _) = all_pages(s, "t", query.clone()).await;
+    assert_eq!((in_slack.len(), total), (3, 3));
+    query.integration = None;
+    query.tag = Some("bulk".into());
+    let (tagged, _, _) = all_pages(s, "t", query.clone()).await;
+    assert_eq!(tagged.len(), 25);
+    assert!(tagged.iter().all(|a| a.starts_with("big.")));
+    query.tag = Some("bul".into());
+    assert_eq!(all_pages(s, "t", query.clone()).await.0.len(), 0);
+
+    // A cursor the store did not make is refused; a tenant sees only its own.
+    let mut bad = ActionQuery::new();
+    bad.cursor = Some("bm90IGEgY3Vyc29y".into());
+    let err = s.action_page("t", &bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert_eq!(all_pages(s, "other", ActionQuery::new()).await.1, 25);
+}
+
 mod run {
     crate::on_every_backend!(
         ranks_name_matches_first,
         hostile_text_finds_nothing_and_never_fails,
         the_index_follows_every_write,
         large_integrations_are_indexed_whole,
+        pages_filter_by_integration_and_tag_and_follow_cursors,
     );
 }

@@ -73,21 +73,31 @@ pub(super) fn import(
     base_url: Option<&str>,
     warnings: &mut Vec<ImportWarning>,
 ) -> Result<Auth, ImportError> {
-    let components = root_at.key("components");
-    let (schemes, at) = match root.pointer("/components/securitySchemes") {
-        Some(s) => (s, components.key("securitySchemes")),
-        None => (
-            root.get("securityDefinitions").unwrap_or(&Value::Null),
-            root_at.key("securityDefinitions"),
-        ),
+    // Each level may be a `$ref` (`components: {$ref: components.yml}`).
+    let mut schemes_node = match docs.section(root_at, root, "components")? {
+        Some(components) => docs.section(
+            &At::root(&components.url),
+            components.value(),
+            "securitySchemes",
+        )?,
+        None => None,
     };
-    let Some(schemes) = schemes.as_object().filter(|s| !s.is_empty()) else {
+    if schemes_node.is_none() {
+        schemes_node = docs.section(root_at, root, "securityDefinitions")?;
+    }
+    let (at_url, schemes) = match &schemes_node {
+        Some(node) => (node.url.clone(), node.value().as_object()),
+        None => (root_at.url.clone(), None),
+    };
+    let at = At::root(&at_url);
+    let Some(schemes) = schemes.filter(|s| !s.is_empty()) else {
         return Ok(Auth {
             spec: AuthSpec::None,
             scheme: None,
         });
     };
-    let top = root.get("security").and_then(Value::as_array);
+    let top = docs.section(root_at, root, "security")?;
+    let top = top.as_ref().and_then(|n| n.value().as_array());
     let chosen = top
         .into_iter()
         .flatten()

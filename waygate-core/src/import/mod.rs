@@ -4,8 +4,13 @@
 //! or YAML, as a `serde_json::Value` with its own `$ref` resolver: local refs
 //! (`#/…`, with `~0`/`~1` and percent escapes), refs to other files relative to the
 //! file they are written in (also whole path items and operations, as DigitalOcean
-//! does), and refs inside referenced fragments. Only the parts an action needs are
-//! followed, so files nothing refers to (code samples, examples) are never read.
+//! does), and refs inside referenced fragments. A `$ref` stands anywhere, as the
+//! JavaScript parsers allow: a whole section (`paths`, `components`, one of its maps,
+//! `info`, `servers`, `security`) may be one, and a pointer that passes through one
+//! (`#/components/schemas/Pet` with `components: {$ref: components.yml}`) continues
+//! where it leads. Only the parts an action needs are followed, so files nothing
+//! refers to (code samples, examples) are never read. A document without operations
+//! imports with a warning saying so, never silently empty.
 //!
 //! # What becomes what
 //! - Every operation (`paths`, not `webhooks` or callbacks) is one action. Its slug is
@@ -30,28 +35,31 @@
 //!   their security differs from the integration's scheme, in `metadata`.
 //!
 //! # Base URLs
-//! [`ImportOptions::base_url`] wins. Otherwise the document's first server (variable
-//! defaults substituted) or Swagger's `schemes`/`host`/`basePath`; a document without
-//! one takes the server most of its paths or operations name (Twilio names one per
-//! path). An action whose own server differs from the integration's keeps the
-//! integration's base URL and records its server as `metadata.serverUrl`, so the
-//! executor or a reviewer can route it. A relative server URL resolves against the
-//! document's own URL when it was fetched over http(s); otherwise no base URL is set
-//! (a definition needs an absolute one) and a warning gives the relative URL.
+//! The default server is the document's first server (variable defaults
+//! substituted) or Swagger's `schemes`/`host`/`basePath`; a document without one
+//! takes the server most of its paths or operations name (Twilio names one per
+//! path). It becomes the integration's base URL unless [`ImportOptions::base_url`]
+//! replaces it. An action whose own server differs from the default gets it as its
+//! own `baseUrl` ([`ActionDef::base_url`](crate::model::ActionDef)), and the
+//! executor sends it there. A relative server URL resolves against the document's
+//! own URL when it was fetched over http(s); otherwise no base URL is set (a
+//! definition needs an absolute one) and a warning gives the relative URL.
 //!
 //! # Loading other documents
 //! [`from_file`] reads referenced files from disk ([`FileLoader`]). [`from_str`] and
 //! [`from_value`] resolve only refs inside the document ([`NoLoader`]): their text may
-//! come from an untrusted caller. [`from_source`] takes any [`Loader`], e.g. one that
-//! fetches remote refs through the caller's outbound URL policy.
+//! come from an untrusted caller. [`from_source`] takes any [`Loader`]; [`from_url`]
+//! fetches a description and the documents its refs point to over HTTP with an
+//! [`HttpLoader`] (outbound URL policy, limits on documents, bytes and time).
 //!
 //! # Modules
-//! `load` (parsing, loaders), `resolve` (refs), `schema` (schema conversion),
+//! `load` (parsing, loaders), `http` (the HTTP loader), `resolve` (refs), `schema` (schema conversion),
 //! `operation` (operations → actions), `auth`, `servers`, `pagination`, `wishlist`,
 //! `naming` (slugs), `error`.
 
 mod auth;
 mod error;
+mod http;
 mod load;
 mod naming;
 mod operation;
@@ -68,6 +76,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use error::{ImportError, ImportErrorKind};
+pub use http::{HttpLimits, HttpLoader, from_url};
 pub use load::{FileLoader, LoadError, Loader, NoLoader};
 
 use crate::model::IntegrationDef;
@@ -231,7 +240,8 @@ fn import(
     let document_server = if swagger {
         servers::swagger(&root, url)
     } else {
-        root.get("servers").and_then(|s| servers::first(s, url))
+        docs.section(&root_at, &root, "servers")?
+            .and_then(|s| servers::first(s.value(), url))
     };
     let mut base_url = options.base_url.clone().or_else(|| match &document_server {
         Some(Server::Absolute(u)) => Some(u.clone()),
@@ -257,20 +267,33 @@ fn import(
         other_security: 0,
     };
     let imported = walk.operations(&root_at)?;
+    if imported.is_empty() {
+        // Never a silent empty import: say so, and why it may be.
+        warnings.push(ImportWarning::at(
+            &root_at.key("paths"),
+            "no operation found under 'paths' (webhooks, callbacks and operations other than the eight classic methods are not imported): the integration has no actions",
+        ));
+    }
 
-    if base_url.is_none() && document_server.is_none() {
-        base_url = servers::most_common(imported.iter().filter_map(|i| match &i.server {
+    // The default server is the document's own choice, whatever the caller
+    // overrides it with: an action whose server is that default follows the
+    // override, one with another server keeps its own (decision 67).
+    let default_server = match &document_server {
+        Some(Server::Absolute(u)) => Some(u.clone()),
+        Some(Server::Relative(_)) => None,
+        None => servers::most_common(imported.iter().filter_map(|i| match &i.server {
             Some(Server::Absolute(u)) => Some(u.as_str()),
             _ => None,
-        }));
+        })),
+    };
+    if base_url.is_none() {
+        base_url.clone_from(&default_server);
     }
     let mut actions = Vec::with_capacity(imported.len());
     for mut i in imported {
         match i.server {
-            Some(Server::Absolute(u)) if base_url.as_deref() != Some(u.as_str()) => {
-                i.action
-                    .metadata
-                    .insert("serverUrl".into(), Value::String(u));
+            Some(Server::Absolute(u)) if default_server.as_deref() != Some(u.as_str()) => {
+                i.action.base_url = Some(u);
             }
             Some(Server::Relative(u)) => warnings.push(ImportWarning {
                 file: resolve::file_name(url),
@@ -300,9 +323,10 @@ fn import(
     }
     let wished = wish(&options.wishlist, &mut actions);
 
-    let info = root.get("info");
+    let info = docs.section(&root_at, &root, "info")?;
     let text = |key: &str| {
-        info.and_then(|i| i.get(key))
+        info.as_ref()
+            .and_then(|i| i.value().get(key))
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -417,6 +441,77 @@ mod tests {
             err.pointer(),
             Some("/paths/~1a/get/responses/200/content/application~1json/schema")
         );
+    }
+
+    /// A document whose every top-level section is a `$ref` to another file, and
+    /// sections inside those that are refs again.
+    fn sections(url: &Url) -> Result<String, LoadError> {
+        Ok(match url.path() {
+            "/spec/info.yml" => "title: Split Pets\nversion: '2'\n",
+            "/spec/servers.yml" => "- url: https://pets.example.com/v2\n",
+            "/spec/tags.yml" => "- name: pets\n",
+            "/spec/components.yml" => "schemas: {$ref: 'schemas.yml'}\nsecuritySchemes:\n  token: {type: http, scheme: bearer}\n",
+            "/spec/schemas.yml" => "Pet: {type: object, properties: {name: {type: string}}}\nOwner: {type: object, properties: {pets: {type: array, items: {$ref: '#/Pet'}}}}\n",
+            "/spec/paths/index.yml" => "/pets: {$ref: 'pets.yml'}\n/owners:\n  get:\n    operationId: listOwners\n    responses: {'200': {description: ok, content: {application/json: {schema: {$ref: '../root.yml#/components/schemas/Owner'}}}}}\n",
+            "/spec/paths/pets.yml" => "get:\n  operationId: listPets\n  responses: {'200': {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '../root.yml#/components/schemas/Pet'}}}}}}\n",
+            other => return Err(format!("no {other}").into()),
+        }
+        .to_owned())
+    }
+
+    const SPLIT_ROOT: &str = "openapi: 3.0.3\ninfo: {$ref: 'info.yml'}\nservers: {$ref: 'servers.yml'}\ntags: {$ref: 'tags.yml'}\npaths: {$ref: 'paths/index.yml'}\ncomponents: {$ref: 'components.yml'}\n";
+
+    #[test]
+    fn refs_resolve_wherever_they_stand() {
+        let url = Url::parse("https://example.com/spec/root.yml").unwrap();
+        let result = from_source(SPLIT_ROOT, &url, &sections, &ImportOptions::default()).unwrap();
+        let def = result.integration;
+        assert_eq!(
+            (def.name.as_str(), def.version.as_deref()),
+            ("Split Pets", Some("2"))
+        );
+        assert_eq!(def.base_url.as_deref(), Some("https://pets.example.com/v2"));
+        assert_eq!(def.auth, crate::model::AuthSpec::Bearer);
+        let slugs: Vec<&str> = def.actions.iter().map(|a| a.slug.as_str()).collect();
+        assert_eq!(slugs, ["listOwners", "listPets"]);
+        let owners = def.actions[0].output_schema.as_ref().unwrap();
+        assert_eq!(
+            owners["$defs"]["Pet"]["properties"]["name"]["type"], "string",
+            "{owners}"
+        );
+        assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+        crate::model::check(&def).unwrap();
+    }
+
+    #[test]
+    fn a_section_ref_that_cannot_load_is_an_error_naming_it() {
+        let root =
+            "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {$ref: 'paths/index.yml'}\n";
+        let err = from_str(root, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ImportErrorKind::Load);
+        assert_eq!(err.pointer(), Some("/paths"));
+        assert!(err.message().contains("paths/index.yml"), "{err}");
+        let not_a_map = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: [1]\n";
+        let err = from_str(not_a_map, &ImportOptions::default()).unwrap_err();
+        assert_eq!(err.pointer(), Some("/paths"), "{err}");
+    }
+
+    #[test]
+    fn an_import_without_operations_says_so() {
+        for paths in [json!({}), json!({"/a": {"parameters": []}})] {
+            let doc =
+                json!({"openapi": "3.1.0", "info": {"title": "T", "version": "1"}, "paths": paths});
+            let result = from_value(doc, &ImportOptions::default()).unwrap();
+            assert!(result.integration.actions.is_empty());
+            assert!(
+                result
+                    .warnings
+                    .iter()
+                    .any(|w| w.pointer == "/paths" && w.message.contains("no operation")),
+                "{:?}",
+                result.warnings
+            );
+        }
     }
 
     #[test]

@@ -65,10 +65,14 @@ impl Walk<'_, '_> {
     /// # Errors
     /// A `$ref` that does not resolve.
     pub(super) fn operations(&mut self, root_at: &At<'_>) -> Result<Vec<Imported>, ImportError> {
-        let Some(paths) = self.root.get("paths").and_then(Value::as_object) else {
+        let Some(section) = self.docs.section(root_at, self.root, "paths")? else {
             return Ok(Vec::new());
         };
-        let paths_at = root_at.key("paths");
+        let section_at = At::root(&section.url);
+        let Some(paths) = section.value().as_object() else {
+            return Err(section_at.error("'paths' must be an object of path items"));
+        };
+        let paths_at = section_at;
         let mut slugs = Unique::default();
         let mut out = Vec::new();
         for (path, raw) in paths {
@@ -211,7 +215,7 @@ impl Walk<'_, '_> {
         let mut required: Vec<String> = Vec::new();
         let mut encoding = None;
         if let Some(body) = body {
-            encoding = Some((body.encoding, body.content_type));
+            encoding = Some((body.encoding, body.content_type, body.required));
             match mergeable(&mut input, &body.schema, 0)? {
                 Some(object) => {
                     if let Some(Value::Object(props)) = object.get("properties") {
@@ -233,15 +237,17 @@ impl Walk<'_, '_> {
                         encoding: body.encoding,
                         field: Some("body".into()),
                         content_type: None,
+                        required: body.required,
                     });
                 }
             }
         }
-        if let Some((encoding, content_type)) = encoding {
+        if let Some((encoding, content_type, required)) = encoding {
             let spec = action.body.get_or_insert(BodySpec {
                 encoding,
                 field: None,
                 content_type: None,
+                required,
             });
             spec.content_type = content_type;
         }
@@ -270,6 +276,14 @@ impl Walk<'_, '_> {
                     .contains(&wire.to_ascii_lowercase().as_str())
                     || reqwest::header::HeaderName::from_bytes(wire.as_bytes()).is_err())
             {
+                continue;
+            }
+            if location == ParamLocation::Header
+                && wire.eq_ignore_ascii_case(crate::policy::IDEMPOTENCY_KEY.as_str())
+            {
+                // The pipeline sends it: the caller's key, or one per request
+                // kept across retries, which makes the write retryable.
+                action.idempotency_key = true;
                 continue;
             }
             if self.auth.supplies(location, wire) {
@@ -735,12 +749,15 @@ fn swagger_body(
     } else {
         BodyEncoding::Form
     };
+    // Swagger 2 has no required form body, only required form fields: with
+    // none, an empty form is as valid as no body.
+    let required = !form_required.is_empty();
     let schema = json!({"type": "object", "properties": form, "required": form_required});
     Ok(Some(Body {
         encoding,
         content_type: None,
         schema,
-        required: true,
+        required,
     }))
 }
 

@@ -76,25 +76,60 @@ impl<'l> Docs<'l> {
     }
 
     /// The node `reference` (a `$ref` value written at `at`) points to.
+    ///
+    /// A `$ref` met on the way is followed and the rest of the pointer walked from
+    /// where it leads, as the JavaScript parsers do: with `paths: {$ref: paths.yml}`,
+    /// `#/paths/~1pets` is `/~1pets` in `paths.yml`.
     pub(super) fn lookup(&self, at: &At<'_>, reference: &str) -> Result<Node, ImportError> {
-        let url = at
+        let mut url = at
             .url
             .join(reference)
             .map_err(|e| at.error(format!("bad $ref '{reference}': {e}")))?;
-        let doc = self.document(&url, at)?;
-        let pointer = fragment_pointer(&url);
-        if !pointer.is_empty() && !pointer.starts_with('/') {
-            return Err(at.error(format!(
-                "$ref '{reference}' uses an anchor; only JSON pointers are supported"
-            )));
+        for _ in 0..MAX_HOPS {
+            let doc = self.document(&url, at)?;
+            let pointer = fragment_pointer(&url);
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err(at.error(format!(
+                    "$ref '{reference}' uses an anchor; only JSON pointers are supported"
+                )));
+            }
+            match walk(&doc, &pointer) {
+                Walked::Found => return Ok(Node { doc, url, pointer }),
+                Walked::Missing => {
+                    return Err(at.error(format!(
+                        "$ref '{reference}' points to nothing: {} has no node at #{pointer}",
+                        display(&url)
+                    )));
+                }
+                Walked::Through {
+                    reference: inner,
+                    rest,
+                } => {
+                    let mut next = url.join(&inner).map_err(|e| {
+                        at.error(format!(
+                            "bad $ref '{inner}' on the way to '{reference}': {e}"
+                        ))
+                    })?;
+                    let joined = format!("{}{rest}", fragment_pointer(&next));
+                    next.set_fragment(Some(&joined.replace('%', "%25")));
+                    url = next;
+                }
+            }
         }
-        if self::pointer(&doc, &pointer).is_none() {
-            return Err(at.error(format!(
-                "$ref '{reference}' points to nothing: {} has no node at #{pointer}",
-                display(&url)
-            )));
-        }
-        Ok(Node { doc, url, pointer })
+        Err(at.error(format!("$ref chain through '{reference}' never ends")))
+    }
+
+    /// The member `key` of the document root `root` (at `root_at`), following the
+    /// `$ref` it may be (`paths: {$ref: paths.yml}`); `None` when it is absent.
+    pub(super) fn section(
+        &self,
+        root_at: &At<'_>,
+        root: &Value,
+        key: &str,
+    ) -> Result<Option<Node>, ImportError> {
+        root.get(key)
+            .map(|value| self.resolve(&root_at.key(key), value))
+            .transpose()
     }
 
     /// The node `value` (found at `at`) stands for: the end of its ref chain, or itself.
@@ -155,23 +190,64 @@ pub(super) fn pointer<'v>(doc: &'v Value, pointer: &str) -> Option<&'v Value> {
         return Some(doc);
     }
     let rest = pointer.strip_prefix('/')?;
-    rest.split('/').try_fold(doc, |node, segment| {
-        let key: std::borrow::Cow<'_, str> = if segment.contains('~') {
-            segment.replace("~1", "/").replace("~0", "~").into()
-        } else {
-            segment.into()
-        };
-        match node {
-            Value::Object(map) => map.get(key.as_ref()),
-            Value::Array(items) => {
-                let valid = !key.is_empty()
-                    && key.bytes().all(|b| b.is_ascii_digit())
-                    && (key == "0" || !key.starts_with('0'));
-                items.get(key.parse::<usize>().ok().filter(|_| valid)?)
-            }
-            _ => None,
+    rest.split('/').try_fold(doc, child)
+}
+
+/// The member or item `segment` (a JSON pointer token, still escaped) of `node`.
+fn child<'v>(node: &'v Value, segment: &str) -> Option<&'v Value> {
+    let key: std::borrow::Cow<'_, str> = if segment.contains('~') {
+        segment.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        segment.into()
+    };
+    match node {
+        Value::Object(map) => map.get(key.as_ref()),
+        Value::Array(items) => {
+            let valid = !key.is_empty()
+                && key.bytes().all(|b| b.is_ascii_digit())
+                && (key == "0" || !key.starts_with('0'));
+            items.get(key.parse::<usize>().ok().filter(|_| valid)?)
         }
-    })
+        _ => None,
+    }
+}
+
+/// What walking a pointer through one document found.
+enum Walked {
+    /// A node, reached without passing a `$ref`.
+    Found,
+    /// Nothing.
+    Missing,
+    /// A `$ref` object on the way: its reference, and the pointer still to walk
+    /// from where it leads (escaped, with its leading `/`).
+    Through { reference: String, rest: String },
+}
+
+fn walk(doc: &Value, pointer: &str) -> Walked {
+    if pointer.is_empty() {
+        return Walked::Found;
+    }
+    let Some(tokens) = pointer.strip_prefix('/') else {
+        return Walked::Missing;
+    };
+    let mut node = doc;
+    let mut offset = 0;
+    for segment in tokens.split('/') {
+        match child(node, segment) {
+            Some(next) => node = next,
+            None => {
+                return match ref_of(node) {
+                    Some(reference) => Walked::Through {
+                        reference: reference.to_owned(),
+                        rest: format!("/{}", &tokens[offset..]),
+                    },
+                    None => Walked::Missing,
+                };
+            }
+        }
+        offset += segment.len() + 1;
+    }
+    Walked::Found
 }
 
 /// The JSON pointer in a URL's fragment, percent-decoded (`~0`/`~1` stay escaped,

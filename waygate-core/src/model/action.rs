@@ -30,6 +30,11 @@ pub struct ActionDef {
     pub method: String,
     /// Path template relative to the base URL, with `{param}` placeholders.
     pub path: String,
+    /// The action's own server (OpenAPI's per-path or per-operation `servers`),
+    /// instead of the integration's base URL. A connection's `baseUrl` replaces
+    /// only the integration's default server, never this one (decision 67).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// Input fields that do not go into the body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<Parameter>,
@@ -67,6 +72,12 @@ pub struct ActionDef {
     /// OPTIONS, PUT and DELETE are idempotent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotent: Option<bool>,
+    /// The upstream takes an idempotency key in the integration's idempotency
+    /// header (Stripe's `Idempotency-Key`): when the caller gives none, one is
+    /// generated per request and kept across its retries, so a write is
+    /// retried safely.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub idempotency_key: bool,
     /// The upstream marks this operation as deprecated.
     #[serde(default, skip_serializing_if = "is_false")]
     pub deprecated: bool,
@@ -97,6 +108,7 @@ impl ActionDef {
             group: None,
             method: method.into().to_ascii_uppercase(),
             path: path.into(),
+            base_url: None,
             parameters: Vec::new(),
             body: None,
             input_schema: any_object(),
@@ -108,6 +120,7 @@ impl ActionDef {
             validation: None,
             mappings: Mappings::default(),
             idempotent: None,
+            idempotency_key: false,
             deprecated: false,
             metadata: BTreeMap::new(),
         }
@@ -216,6 +229,11 @@ pub struct BodySpec {
     /// (e.g. `application/merge-patch+json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The upstream requires a body (OpenAPI's `requestBody.required`): when no
+    /// input field lands in it, an empty one of the encoding is sent (`{}` for
+    /// JSON, an empty form or multipart body), never none.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
 }
 
 /// Body encodings.

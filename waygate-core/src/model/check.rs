@@ -270,6 +270,9 @@ impl Checker {
         if !a.path.starts_with('/') {
             self.problem(format!("{at}.path"), "must start with '/'");
         }
+        if let Some(url) = &a.base_url {
+            self.http_url(&format!("{at}.baseUrl"), url);
+        }
         let mut seen = HashSet::new();
         let mut on_wire = HashSet::new();
         for (j, p) in a.parameters.iter().enumerate() {
@@ -579,6 +582,7 @@ mod tests {
         def.actions.push(a.clone());
         a.method = "GET".into();
         a.input_schema = json!({"type": "object"});
+        a.base_url = Some("file:///etc".into());
         def.actions.push(a);
         assert_eq!(
             fields(&def),
@@ -591,6 +595,7 @@ mod tests {
                 "actions[0].path",
                 "actions[0].inputSchema",
                 "actions[1].slug",
+                "actions[1].baseUrl",
                 "actions[1].parameters[1].name",
                 "actions[1].path",
             ]

@@ -2,7 +2,7 @@
 //! repeated call from its last successful response, without a request.
 //!
 //! The key is a SHA-256 digest of everything the answer depends on: tenant,
-//! integration and its stored revision, connection, a digest of the
+//! integration and its stored revision, connection and its base URL, a digest of the
 //! connection's credential (another account may see other data; a refreshed
 //! OAuth2 token starts a new entry), the action and the input in canonical
 //! JSON (`serde_json` maps keep their keys sorted). A key never holds a name
@@ -168,6 +168,7 @@ fn key(tenant: &str, target: &Target, input: &Value) -> Option<CacheKey> {
         tenant,
         &integration.def.slug,
         &target.connection.name,
+        target.connection.base_url.as_deref().unwrap_or(""),
         &target.action.def.slug,
     ] {
         // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.

@@ -377,7 +377,8 @@ impl Executor {
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
         let mut request = request::build(&target.action, target.base(), &input)?;
-        self.authorize(&target, Some(&credential), &call.options, &mut request)?;
+        let key = idempotency_key(&target, &call.options);
+        self.authorize(&target, Some(&credential), key.as_deref(), &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
         Ok(DryRun { request, notes })
@@ -477,11 +478,11 @@ impl Executor {
         &self,
         target: &Target,
         credential: Option<&Credential>,
-        options: &CallOptions,
+        idempotency_key: Option<&str>,
         request: &mut HttpRequest,
     ) -> Result<(), Error> {
         self.inner.url_policy.check_url(&request.url)?;
-        if let Some(key) = &options.idempotency_key {
+        if let Some(key) = idempotency_key {
             let value = HeaderValue::from_str(key).map_err(|_| {
                 Error::input(
                     "",
@@ -518,7 +519,8 @@ impl Executor {
         mut request: HttpRequest,
         run: &mut Run,
     ) -> Result<UpstreamResponse, Error> {
-        self.authorize(target, credential, options, &mut request)?;
+        let idempotency_key = idempotency_key(target, options);
+        self.authorize(target, credential, idempotency_key.as_deref(), &mut request)?;
         let credential = credential.unwrap_or(&Credential::None);
         // Redaction is paid for only when something will be logged or returned.
         let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
@@ -526,7 +528,7 @@ impl Executor {
         if logging {
             run.request = Some(redactor().request(&request));
         }
-        let may_repeat = target.action.idempotent() || options.idempotency_key.is_some();
+        let may_repeat = target.action.idempotent() || idempotency_key.is_some();
         let key = target.state_key(tenant);
         let clock = &self.inner.clock;
         // Admitted once per invocation; the guard records its outcome when
@@ -594,6 +596,18 @@ impl Executor {
         }
         Err(outbound_limit(wait))
     }
+}
+
+/// The idempotency key of one request, kept across its attempts: the caller's,
+/// or a fresh random UUID when the action takes a key (`idempotencyKey: true`).
+fn idempotency_key(target: &Target, options: &CallOptions) -> Option<String> {
+    options.idempotency_key.clone().or_else(|| {
+        target.action.def.idempotency_key.then(|| {
+            uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string()
+        })
+    })
 }
 
 /// A fresh request id: a time-ordered (v7) UUID, its random part from the

@@ -351,27 +351,39 @@ fn query_pairs(p: &Parameter, value: &Value) -> Result<Vec<(String, String)>, Er
 /// The body: the named body field, or every input field no parameter binds.
 fn body(action: &CompiledAction, fields: &Map<String, Value>) -> Result<RequestBody, Error> {
     let spec = action.def.body.as_ref();
+    let encoding = spec.map_or(BodyEncoding::Json, |b| b.encoding);
     let content = match spec.and_then(|b| b.field.as_deref()) {
-        Some(field) => match fields.get(field) {
-            Some(v) => v.clone(),
-            None => return Ok(RequestBody::Empty),
-        },
+        Some(field) => fields.get(field).cloned(),
         None => {
             let rest: Map<String, Value> = fields
                 .iter()
                 .filter(|(k, _)| action.param(k).is_none())
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if rest.is_empty() {
-                return Ok(RequestBody::Empty);
-            }
-            Value::Object(rest)
+            (!rest.is_empty()).then_some(Value::Object(rest))
         }
     };
-    match spec.map_or(BodyEncoding::Json, |b| b.encoding) {
+    let Some(content) = content else {
+        // Strict servers refuse a call without the body their description
+        // requires, even when none of its fields is set.
+        return Ok(match spec {
+            Some(b) if b.required => empty_body(encoding),
+            _ => RequestBody::Empty,
+        });
+    };
+    match encoding {
         BodyEncoding::Json => Ok(RequestBody::Json(content)),
         BodyEncoding::Form => Ok(RequestBody::Form(form_pairs(&content)?)),
         BodyEncoding::Multipart => Ok(RequestBody::Multipart(parts(&content)?)),
+    }
+}
+
+/// A body of `encoding` without fields: `{}`, an empty form, a multipart body without parts.
+fn empty_body(encoding: BodyEncoding) -> RequestBody {
+    match encoding {
+        BodyEncoding::Json => RequestBody::Json(Value::Object(Map::new())),
+        BodyEncoding::Form => RequestBody::Form(Vec::new()),
+        BodyEncoding::Multipart => RequestBody::Multipart(Vec::new()),
     }
 }
 
@@ -537,6 +549,7 @@ mod tests {
             encoding: BodyEncoding::Form,
             field: None,
             content_type: None,
+            required: false,
         });
         let r = build(
             &compiled(def.clone()),
@@ -557,6 +570,7 @@ mod tests {
             encoding: BodyEncoding::Multipart,
             field: None,
             content_type: None,
+            required: false,
         });
         let r = build(
             &compiled(def.clone()),
@@ -575,6 +589,7 @@ mod tests {
             encoding: BodyEncoding::Json,
             field: Some("items".into()),
             content_type: None,
+            required: false,
         });
         let r = build(
             &compiled(def),
@@ -583,6 +598,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.body, RequestBody::Json(json!([1, 2])));
+    }
+
+    #[test]
+    fn a_required_body_without_fields_is_sent_empty_in_its_encoding() {
+        let mut def = action("POST", "/t/{id}", &[("id", ParamLocation::Path)]);
+        let send = |def: &ActionDef, input: Value| {
+            build(&compiled(def.clone()), Some(Base::text("http://h")), &input)
+                .unwrap()
+                .body
+        };
+        assert_eq!(send(&def, json!({"id": "1"})), RequestBody::Empty);
+        for (encoding, empty) in [
+            (BodyEncoding::Json, RequestBody::Json(json!({}))),
+            (BodyEncoding::Form, RequestBody::Form(Vec::new())),
+            (BodyEncoding::Multipart, RequestBody::Multipart(Vec::new())),
+        ] {
+            def.body = Some(BodySpec {
+                encoding,
+                field: None,
+                content_type: None,
+                required: true,
+            });
+            assert_eq!(send(&def, json!({"id": "1"})), empty, "{encoding:?}");
+        }
+        def.body = Some(BodySpec {
+            encoding: BodyEncoding::Json,
+            field: None,
+            content_type: None,
+            required: true,
+        });
+        assert_eq!(
+            send(&def, json!({"id": "1", "name": "n"})),
+            RequestBody::Json(json!({"name": "n"}))
+        );
+        def.body.as_mut().unwrap().required = false;
+        assert_eq!(send(&def, json!({"id": "1"})), RequestBody::Empty);
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub(crate) struct CompiledAction {
     /// This action's recent response validation outcomes (per process, per
     /// revision: a new definition starts a new window).
     pub(crate) drift: Drift,
+    /// The action's own server, parsed once ([`request::parse_base`]).
+    base_url: Option<Url>,
     params: HashMap<String, usize>,
 }
 
@@ -111,6 +113,7 @@ impl CompiledAction {
             .collect();
         Ok(Self {
             policies: ActionPolicies::new(defaults, &def),
+            base_url: def.base_url.as_deref().and_then(request::parse_base),
             def,
             template,
             method,
@@ -147,14 +150,24 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// The base URL: the connection's override, else the integration's.
+    /// The base URL: the action's own server, else the connection's override,
+    /// else the integration's.
     pub(crate) fn base_url(&self) -> Option<&str> {
         self.base().map(|b| b.text)
     }
 
-    /// The base URL requests are built against, parsed when it is the
-    /// integration's (a connection's override is parsed per request).
+    /// The base URL requests are built against, parsed when it is the action's
+    /// or the integration's (a connection's override is parsed per request).
+    ///
+    /// An action's own server wins over the connection's override: the override
+    /// replaces the integration's default server (a sandbox, a region, a
+    /// self-hosted instance), and a multi-host API's other hosts are not
+    /// variants of that one (decision 67).
     pub(crate) fn base(&self) -> Option<Base<'_>> {
+        let action = &self.action;
+        if let Some(text) = action.def.base_url.as_deref() {
+            return Some(Base::parsed(text, action.base_url.as_ref()));
+        }
         if let Some(text) = self.connection.base_url.as_deref() {
             return Some(Base::text(text));
         }

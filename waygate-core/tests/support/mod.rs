@@ -141,3 +141,60 @@ async fn answer(state: Arc<State>, req: Request<Body>) -> Response<Body> {
     }
     response.body(Body::from(reply.body)).unwrap()
 }
+
+/// The files under a directory served on 127.0.0.1:0 (paths with `..` are
+/// 404s); it counts the requests and stops when dropped.
+pub struct FileServer {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<usize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FileServer {
+    pub async fn start(root: std::path::PathBuf) -> Self {
+        let requests = Arc::new(Mutex::new(0));
+        let counted = requests.clone();
+        let app = axum::Router::new().fallback(move |req: Request<Body>| {
+            let root = root.clone();
+            let counted = counted.clone();
+            async move {
+                *counted.lock().unwrap() += 1;
+                let path = req.uri().path().trim_start_matches('/').to_owned();
+                let file = (!path.split('/').any(|s| s == ".."))
+                    .then(|| std::fs::read(root.join(&path)).ok())
+                    .flatten();
+                match file {
+                    Some(bytes) => Response::new(Body::from(bytes)),
+                    None => Response::builder()
+                        .status(StatusCode::NOT_FOUND)
+                        .body(Body::empty())
+                        .unwrap(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> usize {
+        *self.requests.lock().unwrap()
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -7,11 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use url::Url;
 use utoipa::{IntoParams, ToSchema};
 use waygate_core::IntegrationDef;
-use waygate_core::import::{self, ImportOptions};
+use waygate_core::import::{self, HttpLimits, HttpLoader, ImportOptions};
 use waygate_core::model::{self, Defaults};
 use waygate_core::storage::IntegrationStore as _;
 use waygate_store::{IntegrationQuery, IntegrationSummary};
@@ -99,9 +102,16 @@ pub struct ListIntegrations {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportRequest {
-    /// The OpenAPI 3.x or Swagger 2.0 document: an object, or JSON/YAML text.
-    #[schema(value_type = Object)]
-    pub openapi: Value,
+    /// The OpenAPI 3.x or Swagger 2.0 document: an object, or JSON/YAML text
+    /// (its `$ref`s to other documents are not followed). Either this or `url`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub openapi: Option<Value>,
+    /// An http(s) URL to fetch the document from, with the documents its relative
+    /// `$ref`s point to (through the outbound URL policy; at most 3,000 documents,
+    /// 64 MiB and 60 s). Either this or `openapi`.
+    #[serde(default)]
+    pub url: Option<String>,
     /// The integration's slug (from the title by default).
     #[serde(default)]
     pub slug: Option<String>,
@@ -164,6 +174,11 @@ pub struct ListActions {
     pub q: Option<String>,
     /// Only actions of this group.
     pub group: Option<String>,
+    /// Entries per page (1–1000; default 100), in the definition's order.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// The `pagination.cursor` of the previous page (opaque).
+    pub cursor: Option<String>,
 }
 
 /// An action with its schemas.
@@ -392,7 +407,10 @@ pub async fn import_openapi(
         ));
     }
     // Parsing the document, importing and checking it is CPU work in
-    // proportion to its size.
+    // proportion to its size; a remote document's fetches run on this
+    // runtime while the importing thread waits for them.
+    let runtime = tokio::runtime::Handle::current();
+    let policy = app.settings.url_policy();
     let (warnings, def) = app
         .cpu
         .run(move || {
@@ -410,9 +428,25 @@ pub async fn import_openapi(
                 integration,
                 warnings,
                 ..
-            } = match body.openapi {
-                Value::String(text) => import::from_str(&text, &options),
-                value => import::from_value(value, &options),
+            } = match (body.openapi, body.url) {
+                (Some(Value::String(text)), None) => import::from_str(&text, &options),
+                (Some(value), None) => import::from_value(value, &options),
+                (None, Some(url)) => {
+                    let url = Url::parse(&url).map_err(|e| {
+                        ApiError::bad_request(format!("url: '{url}' is not a URL: {e}"))
+                    })?;
+                    let loader = HttpLoader::new(runtime, policy, HttpLimits::default())
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "cannot build the HTTP client of an import");
+                            ApiError::internal()
+                        })?;
+                    import::from_url(&url, &loader, &options)
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "give the document either as 'openapi' or as 'url', not both or neither",
+                    ));
+                }
             }
             .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
             Ok::<_, ApiError>((warnings, checked(integration)?))
@@ -597,7 +631,7 @@ pub async fn actions(
         q.q.as_deref()
             .map(str::to_lowercase)
             .filter(|n| !n.is_empty());
-    let data = def
+    let matching: Vec<&waygate_core::ActionDef> = def
         .actions
         .iter()
         .filter(|a| q.group.is_none() || a.group == q.group)
@@ -613,9 +647,31 @@ pub async fn actions(
                 .any(|t| t.to_lowercase().contains(n))
             })
         })
-        .map(|a| action_view(&def.slug, a))
         .collect();
-    Ok(Json(Page::all(data)))
+    // The cursor is the last slug answered: the next page starts after it.
+    let start = match q.cursor.as_deref() {
+        None => 0,
+        Some(cursor) => {
+            let slug = URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            let at = slug.and_then(|s| matching.iter().position(|a| a.slug == s));
+            at.map(|i| i + 1).ok_or_else(|| {
+                ApiError::bad_request(
+                    "cursor: not a cursor of this list (or its action is gone): start again without it",
+                )
+            })?
+        }
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000) as usize;
+    let page: Vec<&waygate_core::ActionDef> =
+        matching.iter().skip(start).take(limit).copied().collect();
+    let cursor = (start + page.len() < matching.len())
+        .then(|| page.last().map(|a| URL_SAFE_NO_PAD.encode(&a.slug)))
+        .flatten();
+    let data = page.iter().map(|a| action_view(&def.slug, a)).collect();
+    Ok(Json(Page::new(data, cursor, Some(matching.len() as u64))))
 }
 
 /// An action as answered.

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod catalog;
 pub mod connections;
 pub mod direct;
 pub mod error;
@@ -189,6 +190,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(connections::disconnect))
         .routes(routes!(oauth::connect))
         .routes(routes!(oauth::refresh))
+        .routes(routes!(catalog::search))
         .routes(routes!(actions::invoke))
         .routes(routes!(actions::test))
         .routes(routes!(actions::schema))

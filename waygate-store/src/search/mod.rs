@@ -14,7 +14,10 @@
 //! the action's slug or name contains, then by integration and action slug:
 //! the same order on both backends, as neither engine's own score is used.
 
+mod page;
 pub(crate) mod text;
+
+pub use page::{ActionPage, ActionQuery};
 
 use sea_orm::Value;
 
