@@ -15,6 +15,7 @@ mod mcp;
 mod names;
 mod oauth;
 mod oauth_local;
+mod scrape;
 mod secrets;
 mod serve;
 mod shutdown;

@@ -16,6 +16,7 @@ use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSi
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
 use crate::http::BodyLimits;
+use crate::jobs::scrape::ScrapeJobs;
 use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
 
@@ -26,6 +27,9 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// How long a document waits for a CPU slot before the answer is 503.
 const CPU_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// Scrape jobs a tenant may have queued or running at once, by default.
+pub const DEFAULT_SCRAPE_JOBS_PER_TENANT: u64 = 2;
 
 /// The largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -59,6 +63,39 @@ pub struct Settings {
     pub public_url: Option<url::Url>,
     /// Documents parsed, imported or checked at once (`WAYGATE_CPU_JOBS`).
     pub cpu_jobs: usize,
+    /// The LLM scrape jobs extract with (`WAYGATE_LLM_*`); heuristics only when unset.
+    pub llm: Option<LlmSettings>,
+    /// Scrape jobs a tenant may have queued or running at once (`WAYGATE_SCRAPE_JOBS_PER_TENANT`).
+    pub scrape_jobs_per_tenant: u64,
+}
+
+/// Which LLM scrape jobs use (`WAYGATE_LLM_PROVIDER`, `…_BASE_URL`, `…_MODEL`, `…_API_KEY`).
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// `openai` (any OpenAI-compatible server), `gemini` or `anthropic`.
+    pub provider: String,
+    /// The provider's base URL; its public one by default.
+    pub base_url: Option<String>,
+    /// The model.
+    pub model: Option<String>,
+    /// The provider's API key.
+    pub api_key: Option<SecretString>,
+}
+
+impl LlmSettings {
+    /// The provider these settings name.
+    ///
+    /// # Errors
+    /// One line: an unknown provider, a missing model or key, a bad base URL.
+    pub fn provider(&self) -> Result<Arc<dyn waygate_discover::llm::LlmProvider>, String> {
+        use secrecy::ExposeSecret as _;
+        waygate_discover::llm::configure(
+            &self.provider,
+            self.base_url.as_deref(),
+            self.model.as_deref(),
+            self.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        )
+    }
 }
 
 impl Default for Settings {
@@ -72,6 +109,8 @@ impl Default for Settings {
             body_memory_bytes: DEFAULT_BODIES_PER_BUDGET * DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             cpu_jobs: CpuPool::default_jobs(),
+            llm: None,
+            scrape_jobs_per_tenant: DEFAULT_SCRAPE_JOBS_PER_TENANT,
         }
     }
 }
@@ -132,6 +171,10 @@ pub struct App {
     pub cpu: CpuPool,
     /// The deadline and memory budget of request bodies.
     pub bodies: BodyLimits,
+    /// The outbound URL policy (upstream calls and crawls).
+    pub policy: UrlPolicy,
+    /// Scrape jobs: their LLM, limits and runtime.
+    pub scrapes: ScrapeJobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -189,6 +232,12 @@ impl AppState {
             .build()
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);
+        let llm = settings
+            .llm
+            .as_ref()
+            .map(LlmSettings::provider)
+            .transpose()?;
+        let scrapes = ScrapeJobs::new(llm, settings.scrape_jobs_per_tenant);
         Ok(Self(Arc::new(App {
             limits: TenantLimits::new(settings.tenant_rate_limit),
             store,
@@ -203,6 +252,8 @@ impl AppState {
             metrics,
             cpu,
             bodies,
+            policy,
+            scrapes,
         })))
     }
 }

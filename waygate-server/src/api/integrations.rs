@@ -257,13 +257,17 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
 
 /// `def`, when it can run: 400 naming every problem otherwise. Checking
 /// compiles every schema, so it runs on the CPU pool (`ops::cpu`).
-fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
+pub(crate) fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
     model::check(&def).map_err(|e| ApiError::from(waygate_core::Error::from(e)))?;
     Ok(def)
 }
 
 /// Stores a new definition, [`checked`] already; 409 when the slug is taken.
-async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
+pub(crate) async fn create(
+    app: &AppState,
+    tenant: &str,
+    def: IntegrationDef,
+) -> ApiResult<IntegrationDetail> {
     let slug = def.slug.clone();
     let created = app.store.create_integration(tenant, &def).await;
     // Written around the resolve cache, which may hold the slug's absence.

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod oauth;
 pub mod page;
 pub mod rejections;
+pub mod scrape;
 pub mod tenants;
 pub mod tools;
 
@@ -85,6 +86,7 @@ pub struct Resolution {
         (name = "connections", description = "Connections and their credentials (write-only)"),
         (name = "actions", description = "Invoking actions"),
         (name = "logs", description = "Request logs and figures"),
+        (name = "scrape", description = "Documentation discovery jobs: crawl, review, apply"),
     )
 )]
 struct ApiDoc;
@@ -193,6 +195,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::list))
         .routes(routes!(logs::stats))
         .routes(routes!(tools::list))
+        .routes(routes!(scrape::start))
+        .routes(routes!(scrape::get))
+        .routes(routes!(scrape::cancel))
+        .routes(routes!(scrape::apply))
 }
 
 /// The routes and their document, completed with the common answers (which
