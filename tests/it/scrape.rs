@@ -402,3 +402,70 @@ async fn the_tenant_limit_cancel_login_walls_and_a_crash() {
         "{job}"
     );
 }
+
+/// A vendor on loopback speaking Anthropic's Messages API (a tool call with
+/// one finding) or failing like an overloaded Gemini.
+async fn llm_vendor() -> String {
+    let router = axum::Router::new()
+        .route(
+            "/v1/messages",
+            axum::routing::post(|headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| async move {
+                assert_eq!(headers["x-api-key"], "anthropic-test-key");
+                assert_eq!(body["tool_choice"]["name"], "record_endpoints");
+                axum::Json(json!({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                    "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1},
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "record_endpoints",
+                        "input": {"actions": [{"method": "POST", "path": "/widgets", "summary": "Create a widget",
+                            "parameters": [{"name": "colour", "in": "body", "required": true}]}]}}]}))
+            }),
+        )
+        .route(
+            "/v1beta/models/{call}",
+            axum::routing::post(|| async {
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": {"code": 503, "status": "UNAVAILABLE"}})))
+            }),
+        );
+    serve_upstream(router).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
+    let site = slow_site().await;
+    let vendor = llm_vendor().await;
+    let body = json!({"urls": [format!("{site}/")], "mode": "specific"});
+    let gw = Gateway::start(&[
+        ("WAYGATE_LLM_PROVIDER", "anthropic"),
+        ("WAYGATE_LLM_BASE_URL", &vendor),
+        ("WAYGATE_LLM_MODEL", "claude-test"),
+        ("WAYGATE_LLM_API_KEY", "anthropic-test-key"),
+    ]);
+    let (_, key) = gw.tenant("llm").await;
+    let id = start(&gw, &key, body.clone()).await;
+    let job = finished(&gw, &key, &id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let actions = job["result"]["integration"]["actions"].as_array().unwrap();
+    let post = actions
+        .iter()
+        .find(|a| a["method"] == "POST")
+        .expect("the model's finding");
+    assert_eq!(post["metadata"]["extractedBy"], "llm", "{post}");
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["method"] == "GET" && a["path"] == "/widgets")
+    );
+
+    let gw = Gateway::start(&[
+        ("WAYGATE_LLM_PROVIDER", "gemini"),
+        ("WAYGATE_LLM_BASE_URL", &format!("{vendor}/v1beta")),
+        ("WAYGATE_LLM_API_KEY", "gemini-test-key"),
+    ]);
+    let (_, key) = gw.tenant("llm").await;
+    let id = start(&gw, &key, body).await;
+    let job = finished(&gw, &key, &id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let warnings = job["result"]["warnings"].to_string();
+    assert!(warnings.contains("gemini: HTTP 503"), "{warnings}");
+    assert!(!warnings.contains("gemini-test-key"));
+    assert_eq!(pairs(&job["result"]), ["GET /widgets"]);
+}
