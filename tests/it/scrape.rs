@@ -322,7 +322,7 @@ async fn slow_site() -> String {
             "/",
             get(|| async {
                 axum::response::Html(
-                    r#"<h2>List widgets</h2><p>GET /widgets</p><a href="/private">private</a>"#,
+                    r#"<h2>List widgets</h2><p>GET /widgets</p><p>You may send 120 requests per minute; X-RateLimit-Remaining counts down.</p><a href="/private">private</a>"#,
                 )
             }),
         )
@@ -374,6 +374,18 @@ async fn the_tenant_limit_cancel_login_walls_and_a_crash() {
         json!([format!("{site}/private")]),
         "{job}"
     );
+    // The stated rate limit becomes the draft's default, and its header is reported.
+    let result = &job["result"];
+    assert_eq!(
+        result["integration"]["defaults"]["rateLimit"],
+        json!({"requestsPerSecond": 2.0, "burst": 120}),
+        "{result}"
+    );
+    assert_eq!(
+        result["rateLimits"]["headers"],
+        json!(["X-RateLimit-Remaining"])
+    );
+    assert_eq!(result["rateLimits"]["statements"][0]["windowSeconds"], 60);
     // …and its content, pasted, is read instead.
     let pasted = start(
         &gw,

@@ -9,7 +9,7 @@
 //!
 //! Modules: [`crawl`] (fetching under core's outbound URL policy), `robots`,
 //! [`cache`] (the page cache port), [`text`] (HTML/Markdown → structured text),
-//! [`extract`] (heuristics), [`llm`] (LLM providers), [`diff`] (a draft against
+//! [`extract`] (heuristics), [`rate`] (stated rate limits), [`llm`] (LLM providers), [`diff`] (a draft against
 //! a stored definition), and the draft builder here.
 
 pub mod cache;
@@ -17,6 +17,7 @@ pub mod crawl;
 pub mod diff;
 pub mod extract;
 pub mod llm;
+pub mod rate;
 pub mod robots;
 pub mod text;
 
@@ -188,6 +189,9 @@ pub struct Discovery {
     pub login_required: Vec<String>,
     /// What the page cache saw (all zero without a cache).
     pub cache: cache::CacheReport,
+    /// Rate limits the docs state and the rate-limit headers they name; the
+    /// strictest statement is the draft's `defaults.rateLimit`.
+    pub rate_limits: rate::RateHints,
 }
 
 /// Crawls and extracts.
@@ -332,6 +336,22 @@ pub async fn discover(
         }
         def = merged;
     }
+    let mut rate_limits = rate::RateHints::default();
+    for f in &facts {
+        rate_limits
+            .statements
+            .extend(f.rate.statements.iter().cloned());
+        rate_limits.headers.extend(f.rate.headers.iter().cloned());
+    }
+    if def.defaults.rate_limit.is_none()
+        && let Some((config, from)) = rate::strictest(&rate_limits.statements)
+    {
+        warnings.push(format!(
+            "defaults.rateLimit set from the docs: {} requests per {} s ({})",
+            from.requests, from.window_secs, from.source_url
+        ));
+        def.defaults.rate_limit = Some(config);
+    }
     import::wish(&options.wishlist, &mut def.actions);
     if let Err(e) = waygate_core::model::check(&def) {
         // The builder only emits what check accepts; should a page defeat it, the
@@ -366,6 +386,7 @@ pub async fn discover(
         warnings,
         login_required: crawl.login,
         cache: crawl.cache,
+        rate_limits,
     })
 }
 

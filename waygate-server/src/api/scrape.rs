@@ -117,7 +117,8 @@ pub struct ScrapeJobView {
     /// Once succeeded: `integration` (the draft; each action's `metadata` has
     /// `confidence` 0..1 and `sourceUrl`), `pages`, `specs`, `warnings`,
     /// `loginRequired` (pages to paste), `cache` (`new`, `changed`,
-    /// `notModified`, `sameHash`) and, when asked, `diff`.
+    /// `notModified`, `sameHash`), `rateLimits` (`statements`, `headers`) and,
+    /// when asked, `diff`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,

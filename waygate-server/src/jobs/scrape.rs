@@ -252,6 +252,7 @@ async fn result(app: &AppState, tenant: &str, spec: &ScrapeSpec, found: Discover
         None => None,
     };
     let cache = found.cache;
+    let rate = found.rate_limits;
     let mut result = json!({
         "integration": integration,
         "pages": found.pages,
@@ -263,6 +264,12 @@ async fn result(app: &AppState, tenant: &str, spec: &ScrapeSpec, found: Discover
             "changed": cache.changed,
             "notModified": cache.not_modified,
             "sameHash": cache.same_hash,
+        },
+        "rateLimits": {
+            "statements": rate.statements.iter().map(|s| json!({
+                "requests": s.requests, "windowSeconds": s.window_secs, "sourceUrl": s.source_url,
+            })).collect::<Vec<_>>(),
+            "headers": rate.headers,
         },
     });
     if let Some(diff) = diff {
