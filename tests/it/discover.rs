@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use waygate_core::IntegrationDef;
 
-use crate::support::{DocSite, TempDir, serve_upstream, shared};
+use crate::support::{DocSite, opensearch_pages, serve_upstream};
 
 fn discover(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waygate"))
@@ -36,18 +36,12 @@ fn pairs(def: &IntegrationDef) -> Vec<String> {
 
 #[test]
 fn heuristics_find_declared_endpoints_on_opensearch_pages() {
-    let docs = shared().join("fixtures/docs/opensearch/docs-2024-12");
-    let site = TempDir::new("docsite");
-    for page in [
+    let site = opensearch_pages(&[
         "_api-reference/index-apis/update-alias.md",
         "_api-reference/index-apis/close-index.md",
         "_api-reference/document-apis/reindex.md",
         "_api-reference/cat/cat-indices.md",
-    ] {
-        let to = site.0.join(page);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(docs.join(page), to).unwrap();
-    }
+    ]);
     let server = DocSite::start(&site.0);
     let (def, err) = draft(&discover(&[&format!("{}/", server.1)]));
     let found = pairs(&def);

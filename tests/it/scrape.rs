@@ -9,7 +9,7 @@ use axum::routing::get;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{DocSite, Gateway, TempDir, serve_upstream, shared};
+use crate::support::{DocSite, Gateway, opensearch_pages, serve_upstream};
 
 /// Polls a job until it has ended; returns it.
 async fn finished(gw: &Gateway, key: &str, id: &str) -> Value {
@@ -70,17 +70,11 @@ fn slug_of(result: &Value, pair: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_job_drafts_applies_and_diffs_a_rescrape() {
-    let docs = shared().join("fixtures/docs/opensearch/docs-2024-12");
-    let site = TempDir::new("scrape-site");
-    for page in [
+    let site = opensearch_pages(&[
         "_api-reference/index-apis/close-index.md",
         "_api-reference/document-apis/reindex.md",
         "_api-reference/cat/cat-indices.md",
-    ] {
-        let to = site.0.join(page);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(docs.join(page), to).unwrap();
-    }
+    ]);
     let server = DocSite::start(&site.0);
     let gw = Gateway::start(&[]);
     let (_, key) = gw.tenant("docs").await;

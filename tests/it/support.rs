@@ -342,3 +342,16 @@ impl Drop for DocSite {
         let _ = self.0.wait();
     }
 }
+
+/// A folder holding these pages of the OpenSearch docs fixture (paths below
+/// `docs-2024-12`), for [`DocSite`] to serve.
+pub(crate) fn opensearch_pages(pages: &[&str]) -> TempDir {
+    let docs = shared().join("fixtures/docs/opensearch/docs-2024-12");
+    let site = TempDir::new("docsite");
+    for page in pages {
+        let to = site.0.join(page);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(docs.join(page), to).unwrap();
+    }
+    site
+}

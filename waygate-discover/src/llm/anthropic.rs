@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, answer, fail, output_schema, post, user_text,
+    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
 };
 
 const NAME: &str = "anthropic";
@@ -21,9 +21,7 @@ const MAX_TOKENS: u32 = 4096;
 
 /// Anthropic's Messages API with a tool for structured output.
 pub struct Anthropic {
-    client: reqwest::Client,
-    base_url: String,
-    model: String,
+    target: Target,
     api_key: String,
 }
 
@@ -37,9 +35,7 @@ impl Anthropic {
         api_key: String,
     ) -> Self {
         Self {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            model: model.into(),
+            target: Target::new(client, base_url, model),
             api_key,
         }
     }
@@ -53,7 +49,7 @@ impl LlmProvider for Anthropic {
 
     async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
         let body = json!({
-            "model": self.model,
+            "model": self.target.model,
             "max_tokens": MAX_TOKENS,
             "temperature": 0,
             "system": PROMPT,
@@ -66,8 +62,9 @@ impl LlmProvider for Anthropic {
             "tool_choice": {"type": "tool", "name": TOOL},
         });
         let request = self
+            .target
             .client
-            .post(format!("{}/v1/messages", self.base_url))
+            .post(format!("{}/v1/messages", self.target.base_url))
             .header("x-api-key", &self.api_key)
             .header("anthropic-version", API_VERSION)
             .json(&body);

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, answer, fail, output_schema, post, user_text,
+    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
 };
 
 const NAME: &str = "gemini";
@@ -16,9 +16,7 @@ pub(super) const DEFAULT_MODEL: &str = "gemini-3-flash";
 
 /// Gemini's `generateContent` with a response schema.
 pub struct Gemini {
-    client: reqwest::Client,
-    base_url: String,
-    model: String,
+    target: Target,
     api_key: String,
 }
 
@@ -32,9 +30,7 @@ impl Gemini {
         api_key: String,
     ) -> Self {
         Self {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            model: model.into(),
+            target: Target::new(client, base_url, model),
             api_key,
         }
     }
@@ -98,10 +94,11 @@ impl LlmProvider for Gemini {
             }
         });
         let request = self
+            .target
             .client
             .post(format!(
                 "{}/models/{}:generateContent",
-                self.base_url, self.model
+                self.target.base_url, self.target.model
             ))
             .header("x-goog-api-key", &self.api_key)
             .json(&body);

@@ -129,6 +129,24 @@ summary (one line), parameters (each with name, in: path|query|header|body, requ
 List only endpoints the text declares, not example requests with sample values. \
 Answer with JSON only: {\"actions\": [...]}. An empty list when there are none.";
 
+/// Where a provider sends: its client (built by the caller with its timeout),
+/// base URL (no trailing slash) and model.
+struct Target {
+    client: reqwest::Client,
+    base_url: String,
+    model: String,
+}
+
+impl Target {
+    fn new(client: reqwest::Client, base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            client,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            model: model.into(),
+        }
+    }
+}
+
 /// Model answers larger than this are refused.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 

@@ -4,16 +4,14 @@
 use serde_json::{Value, json};
 
 use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, answer, fail, output_schema, post, user_text,
+    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
 };
 
 const NAME: &str = "openai-compatible";
 
 /// OpenAI-compatible chat completions with a JSON-schema response format.
 pub struct OpenAiCompatible {
-    client: reqwest::Client,
-    base_url: String,
-    model: String,
+    target: Target,
     api_key: Option<String>,
 }
 
@@ -28,9 +26,7 @@ impl OpenAiCompatible {
         api_key: Option<String>,
     ) -> Self {
         Self {
-            client,
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            model: model.into(),
+            target: Target::new(client, base_url, model),
             api_key,
         }
     }
@@ -44,7 +40,7 @@ impl LlmProvider for OpenAiCompatible {
 
     async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
         let body = json!({
-            "model": self.model,
+            "model": self.target.model,
             "temperature": 0,
             "messages": [
                 {"role": "system", "content": PROMPT},
@@ -55,8 +51,9 @@ impl LlmProvider for OpenAiCompatible {
             }}
         });
         let mut request = self
+            .target
             .client
-            .post(format!("{}/chat/completions", self.base_url))
+            .post(format!("{}/chat/completions", self.target.base_url))
             .json(&body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
