@@ -282,16 +282,19 @@ async fn result(app: &AppState, tenant: &str, spec: &ScrapeSpec, found: Discover
 /// bytes of JSON; a warning says how many were left out.
 fn bounded(mut def: IntegrationDef, max: usize, warnings: &mut Vec<String>) -> IntegrationDef {
     let actions = std::mem::take(&mut def.actions);
-    let mut size = def.to_json().len();
+    // Measured as stored: compact JSON.
+    let mut size = compact_len(&def);
     let total = actions.len();
     for a in actions {
-        let more = serde_json::to_string(&a).map_or(usize::MAX, |t| t.len() + 1);
+        let more = compact_len(&a).saturating_add(usize::from(!def.actions.is_empty()));
         if size.saturating_add(more) > max {
             break;
         }
         size += more;
         def.actions.push(a);
     }
+    // The estimate leaves out the list's own brackets when it starts empty.
+    while compact_len(&def) > max && def.actions.pop().is_some() {}
     if def.actions.len() < total {
         warnings.push(format!(
             "the result is limited to {max} bytes: {} of {total} actions kept (use the wishlist or specific mode to choose)",
@@ -299,6 +302,10 @@ fn bounded(mut def: IntegrationDef, max: usize, warnings: &mut Vec<String>) -> I
         ));
     }
     def
+}
+
+fn compact_len<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_string(value).map_or(usize::MAX, |t| t.len())
 }
 
 /// Fails jobs whose process is gone, now and every [`SWEEP`]; purges jobs
@@ -378,13 +385,13 @@ mod tests {
                 format!("/things/{i}"),
             ));
         }
-        let whole = def.to_json().len();
+        let whole = compact_len(&def);
         let mut warnings = Vec::new();
         let kept = bounded(def.clone(), whole, &mut warnings);
         assert_eq!(kept.actions.len(), 100);
         assert!(warnings.is_empty());
         let kept = bounded(def, whole / 2, &mut warnings);
-        assert!(kept.to_json().len() <= whole / 2);
+        assert!(compact_len(&kept) <= whole / 2);
         assert!(
             (40..60).contains(&kept.actions.len()),
             "{}",
