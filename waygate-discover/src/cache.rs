@@ -24,6 +24,32 @@ pub struct CachedPage {
 }
 
 /// Where the crawler keeps pages between crawls.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// use waygate_discover::cache::{CachedPage, PageCache};
+///
+/// /// Pages kept in memory for one process.
+/// #[derive(Default)]
+/// struct InMemory(Mutex<HashMap<String, CachedPage>>);
+///
+/// #[async_trait::async_trait]
+/// impl PageCache for InMemory {
+///     async fn get(&self, url: &str) -> Option<CachedPage> {
+///         self.0.lock().ok()?.get(url).cloned()
+///     }
+///     async fn put(&self, page: CachedPage) {
+///         if let Ok(mut pages) = self.0.lock() {
+///             pages.insert(page.url.clone(), page);
+///         }
+///     }
+/// }
+///
+/// let mut options = waygate_discover::DiscoverOptions::new(vec![]);
+/// options.cache = Some(std::sync::Arc::new(InMemory::default()));
+/// ```
 #[async_trait::async_trait]
 pub trait PageCache: Send + Sync {
     /// The page cached for `url`, if any. A cache that fails answers `None`
