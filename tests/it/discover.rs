@@ -2,59 +2,13 @@
 //! OpenSearch's docs served by ../shared/tools/docsite.py (heuristic extraction),
 //! and a small site that links its OpenAPI document and has a robots.txt.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use axum::routing::get;
 use serde_json::{Value, json};
 use waygate_core::IntegrationDef;
 
-use crate::support::{TempDir, serve_upstream};
-
-fn shared() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    assert!(
-        dir.join("tools/docsite.py").is_file(),
-        "../shared/tools/docsite.py is missing beside the repository"
-    );
-    dir
-}
-
-/// docsite.py serving a folder, killed when dropped.
-struct DocSite(Child, String);
-
-impl DocSite {
-    fn start(dir: &std::path::Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .arg(shared().join("tools/docsite.py"))
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docsite.py did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child, format!("http://127.0.0.1:{port}"))
-    }
-}
-
-impl Drop for DocSite {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support::{DocSite, opensearch_pages, serve_upstream};
 
 fn discover(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_waygate"))
@@ -82,18 +36,12 @@ fn pairs(def: &IntegrationDef) -> Vec<String> {
 
 #[test]
 fn heuristics_find_declared_endpoints_on_opensearch_pages() {
-    let docs = shared().join("fixtures/docs/opensearch/docs-2024-12");
-    let site = TempDir::new("docsite");
-    for page in [
+    let site = opensearch_pages(&[
         "_api-reference/index-apis/update-alias.md",
         "_api-reference/index-apis/close-index.md",
         "_api-reference/document-apis/reindex.md",
         "_api-reference/cat/cat-indices.md",
-    ] {
-        let to = site.0.join(page);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(docs.join(page), to).unwrap();
-    }
+    ]);
     let server = DocSite::start(&site.0);
     let (def, err) = draft(&discover(&[&format!("{}/", server.1)]));
     let found = pairs(&def);

@@ -18,6 +18,7 @@ mod names;
 mod oauth;
 mod oauth_local;
 mod paginate;
+mod scrape;
 mod secrets;
 mod serve;
 mod shutdown;

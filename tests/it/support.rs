@@ -1,10 +1,10 @@
 //! Running the real `waygate serve` for a test, and a scripted upstream API.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use reqwest::{Method, StatusCode};
@@ -296,4 +296,62 @@ fn psql(url: &str, sql: &str) {
         .status()
         .expect("psql runs");
     assert!(status.success(), "psql: {sql}");
+}
+
+/// `../shared` beside the repository (tools and fixtures).
+pub(crate) fn shared() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    assert!(
+        dir.join("tools/docsite.py").is_file(),
+        "../shared/tools/docsite.py is missing beside the repository"
+    );
+    dir
+}
+
+/// docsite.py serving a folder, killed when dropped.
+pub(crate) struct DocSite(Child, pub(crate) String);
+
+impl DocSite {
+    /// Serves `dir` on a free port; waits until it answers.
+    pub(crate) fn start(dir: &std::path::Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .arg(shared().join("tools/docsite.py"))
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "docsite.py did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for DocSite {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A folder holding these pages of the OpenSearch docs fixture (paths below
+/// `docs-2024-12`), for [`DocSite`] to serve.
+pub(crate) fn opensearch_pages(pages: &[&str]) -> TempDir {
+    let docs = shared().join("fixtures/docs/opensearch/docs-2024-12");
+    let site = TempDir::new("docsite");
+    for page in pages {
+        let to = site.0.join(page);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(docs.join(page), to).unwrap();
+    }
+    site
 }

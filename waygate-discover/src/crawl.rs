@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::cache::{CacheReport, CachedPage, PageCache, content_hash};
 use crate::robots::{MAX_ROBOTS_BYTES, Robots};
 use crate::{DiscoverError, DiscoverOptions, Mode, Progress};
 use waygate_core::UrlPolicy;
@@ -83,6 +84,19 @@ pub(crate) struct Fetcher {
     next_slot: Mutex<HashMap<String, Instant>>,
     robots: Mutex<HashMap<String, Arc<Robots>>>,
     obey_robots: bool,
+    cache: Option<Arc<dyn PageCache>>,
+    report: std::sync::Mutex<CacheReport>,
+}
+
+/// A successful GET.
+struct Got {
+    url: Url,
+    content_type: String,
+    body: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// `304`: the body is the cached one.
+    not_modified: bool,
 }
 
 impl Fetcher {
@@ -104,6 +118,8 @@ impl Fetcher {
             next_slot: Mutex::new(HashMap::new()),
             robots: Mutex::new(HashMap::new()),
             obey_robots: options.robots,
+            cache: options.cache.clone(),
+            report: std::sync::Mutex::new(CacheReport::default()),
         })
     }
 
@@ -134,8 +150,8 @@ impl Fetcher {
         robots_url.set_query(None);
         robots_url.set_fragment(None);
         // A missing or unreadable robots.txt allows everything (RFC 9309 §2.3.1.3 for 4xx).
-        let rules = match self.get(&robots_url, MAX_ROBOTS_BYTES, true).await {
-            Ok((_, _, body)) => Robots::parse(&body, USER_AGENT),
+        let rules = match self.get(&robots_url, MAX_ROBOTS_BYTES, true, None).await {
+            Ok(got) => Robots::parse(&got.body, USER_AGENT),
             Err(_) => Robots::default(),
         };
         let rules = Arc::new(rules);
@@ -159,27 +175,66 @@ impl Fetcher {
                 return Err(FetchError::Robots);
             }
         }
-        let (final_url, content_type, body) = self.get(url, self.max_page_bytes, false).await?;
-        let kind = kind_of(&content_type, &final_url)
-            .ok_or_else(|| FetchError::ContentType(content_type.clone()))?;
-        if kind == Kind::Html && looks_like_login(&body) {
+        let key = canonical(url).to_string();
+        let cached = match &self.cache {
+            Some(cache) => cache.get(&key).await,
+            None => None,
+        };
+        let got = self
+            .get(url, self.max_page_bytes, false, cached.as_ref())
+            .await?;
+        let kind = kind_of(&got.content_type, &got.url)
+            .ok_or_else(|| FetchError::ContentType(got.content_type.clone()))?;
+        if kind == Kind::Html && looks_like_login(&got.body) {
             return Err(FetchError::Login(200));
         }
+        if let Some(cache) = &self.cache {
+            let hash = content_hash(&got.body);
+            {
+                let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
+                match &cached {
+                    _ if got.not_modified => report.not_modified += 1,
+                    Some(before) if before.content_hash == hash => report.same_hash += 1,
+                    Some(_) => report.changed += 1,
+                    None => report.new += 1,
+                }
+            }
+            cache
+                .put(CachedPage {
+                    url: key,
+                    content_hash: hash,
+                    body: got.body.clone(),
+                    content_type: got.content_type.clone(),
+                    etag: got.etag.clone(),
+                    last_modified: got.last_modified.clone(),
+                })
+                .await;
+        }
         Ok(Fetched {
-            url: final_url,
+            url: got.url,
             kind,
-            body,
+            body: got.body,
             depth,
         })
     }
 
-    /// GET with the size cap and the budget; `(final URL, content type, body)`.
+    /// What the page cache saw so far.
+    fn cache_report(&self) -> CacheReport {
+        self.report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// GET with the size cap and the budget; conditional when `cached` has
+    /// validators, answered from `cached` on `304`.
     async fn get(
         &self,
         url: &Url,
         cap: usize,
         quiet: bool,
-    ) -> Result<(Url, String, String), FetchError> {
+        cached: Option<&CachedPage>,
+    ) -> Result<Got, FetchError> {
         use std::sync::atomic::Ordering;
         self.policy
             .check_url(url)
@@ -188,17 +243,42 @@ impl Fetcher {
             return Err(FetchError::Budget);
         }
         self.pace(url).await;
-        let mut response = self
-            .client
-            .get(url.clone())
-            .header(
-                reqwest::header::ACCEPT,
-                "text/html, text/markdown, application/json, application/yaml;q=0.9, */*;q=0.1",
-            )
+        let mut request = self.client.get(url.clone()).header(
+            reqwest::header::ACCEPT,
+            "text/html, text/markdown, application/json, application/yaml;q=0.9, */*;q=0.1",
+        );
+        if let Some(c) = cached {
+            if let Some(etag) = &c.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &c.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let mut response = request
             .send()
             .await
             .map_err(|e| FetchError::Network(network_error(&e)))?;
         let status = response.status().as_u16();
+        let header = |name: reqwest::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let last_modified = header(reqwest::header::LAST_MODIFIED);
+        if let (304, Some(c)) = (status, cached) {
+            return Ok(Got {
+                url: response.url().clone(),
+                content_type: c.content_type.clone(),
+                body: c.body.clone(),
+                etag: etag.or_else(|| c.etag.clone()),
+                last_modified: last_modified.or_else(|| c.last_modified.clone()),
+                not_modified: true,
+            });
+        }
         if status == 401 || status == 403 {
             return Err(FetchError::Login(status));
         }
@@ -239,11 +319,14 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((
-            final_url,
+        Ok(Got {
+            url: final_url,
             content_type,
-            String::from_utf8_lossy(&body).into_owned(),
-        ))
+            body: String::from_utf8_lossy(&body).into_owned(),
+            etag,
+            last_modified,
+            not_modified: false,
+        })
     }
 }
 
@@ -381,6 +464,9 @@ pub(crate) struct Crawl {
     pub(crate) pages: Vec<Fetched>,
     pub(crate) specs: Vec<Fetched>,
     pub(crate) warnings: Vec<String>,
+    /// Pages behind a login (401, 403 or a login form).
+    pub(crate) login: Vec<String>,
+    pub(crate) cache: CacheReport,
 }
 
 /// Crawls from the start URLs; `handle` parses each page and returns its links
@@ -396,6 +482,18 @@ pub(crate) async fn crawl(
     let mut frontier: Vec<Pending> = Vec::new();
     let mut spec_queue: Vec<Url> = Vec::new();
     let starts: Vec<Url> = options.urls.clone();
+    // Pasted pages (docs behind a login) are read as if fetched, before anything else.
+    let mut ready: Vec<Fetched> = Vec::new();
+    for p in options.pasted.iter().rev() {
+        if seen.insert(canonical(&p.url).to_string()) {
+            ready.push(Fetched {
+                url: p.url.clone(),
+                kind: p.kind,
+                body: p.content.clone(),
+                depth: 0,
+            });
+        }
+    }
     for url in &starts {
         let url = canonical(url);
         if seen.insert(url.to_string()) {
@@ -447,7 +545,7 @@ pub(crate) async fn crawl(
                 }
                 continue;
             }
-            if fetched + in_flight.len() >= options.max_pages {
+            if fetched + in_flight.len() + ready.len() >= options.max_pages {
                 break;
             }
             let Some(best) = frontier
@@ -461,7 +559,11 @@ pub(crate) async fn crawl(
             let next = frontier.remove(best);
             in_flight.push(job(next.url, false, next.depth));
         }
-        let Some((url, is_spec, depth, result)) = in_flight.next().await else {
+        let next = match ready.pop() {
+            Some(doc) => Some((doc.url.clone(), false, 0, Ok(doc))),
+            None => in_flight.next().await,
+        };
+        let Some((url, is_spec, depth, result)) = next else {
             break;
         };
         match result {
@@ -532,6 +634,9 @@ pub(crate) async fn crawl(
                 if matches!(e, FetchError::Budget) {
                     frontier.clear();
                 }
+                if matches!(e, FetchError::Login(_)) {
+                    out.login.push(url.to_string());
+                }
                 progress(Progress::Skipped {
                     url: url.to_string(),
                     reason: e.to_string(),
@@ -547,6 +652,7 @@ pub(crate) async fn crawl(
             frontier.len()
         ));
     }
+    out.cache = fetcher.cache_report();
     Ok(out)
 }
 

@@ -100,6 +100,8 @@ pub struct PageFacts {
     pub auth: AuthHints,
     /// Origins (with any path prefix) of full request URLs in examples, with counts.
     pub base_urls: BTreeMap<String, usize>,
+    /// Rate limits stated and rate-limit headers named.
+    pub rate: crate::rate::RateHints,
 }
 
 fn re(pattern: &str) -> Regex {
@@ -207,6 +209,7 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
                     }
                 }
                 auth_hints(text, &mut facts.auth);
+                crate::rate::scan(text, &source, &mut facts.rate);
                 if let Block::Item(item) = block
                     && let Some(location) = param_section(&headings)
                     && let Some(p) = param_item(item, location)
@@ -217,9 +220,13 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
             Block::Code(code) => {
                 code_block(code, section, &mut facts, &mut push);
                 auth_hints(code, &mut facts.auth);
+                crate::rate::scan(code, &source, &mut facts.rate);
             }
             Block::Table(rows) => {
                 table_rows(rows, &mut facts, &mut push);
+                for row in rows {
+                    crate::rate::scan(&row.join(" "), &source, &mut facts.rate);
+                }
                 if let Some(location) = param_section(&headings) {
                     page_params.extend(param_table(rows, location));
                 } else if let Some(location) = param_table_kind(rows) {

@@ -8,12 +8,16 @@
 //! to the database: callers store what they accept.
 //!
 //! Modules: [`crawl`] (fetching under core's outbound URL policy), `robots`,
-//! [`text`] (HTML/Markdown → structured text), [`extract`] (heuristics), and the
-//! draft builder here.
+//! [`cache`] (the page cache port), [`text`] (HTML/Markdown → structured text),
+//! [`extract`] (heuristics), [`rate`] (stated rate limits), [`llm`] (LLM providers), [`diff`] (a draft against
+//! a stored definition), and the draft builder here.
 
+pub mod cache;
 pub mod crawl;
+pub mod diff;
 pub mod extract;
 pub mod llm;
+pub mod rate;
 pub mod robots;
 pub mod text;
 
@@ -75,6 +79,21 @@ pub struct DiscoverOptions {
     pub llm: Option<Arc<dyn llm::LlmProvider>>,
     /// Chunks sent to the LLM per discovery at most (its cost budget); default 40.
     pub llm_max_chunks: usize,
+    /// Pages kept between crawls: conditional requests and change counts; none by default.
+    pub cache: Option<Arc<dyn cache::PageCache>>,
+    /// Pages given as content (docs behind a login), read before any fetch.
+    pub pasted: Vec<Pasted>,
+}
+
+/// A page's content given by the caller instead of fetched (docs behind a login).
+#[derive(Debug, Clone)]
+pub struct Pasted {
+    /// The URL it was copied from (links on it resolve against it).
+    pub url: Url,
+    /// Its content.
+    pub content: String,
+    /// What it is.
+    pub kind: crawl::Kind,
 }
 
 impl std::fmt::Debug for DiscoverOptions {
@@ -107,6 +126,8 @@ impl DiscoverOptions {
             policy: UrlPolicy::strict(),
             llm: None,
             llm_max_chunks: 40,
+            cache: None,
+            pasted: Vec::new(),
         }
     }
 }
@@ -164,6 +185,13 @@ pub struct Discovery {
     pub specs: Vec<String>,
     /// Pages skipped, guesses made, limits hit.
     pub warnings: Vec<String>,
+    /// Pages behind a login (401, 403 or a login form): paste their content instead.
+    pub login_required: Vec<String>,
+    /// What the page cache saw (all zero without a cache).
+    pub cache: cache::CacheReport,
+    /// Rate limits the docs state and the rate-limit headers they name; the
+    /// strictest statement is the draft's `defaults.rateLimit`.
+    pub rate_limits: rate::RateHints,
 }
 
 /// Crawls and extracts.
@@ -175,10 +203,16 @@ pub async fn discover(
     options: &DiscoverOptions,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Discovery, DiscoverError> {
-    if options.urls.is_empty() {
-        return Err(DiscoverError::BadInput("give at least one URL".into()));
+    if options.urls.is_empty() && options.pasted.is_empty() {
+        return Err(DiscoverError::BadInput(
+            "give at least one URL or pasted page".into(),
+        ));
     }
-    for u in &options.urls {
+    for u in options
+        .urls
+        .iter()
+        .chain(options.pasted.iter().map(|p| &p.url))
+    {
         if !matches!(u.scheme(), "http" | "https") {
             return Err(DiscoverError::BadInput(format!(
                 "'{u}' is not an http(s) URL"
@@ -268,7 +302,14 @@ pub async fn discover(
         }
     }
 
-    let host = options.urls[0].host_str().unwrap_or("api").to_owned();
+    let host = options
+        .urls
+        .iter()
+        .chain(options.pasted.iter().map(|p| &p.url))
+        .next()
+        .and_then(Url::host_str)
+        .unwrap_or("api")
+        .to_owned();
     let mut def = draft(
         &facts,
         title.as_deref().unwrap_or(&host),
@@ -294,6 +335,22 @@ pub async fn discover(
             merged.actions.push(a);
         }
         def = merged;
+    }
+    let mut rate_limits = rate::RateHints::default();
+    for f in &facts {
+        rate_limits
+            .statements
+            .extend(f.rate.statements.iter().cloned());
+        rate_limits.headers.extend(f.rate.headers.iter().cloned());
+    }
+    if def.defaults.rate_limit.is_none()
+        && let Some((config, from)) = rate::strictest(&rate_limits.statements)
+    {
+        warnings.push(format!(
+            "defaults.rateLimit set from the docs: {} requests per {} s ({})",
+            from.requests, from.window_secs, from.source_url
+        ));
+        def.defaults.rate_limit = Some(config);
     }
     import::wish(&options.wishlist, &mut def.actions);
     if let Err(e) = waygate_core::model::check(&def) {
@@ -327,6 +384,9 @@ pub async fn discover(
         pages: crawl.pages.len(),
         specs,
         warnings,
+        login_required: crawl.login,
+        cache: crawl.cache,
+        rate_limits,
     })
 }
 
@@ -435,7 +495,7 @@ fn grounded(path: &str, text: &str) -> bool {
 }
 
 /// A path with every placeholder made anonymous, for comparing endpoints.
-fn shape(path: &str) -> String {
+pub(crate) fn shape(path: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for c in path.chars() {
@@ -848,6 +908,108 @@ mod tests {
                 .any(|w| w.contains("HTTP 503; heuristics used")),
             "{:?}",
             found.warnings
+        );
+    }
+
+    /// A page cache in memory.
+    #[derive(Default)]
+    struct MemoryCache(std::sync::Mutex<BTreeMap<String, cache::CachedPage>>);
+
+    #[async_trait::async_trait]
+    impl cache::PageCache for MemoryCache {
+        async fn get(&self, url: &str) -> Option<cache::CachedPage> {
+            self.0.lock().unwrap().get(url).cloned()
+        }
+        async fn put(&self, page: cache::CachedPage) {
+            self.0.lock().unwrap().insert(page.url.clone(), page);
+        }
+    }
+
+    /// `/` links three pages: `/etag` honours `If-None-Match`, `/plain` has no
+    /// validators, `/moving` changes on every fetch; `/private` answers 401.
+    async fn cached_site() -> (Url, Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::{Html, IntoResponse};
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async {
+                Html(r#"<a href="/etag">a</a> <a href="/plain">b</a> <a href="/moving">c</a> <a href="/private">d</a>"#)
+            }))
+            .route("/etag", axum::routing::get(move |h: HeaderMap| {
+                let count = count.clone();
+                async move {
+                    if h.get(header::IF_NONE_MATCH).is_some_and(|v| v == "\"v1\"") {
+                        return StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    ([(header::ETAG, "\"v1\"")], Html("<h2>List users</h2><p>GET /users</p>")).into_response()
+                }
+            }))
+            .route("/plain", axum::routing::get(|| async { Html("<h2>Get team</h2><p>GET /teams/{id}</p>") }))
+            .route("/moving", axum::routing::get(|| async {
+                Html(format!("<p>{:?}</p>", std::time::SystemTime::now()))
+            }))
+            .route("/private", axum::routing::get(|| async { StatusCode::UNAUTHORIZED }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (Url::parse(&format!("http://{addr}/")).unwrap(), served)
+    }
+
+    #[tokio::test]
+    async fn a_recrawl_asks_conditionally_and_counts_what_changed() {
+        let (url, served) = cached_site().await;
+        let mut options = DiscoverOptions::new(vec![url.clone()]);
+        options.policy = UrlPolicy::strict().allow_loopback();
+        options.find_specs = false;
+        options.per_host_delay = Duration::ZERO;
+        options.cache = Some(Arc::new(MemoryCache::default()));
+        let first = discover(&options, &|_| {}).await.unwrap();
+        assert_eq!(first.cache.new, 4, "{:?}", first.cache);
+        assert_eq!(
+            first.login_required,
+            [url.join("/private").unwrap().to_string()]
+        );
+        let second = discover(&options, &|_| {}).await.unwrap();
+        assert_eq!(
+            second.cache,
+            cache::CacheReport {
+                new: 0,
+                changed: 1,
+                not_modified: 1,
+                same_hash: 2
+            }
+        );
+        // The 304 page's endpoint is still in the draft, from the cached content.
+        assert!(
+            second
+                .integration
+                .actions
+                .iter()
+                .any(|a| a.path == "/users")
+        );
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // Pasted content stands in for the page behind the login.
+        options.cache = None;
+        options.pasted = vec![Pasted {
+            url: url.join("/private").unwrap(),
+            content: "<h2>Delete a user</h2><p>DELETE /users/{id}</p>".into(),
+            kind: crawl::Kind::Html,
+        }];
+        let pasted = discover(&options, &|_| {}).await.unwrap();
+        assert!(
+            pasted.login_required.is_empty(),
+            "{:?}",
+            pasted.login_required
+        );
+        assert!(
+            pasted
+                .integration
+                .actions
+                .iter()
+                .any(|a| a.method == "DELETE")
         );
     }
 

@@ -17,6 +17,7 @@ use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSi
 use crate::api::auth::AuthCache;
 use crate::api::limit::TenantLimits;
 use crate::http::BodyLimits;
+use crate::jobs::scrape::ScrapeJobs;
 use crate::mcp::StoreRegistry;
 use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
@@ -28,6 +29,9 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// How long a document waits for a CPU slot before the answer is 503.
 const CPU_QUEUE_WAIT: Duration = Duration::from_secs(10);
+
+/// Scrape jobs a tenant may have queued or running at once, by default.
+pub const DEFAULT_SCRAPE_JOBS_PER_TENANT: u64 = 2;
 
 /// The largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -67,6 +71,39 @@ pub struct Settings {
     /// Memory for responses of actions with `cache: {ttlSeconds}`, per process
     /// (`WAYGATE_RESPONSE_CACHE_BYTES`); 0 keeps none.
     pub response_cache_bytes: u64,
+    /// The LLM scrape jobs extract with (`WAYGATE_LLM_*`); heuristics only when unset.
+    pub llm: Option<LlmSettings>,
+    /// Scrape jobs a tenant may have queued or running at once (`WAYGATE_SCRAPE_JOBS_PER_TENANT`).
+    pub scrape_jobs_per_tenant: u64,
+}
+
+/// Which LLM scrape jobs use (`WAYGATE_LLM_PROVIDER`, `…_BASE_URL`, `…_MODEL`, `…_API_KEY`).
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// `openai` (any OpenAI-compatible server), `gemini` or `anthropic`.
+    pub provider: String,
+    /// The provider's base URL; its public one by default.
+    pub base_url: Option<String>,
+    /// The model.
+    pub model: Option<String>,
+    /// The provider's API key.
+    pub api_key: Option<SecretString>,
+}
+
+impl LlmSettings {
+    /// The provider these settings name.
+    ///
+    /// # Errors
+    /// One line: an unknown provider, a missing model or key, a bad base URL.
+    pub fn provider(&self) -> Result<Arc<dyn waygate_discover::llm::LlmProvider>, String> {
+        use secrecy::ExposeSecret as _;
+        waygate_discover::llm::configure(
+            &self.provider,
+            self.base_url.as_deref(),
+            self.model.as_deref(),
+            self.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        )
+    }
 }
 
 impl Default for Settings {
@@ -81,6 +118,8 @@ impl Default for Settings {
             public_url: None,
             cpu_jobs: CpuPool::default_jobs(),
             response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
+            llm: None,
+            scrape_jobs_per_tenant: DEFAULT_SCRAPE_JOBS_PER_TENANT,
         }
     }
 }
@@ -154,6 +193,10 @@ pub struct App {
     /// The MCP server of `/mcp` and `waygate mcp`: one per process, so every
     /// serving thread shares its tool catalogs.
     pub mcp: McpServer,
+    /// The outbound URL policy (upstream calls and crawls).
+    pub policy: UrlPolicy,
+    /// Scrape jobs: their LLM, limits and runtime.
+    pub scrapes: ScrapeJobs,
 }
 
 impl std::fmt::Debug for AppState {
@@ -214,6 +257,12 @@ impl AppState {
             .map_err(|e| format!("cannot build the engine: {e}"))?;
         let cpu = CpuPool::new(settings.cpu_jobs, CPU_QUEUE_WAIT);
         let mcp = McpServer::new(executor.clone(), Arc::new(StoreRegistry(store.clone())));
+        let llm = settings
+            .llm
+            .as_ref()
+            .map(LlmSettings::provider)
+            .transpose()?;
+        let scrapes = ScrapeJobs::new(llm, settings.scrape_jobs_per_tenant);
         Ok(Self(Arc::new(App {
             mcp,
             limits: TenantLimits::new(settings.tenant_rate_limit),
@@ -229,6 +278,8 @@ impl AppState {
             metrics,
             cpu,
             bodies,
+            policy,
+            scrapes,
         })))
     }
 }

@@ -9,11 +9,13 @@
 //! - [`http`]: the root router (`/healthz`, `/metrics`, `/docs`) and graceful serving.
 //! - [`api`]: `/api/v1`: authentication, tenant limits, one module per resource,
 //!   the error shape, the OpenAPI document.
+//! - [`jobs`]: background jobs for tenants (scrape jobs).
 //! - [`ops`]: Prometheus metrics, request ids and access records.
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod http;
+pub mod jobs;
 pub mod mcp;
 pub mod ops;

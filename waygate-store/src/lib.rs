@@ -43,6 +43,8 @@
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
 //! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
 //! - `oauth_states` — pending authorizations: single-use, expiring `state`s with sealed PKCE verifiers.
+//! - `scrape_jobs` — scrape jobs: per-tenant limit at creation, leases, compare-and-set transitions.
+//! - `page_cache` — the crawler's pages per tenant and URL: content hash and validators.
 //! - `logs` — [`SqlLogSink`] (batched, off the hot path), listing, retention.
 //! - `error` — [`Error`] with a backend-neutral [`ErrorKind`].
 //! - `time` — times as epoch milliseconds.
@@ -60,7 +62,9 @@ mod logs;
 mod mappings;
 mod migration;
 mod oauth_states;
+mod page_cache;
 mod rotation;
+mod scrape_jobs;
 mod search;
 mod server_secrets;
 mod store;
@@ -78,6 +82,8 @@ pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
+pub use page_cache::CachedPage;
+pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob};
 pub use search::{ActionPage, ActionQuery};
 pub use store::{Backend, Store};
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};

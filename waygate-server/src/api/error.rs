@@ -116,6 +116,19 @@ impl ApiError {
         .retryable_after(retry_after_ms)
     }
 
+    /// 429: the tenant has as many jobs queued or running as it may; one
+    /// may start after `retry_after_ms`.
+    pub fn too_many_jobs(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            message,
+            "RETRY_AFTER_DELAY",
+            "wait for a job to finish (or cancel one), then send again",
+        )
+        .retryable_after(retry_after_ms)
+    }
+
     /// 503: the gateway has no room for this request now; it may be sent again
     /// after `retry_after`.
     pub fn busy(message: impl Into<String>, retry_after: std::time::Duration) -> Self {

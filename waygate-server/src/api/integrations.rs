@@ -299,7 +299,11 @@ pub(crate) fn checked(def: IntegrationDef) -> ApiResult<IntegrationDef> {
 }
 
 /// Stores a new definition, [`checked`] already; 409 when the slug is taken.
-async fn create(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<IntegrationDetail> {
+pub(crate) async fn create(
+    app: &AppState,
+    tenant: &str,
+    def: IntegrationDef,
+) -> ApiResult<IntegrationDetail> {
     let slug = def.slug.clone();
     let created = app.store.create_integration(tenant, &def).await;
     // Written around the resolve cache, which may hold the slug's absence.

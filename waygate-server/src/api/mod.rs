@@ -17,6 +17,7 @@ pub mod mappings;
 pub mod oauth;
 pub mod page;
 pub mod rejections;
+pub mod scrape;
 pub mod tenants;
 pub mod tools;
 
@@ -87,6 +88,7 @@ pub struct Resolution {
         (name = "connections", description = "Connections and their credentials (write-only)"),
         (name = "actions", description = "Invoking actions"),
         (name = "logs", description = "Request logs and figures"),
+        (name = "scrape", description = "Documentation discovery jobs: crawl, review, apply"),
     )
 )]
 struct ApiDoc;
@@ -197,6 +199,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::list))
         .routes(routes!(logs::stats))
         .routes(routes!(tools::list))
+        .routes(routes!(scrape::start))
+        .routes(routes!(scrape::get))
+        .routes(routes!(scrape::cancel))
+        .routes(routes!(scrape::apply))
 }
 
 /// The routes and their document, completed with the common answers (which

@@ -8,6 +8,8 @@ use url::Url;
 use waygate_core::UrlPolicy;
 use waygate_discover::{DiscoverOptions, Mode, Progress, discover};
 
+use super::llm::LlmArgs;
+
 /// Options of `waygate discover`.
 #[derive(Debug, clap::Args)]
 pub(super) struct DiscoverArgs {
@@ -41,19 +43,8 @@ pub(super) struct DiscoverArgs {
     /// Print JSON instead of YAML.
     #[arg(long)]
     json: bool,
-    /// An LLM to extract with next to the heuristics: `openai` (any OpenAI-compatible
-    /// server: OpenAI, llama.cpp, vLLM, Ollama). None by default.
-    #[arg(long, env = "WAYGATE_LLM_PROVIDER")]
-    llm_provider: Option<String>,
-    /// The provider's base URL (`http://127.0.0.1:8081/v1` for a local llama.cpp).
-    #[arg(long, env = "WAYGATE_LLM_BASE_URL")]
-    llm_base_url: Option<String>,
-    /// The model name.
-    #[arg(long, env = "WAYGATE_LLM_MODEL")]
-    llm_model: Option<String>,
-    /// The provider's API key (sent as a bearer token).
-    #[arg(long, env = "WAYGATE_LLM_API_KEY", hide_env_values = true)]
-    llm_api_key: Option<String>,
+    #[command(flatten)]
+    llm: LlmArgs,
     /// Chunks of text sent to the LLM at most (its cost budget).
     #[arg(long, default_value_t = 40)]
     llm_max_chunks: usize,
@@ -89,13 +80,8 @@ pub(super) async fn run(args: DiscoverArgs) -> Result<(), String> {
     } else {
         UrlPolicy::strict()
     };
-    if let Some(provider) = &args.llm_provider {
-        options.llm = Some(waygate_discover::llm::configure(
-            provider,
-            args.llm_base_url.as_deref(),
-            args.llm_model.as_deref(),
-            args.llm_api_key.clone(),
-        )?);
+    if let Some(llm) = args.llm.settings() {
+        options.llm = Some(llm.provider()?);
         options.llm_max_chunks = args.llm_max_chunks;
     }
     let report = |p: Progress| {

@@ -4,6 +4,7 @@ mod discover;
 mod import;
 mod invoke;
 mod keys;
+mod llm;
 mod mcp;
 mod serve;
 mod storage;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::llm::LlmArgs;
 use super::storage::StorageArgs;
 use crate::app::{
     AppState, DEFAULT_BODIES_PER_BUDGET, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_RESPONSE_CACHE_BYTES, Settings, causes,
+    DEFAULT_RESPONSE_CACHE_BYTES, DEFAULT_SCRAPE_JOBS_PER_TENANT, Settings, causes,
 };
 use crate::ops::cpu::CpuPool;
 use crate::ops::log_format::JsonLines;
@@ -73,6 +74,12 @@ pub(super) struct ServeArgs {
     /// (per process: replicas keep their own); 0 keeps none.
     #[arg(long, env = "WAYGATE_RESPONSE_CACHE_BYTES", default_value_t = DEFAULT_RESPONSE_CACHE_BYTES)]
     response_cache_bytes: u64,
+    /// Scrape jobs a tenant may have queued or running at once; more answer 429.
+    #[arg(long, env = "WAYGATE_SCRAPE_JOBS_PER_TENANT", default_value_t = DEFAULT_SCRAPE_JOBS_PER_TENANT,
+        value_parser = clap::value_parser!(u64).range(1..=100))]
+    scrape_jobs_per_tenant: u64,
+    #[command(flatten)]
+    llm: LlmArgs,
 }
 
 /// The operator key from `WAYGATE_ADMIN_KEY` (never a flag: flags show in
@@ -107,7 +114,13 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         public_url: args.public_url,
         cpu_jobs: args.cpu_jobs.unwrap_or_else(CpuPool::default_jobs),
         response_cache_bytes: args.response_cache_bytes,
+        llm: args.llm.settings(),
+        scrape_jobs_per_tenant: args.scrape_jobs_per_tenant,
     };
+    // A provider that cannot be configured fails before anything is bound.
+    if let Some(llm) = &settings.llm {
+        llm.provider()?;
+    }
     // Settings that contradict each other fail before anything is bound or created.
     settings.body_limits()?;
     // Bind first: a taken address fails before any file is created.
@@ -134,6 +147,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
     spawn_token_sweep(&state);
+    crate::jobs::scrape::sweep_abandoned(state.store.clone());
     if let Some(listener) = metrics_listener {
         crate::http::spawn_metrics(listener, state.clone())?;
     }

@@ -8,6 +8,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261122_000001_initial;
 mod m20261122_000002_gateway;
 mod m20261123_000001_action_search;
+mod m20261203_000001_scrape_jobs;
 
 /// The list of migrations, oldest first.
 pub(crate) struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_gateway::Migration),
             Box::new(m20261123_000001_action_search::Migration),
+            Box::new(m20261203_000001_scrape_jobs::Migration),
         ]
     }
 }
