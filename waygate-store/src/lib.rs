@@ -38,6 +38,7 @@
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
 //! - `keyfile` — `master.key` and `master.key.next`, written durably and atomically.
 //! - `rotation` — crash-safe master key rotation; [`Store::unlock`] at start.
+//! - `tags` — the tenant's tags with integration counts; renaming one everywhere in one transaction.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
@@ -68,6 +69,7 @@ mod scrape_jobs;
 mod search;
 mod server_secrets;
 mod store;
+mod tags;
 mod tenants;
 mod time;
 mod tokens;
@@ -77,6 +79,7 @@ pub use catalog::{INTEGRATION_STATUSES, IntegrationPage, IntegrationQuery, Integ
 pub use connection_info::ConnectionInfo;
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
+pub use tags::TagCount;
 pub use keyfile::MASTER_KEY_NEXT_FILE;
 pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
