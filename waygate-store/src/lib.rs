@@ -79,7 +79,6 @@ pub use catalog::{INTEGRATION_STATUSES, IntegrationPage, IntegrationQuery, Integ
 pub use connection_info::ConnectionInfo;
 pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
-pub use tags::TagCount;
 pub use keyfile::MASTER_KEY_NEXT_FILE;
 pub use locks::RefreshLock;
 pub use log_stats::ActionStats;
@@ -89,5 +88,6 @@ pub use page_cache::CachedPage;
 pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob};
 pub use search::{ActionPage, ActionQuery};
 pub use store::{Backend, Store};
+pub use tags::TagCount;
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

@@ -25,7 +25,10 @@ async fn counts(s: &Store, tenant: &str) -> Vec<(String, u64)> {
 }
 
 fn pairs(expected: &[(&str, u64)]) -> Vec<(String, u64)> {
-    expected.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect()
+    expected
+        .iter()
+        .map(|(t, n)| ((*t).to_owned(), *n))
+        .collect()
 }
 
 async fn tags_of(s: &Store, tenant: &str, slug: &str) -> (Vec<String>, u64) {
@@ -53,7 +56,13 @@ async fn counted_and_renamed_with_merge(db: &TestDb) {
         .unwrap();
     assert_eq!(
         counts(s, "t").await,
-        pairs(&[("50%_off", 1), ("Chat", 1), ("chat", 3), ("sales", 1), ("talk", 1)])
+        pairs(&[
+            ("50%_off", 1),
+            ("Chat", 1),
+            ("chat", 3),
+            ("sales", 1),
+            ("talk", 1)
+        ])
     );
     let (_, before) = tags_of(s, "t", "mail").await;
 
@@ -73,14 +82,20 @@ async fn counted_and_renamed_with_merge(db: &TestDb) {
     let mut query = IntegrationQuery::new();
     query.tag = Some("talk".into());
     assert_eq!(
-        s.list_integration_summaries("t", &query).await.unwrap().total,
+        s.list_integration_summaries("t", &query)
+            .await
+            .unwrap()
+            .total,
         3
     );
     assert!(s.rename_tag("t", "chat", "x").await.unwrap().is_empty());
 
     // LIKE's own characters are matched literally.
     assert!(s.rename_tag("t", "50%", "x").await.unwrap().is_empty());
-    assert_eq!(s.rename_tag("t", "50%_off", "sale").await.unwrap(), ["mail"]);
+    assert_eq!(
+        s.rename_tag("t", "50%_off", "sale").await.unwrap(),
+        ["mail"]
+    );
 
     // The other tenant's tags are untouched.
     assert_eq!(counts(s, "u").await, pairs(&[("chat", 1)]));

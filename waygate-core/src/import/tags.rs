@@ -40,7 +40,13 @@ const CATEGORIES: &[(&str, &[&str])] = &[
     (
         "crm",
         &[
-            "crm", "contact", "lead", "deal", "opportunity", "prospect", "customer",
+            "crm",
+            "contact",
+            "lead",
+            "deal",
+            "opportunity",
+            "prospect",
+            "customer",
         ],
     ),
     (
@@ -216,7 +222,8 @@ const MAX_SUGGESTIONS: usize = 3;
 const DESCRIPTION_CHARS: usize = 20_000;
 
 /// Tags suggested for `def` from its name, description and actions, best
-/// first: at most three of the categories above, none when nothing stands out.
+/// first: at most three of the categories above, none when nothing stands out;
+/// a tag the integration has already is not suggested again.
 pub fn suggest_tags(def: &IntegrationDef) -> Vec<String> {
     let name = words(&def.name);
     let description: Vec<String> = def
@@ -254,7 +261,7 @@ pub fn suggest_tags(def: &IntegrationDef) -> Vec<String> {
                 + ACTION_WEIGHT * share;
             (*tag, score)
         })
-        .filter(|(_, score)| *score >= MIN_SCORE)
+        .filter(|(tag, score)| *score >= MIN_SCORE && !def.tags.iter().any(|t| t == tag))
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     let best = scored.first().map_or(0.0, |(_, s)| *s);
@@ -323,6 +330,8 @@ mod tests {
         def.actions
             .push(ActionDef::new("invoice", "GET", "/v1/invoices"));
         assert_eq!(suggest_tags(&def), ["communication"]);
+        def.tags = vec!["communication".into()];
+        assert!(suggest_tags(&def).is_empty(), "nothing it has already");
         assert!(suggest_tags(&IntegrationDef::new("y", "Nothing known")).is_empty());
     }
 }
