@@ -40,6 +40,7 @@ impl From<TagCount> for TagView {
 pub struct RenameTag {
     /// The new name: 1 to 64 characters, no control characters or surrounding
     /// whitespace. When some integrations have it already, the two merge.
+    #[schema(min_length = 1, max_length = 64)]
     pub to: String,
 }
 
