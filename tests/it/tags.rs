@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, PgDatabase, openapi_fixture_text};
+use crate::support::{Gateway, openapi_fixture_text, postgres_gateway};
 
 /// `(tag, integrationCount)` of every page of the tenant's tags, following
 /// the cursors `limit` at a time.
@@ -225,15 +225,7 @@ async fn tags_are_counted_and_renamed_on_sqlite() {
 
 #[tokio::test]
 async fn tags_are_counted_and_renamed_on_postgres() {
-    let Ok(admin) = std::env::var("WAYGATE_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: set WAYGATE_TEST_POSTGRES_URL to a PostgreSQL server (.ci/run does)");
-        return;
-    };
-    let db = PgDatabase::create(&admin);
-    let master = "q83vEjKkZ2b3Jl3Q2m6t5lUo1sKq4o1Yc9b7m4d2e8w=";
-    let gw = Gateway::start(&[
-        ("WAYGATE_DATABASE_URL", db.url.as_str()),
-        ("WAYGATE_MASTER_KEY", master),
-    ]);
-    tags_are_counted_and_renamed(&gw).await;
+    if let Some((gw, _db)) = postgres_gateway() {
+        tags_are_counted_and_renamed(&gw).await;
+    }
 }
