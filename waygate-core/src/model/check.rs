@@ -69,7 +69,10 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
     if let Some(url) = &def.base_url {
         c.http_url("baseUrl", url);
     }
-    for (i, tag) in def.tags.iter().enumerate() {
+    if def.tags.len() > MAX_TAGS {
+        c.problem("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    for (i, tag) in def.tags.iter().enumerate().take(MAX_TAGS) {
         if let Some(problem) = tag_problem(tag) {
             c.problem(format!("tags[{i}]"), problem);
         }
@@ -95,6 +98,9 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
         })
     }
 }
+
+/// Most tags on one integration.
+pub const MAX_TAGS: usize = 100;
 
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 64;
@@ -647,6 +653,8 @@ mod tests {
             "é".repeat(MAX_TAG_CHARS + 1),
         ];
         assert_eq!(fields(&def), ["tags[2]", "tags[3]", "tags[4]", "tags[6]"]);
+        def.tags = vec!["x".into(); MAX_TAGS + 1];
+        assert_eq!(fields(&def), ["tags"]);
     }
 
     #[test]
