@@ -2,7 +2,7 @@
 # Fuzzes the running gateway against its own OpenAPI document with schemathesis
 # (PyPI): no 5xx, and no status, content type or body that contradicts the
 # document. Starts `waygate serve` on a temporary SQLite data dir, creates a
-# tenant and an integration for the generated calls to find, and runs the
+# tenant and an integration (tagged) for the generated calls to find, and runs the
 # checks with the tenant's key.
 #
 # Usage: tests/api/schemathesis.sh WAYGATE_BINARY SCHEMATHESIS_BINARY
@@ -38,6 +38,8 @@ print(json.dumps({"openapi": json.load(open(sys.argv[1])), "slug": "pets"}))
 PY
 curl -fsS -o /dev/null -X POST "$url/api/v1/integrations/import" -H "Authorization: Bearer $key" \
   -H 'content-type: application/json' --data-binary "@$work/import.json"
+curl -fsS -o /dev/null -X PATCH "$url/api/v1/integrations/pets" -H "Authorization: Bearer $key" \
+  -H 'content-type: application/json' -d '{"tags": ["fuzzed"]}'
 
 fuzz() {
   "$st" --config-file "$(dirname "$0")/schemathesis.toml" run "$url/api/v1/openapi.json" \

@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, PgDatabase, openapi_fixture_text};
+use crate::support::{Gateway, openapi_fixture_text, postgres_gateway};
 
 /// Every page of `path` (which has a query already), following the cursors.
 async fn pages(gw: &Gateway, key: &str, path: &str) -> (Vec<String>, Value) {
@@ -128,15 +128,7 @@ async fn actions_are_searched_and_paged_on_sqlite() {
 
 #[tokio::test]
 async fn actions_are_searched_and_paged_on_postgres() {
-    let Ok(admin) = std::env::var("WAYGATE_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: set WAYGATE_TEST_POSTGRES_URL to a PostgreSQL server (.ci/run does)");
-        return;
-    };
-    let db = PgDatabase::create(&admin);
-    let master = "q83vEjKkZ2b3Jl3Q2m6t5lUo1sKq4o1Yc9b7m4d2e8w=";
-    let gw = Gateway::start(&[
-        ("WAYGATE_DATABASE_URL", db.url.as_str()),
-        ("WAYGATE_MASTER_KEY", master),
-    ]);
-    search_and_pages(&gw).await;
+    if let Some((gw, _db)) = postgres_gateway() {
+        search_and_pages(&gw).await;
+    }
 }

@@ -24,4 +24,5 @@ mod serve;
 mod shutdown;
 mod support;
 mod surface;
+mod tags;
 mod validation;

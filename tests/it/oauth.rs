@@ -15,7 +15,7 @@ mod mock;
 
 use mock::MockOAuth;
 
-use crate::support::{Gateway, PgDatabase};
+use crate::support::{Gateway, PG_MASTER_KEY, PgDatabase};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs node + oauth2-mock-server (WAYGATE_OAUTH_MOCK_MODULES); run by .ci/run"]
@@ -175,10 +175,9 @@ async fn two_gateways_sharing_postgres_refresh_an_expired_token_once() {
         .expect("set WAYGATE_TEST_POSTGRES_URL to a PostgreSQL server");
     let db = PgDatabase::create(&admin);
     let mock = MockOAuth::start().await;
-    let master = "q83vEjKkZ2b3Jl3Q2m6t5lUo1sKq4o1Yc9b7m4d2e8w=";
     let env = [
         ("WAYGATE_DATABASE_URL", db.url.as_str()),
-        ("WAYGATE_MASTER_KEY", master),
+        ("WAYGATE_MASTER_KEY", PG_MASTER_KEY),
     ];
     let first = Gateway::start(&env);
     let (_, key) = first.tenant("Replicas").await;

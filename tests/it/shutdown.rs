@@ -10,7 +10,7 @@ use axum::routing::get;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{Gateway, PgDatabase, serve_upstream};
+use crate::support::{Gateway, PG_MASTER_KEY, PgDatabase, serve_upstream};
 
 /// Calls in flight when SIGTERM arrives.
 const IN_FLIGHT: usize = 24;
@@ -91,10 +91,9 @@ async fn sigterm_lets_calls_in_flight_finish_and_logs_them_on_postgres() {
         return;
     };
     let db = PgDatabase::create(&admin);
-    let master = "q83vEjKkZ2b3Jl3Q2m6t5lUo1sKq4o1Yc9b7m4d2e8w=";
     in_flight_calls_finish_and_are_logged(&[
         ("WAYGATE_DATABASE_URL", db.url.as_str()),
-        ("WAYGATE_MASTER_KEY", master),
+        ("WAYGATE_MASTER_KEY", PG_MASTER_KEY),
     ])
     .await;
 }

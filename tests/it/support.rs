@@ -281,6 +281,25 @@ impl PgDatabase {
     }
 }
 
+/// A master key for gateways on PostgreSQL (which keeps no key file of its own).
+pub(crate) const PG_MASTER_KEY: &str = "q83vEjKkZ2b3Jl3Q2m6t5lUo1sKq4o1Yc9b7m4d2e8w=";
+
+/// A gateway on a fresh database of the PostgreSQL server named by
+/// `WAYGATE_TEST_POSTGRES_URL`, or `None` (saying so) when it is not set.
+/// The gateway comes first so that it stops before its database is dropped.
+pub(crate) fn postgres_gateway() -> Option<(Gateway, PgDatabase)> {
+    let Ok(admin) = std::env::var("WAYGATE_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: set WAYGATE_TEST_POSTGRES_URL to a PostgreSQL server (.ci/run does)");
+        return None;
+    };
+    let db = PgDatabase::create(&admin);
+    let gw = Gateway::start(&[
+        ("WAYGATE_DATABASE_URL", db.url.as_str()),
+        ("WAYGATE_MASTER_KEY", PG_MASTER_KEY),
+    ]);
+    Some((gw, db))
+}
+
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         psql(

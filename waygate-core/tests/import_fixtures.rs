@@ -453,3 +453,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn vendor_specs_get_suggested_tags_for_what_they_do() {
+    for (file, expected) in [
+        ("slack/slack_web_openapi_v2.json", &["communication"][..]),
+        ("twilio/twilio_api_v2010.yaml", &["communication"]),
+        ("figma/openapi.yaml", &["design"]),
+        (
+            "digitalocean/specification/DigitalOcean-public.v2.yaml",
+            &["cloud", "devops"],
+        ),
+    ] {
+        let def = import_file(file, &ImportOptions::default()).integration;
+        let tags = import::suggest_tags(&def);
+        assert!(
+            expected.contains(&tags.first().map_or("", String::as_str)),
+            "{file}: suggested {tags:?}, expected first one of {expected:?}"
+        );
+        assert!(tags.len() <= 3, "{file}: {tags:?}");
+    }
+    // A spec about pets is none of these categories.
+    let def = import_file(
+        "oai-examples/examples/v3.0/petstore.yaml",
+        &ImportOptions::default(),
+    )
+    .integration;
+    assert_eq!(import::suggest_tags(&def), Vec::<String>::new());
+}

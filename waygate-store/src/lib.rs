@@ -38,6 +38,7 @@
 //! - `vault` — [`MasterKey`] and AES-256-GCM envelopes bound to their row.
 //! - `keyfile` — `master.key` and `master.key.next`, written durably and atomically.
 //! - `rotation` — crash-safe master key rotation; [`Store::unlock`] at start.
+//! - `tags` — the tenant's tags with integration counts; renaming one everywhere in one transaction.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
@@ -68,6 +69,7 @@ mod scrape_jobs;
 mod search;
 mod server_secrets;
 mod store;
+mod tags;
 mod tenants;
 mod time;
 mod tokens;
@@ -86,5 +88,6 @@ pub use page_cache::CachedPage;
 pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob};
 pub use search::{ActionPage, ActionQuery};
 pub use store::{Backend, Store};
+pub use tags::TagCount;
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};
 pub use vault::{KeySource, MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};

@@ -55,7 +55,7 @@
 //! # Modules
 //! `load` (parsing, loaders), `http` (the HTTP loader), `resolve` (refs), `schema` (schema conversion),
 //! `operation` (operations → actions), `auth`, `servers`, `pagination`, `wishlist`,
-//! `naming` (slugs), `error`.
+//! `naming` (slugs), `tags` (suggested tags: [`suggest_tags`]), `error`.
 
 mod auth;
 mod error;
@@ -67,6 +67,7 @@ mod pagination;
 mod resolve;
 mod schema;
 mod servers;
+mod tags;
 mod wishlist;
 
 use std::path::Path;
@@ -78,6 +79,7 @@ use url::Url;
 pub use error::{ImportError, ImportErrorKind};
 pub use http::{HttpLimits, HttpLoader, from_url};
 pub use load::{FileLoader, LoadError, Loader, NoLoader};
+pub use tags::suggest_tags;
 
 use crate::model::IntegrationDef;
 use resolve::{At, Docs};

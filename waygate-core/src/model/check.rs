@@ -69,6 +69,14 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
     if let Some(url) = &def.base_url {
         c.http_url("baseUrl", url);
     }
+    if def.tags.len() > MAX_TAGS {
+        c.problem("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    for (i, tag) in def.tags.iter().enumerate().take(MAX_TAGS) {
+        if let Some(problem) = tag_problem(tag) {
+            c.problem(format!("tags[{i}]"), problem);
+        }
+    }
     c.auth(&def.auth);
     c.defaults(&def.defaults);
     let mut slugs = HashSet::new();
@@ -88,6 +96,29 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
         Err(DefinitionError {
             problems: c.problems,
         })
+    }
+}
+
+/// Most tags on one integration.
+pub const MAX_TAGS: usize = 100;
+
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 64;
+
+/// What is wrong with `tag` as an integration's tag, if anything: a tag is 1
+/// to [`MAX_TAG_CHARS`] characters, without control characters or surrounding
+/// whitespace (so that two tags that look the same are the same).
+pub fn tag_problem(tag: &str) -> Option<&'static str> {
+    if tag.trim().is_empty() {
+        Some("must not be empty")
+    } else if tag.chars().count() > MAX_TAG_CHARS {
+        Some("must be at most 64 characters")
+    } else if tag.trim() != tag {
+        Some("must not start or end with whitespace")
+    } else if tag.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else {
+        None
     }
 }
 
@@ -607,6 +638,23 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn tags_are_short_visible_text() {
+        let mut def = IntegrationDef::new("x", "X");
+        def.tags = vec![
+            "crm".into(),
+            "Customer Relations".into(),
+            String::new(),
+            " padded".into(),
+            "a\u{7}bell".into(),
+            "é".repeat(MAX_TAG_CHARS),
+            "é".repeat(MAX_TAG_CHARS + 1),
+        ];
+        assert_eq!(fields(&def), ["tags[2]", "tags[3]", "tags[4]", "tags[6]"]);
+        def.tags = vec!["x".into(); MAX_TAGS + 1];
+        assert_eq!(fields(&def), ["tags"]);
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub use action::{
     ParamLocation, ParamStyle, Parameter, ValidationMode, ValidationSpec,
 };
 pub use auth::{ApiKeyLocation, AuthSpec, OAuth2Flow};
-pub use check::{DefinitionError, Problem, check, check_mappings};
+pub use check::{
+    DefinitionError, MAX_TAG_CHARS, MAX_TAGS, Problem, check, check_mappings, tag_problem,
+};
 pub use format::FormatError;
 pub use integration::{Defaults, IntegrationDef};
 pub use mapping::{FieldMapping, Mappings, Transform};

@@ -139,6 +139,9 @@ pub struct ImportResponse {
     pub action_count: usize,
     /// What the importer skipped or guessed, with where.
     pub warnings: Vec<String>,
+    /// Tags that fit what the API does, best first, from its name,
+    /// description and actions; offered, not applied (`PATCH` them in).
+    pub suggested_tags: Vec<String>,
 }
 
 /// Body of `PATCH /integrations/{idOrSlug}`: the fields to change.
@@ -415,7 +418,7 @@ pub async fn import_openapi(
     // runtime while the importing thread waits for them.
     let runtime = tokio::runtime::Handle::current();
     let policy = app.settings.url_policy();
-    let (warnings, def) = app
+    let (warnings, def, suggested_tags) = app
         .cpu
         .run(move || {
             let body: ImportRequest = serde_json::from_slice(&body).map_err(|e| {
@@ -453,7 +456,8 @@ pub async fn import_openapi(
                 }
             }
             .map_err(|e| ApiError::bad_request(format!("the document cannot be imported: {e}")))?;
-            Ok::<_, ApiError>((warnings, checked(integration)?))
+            let suggested = import::suggest_tags(&integration);
+            Ok::<_, ApiError>((warnings, checked(integration)?, suggested))
         })
         .await??;
     let warnings = warnings.iter().map(ToString::to_string).collect();
@@ -465,6 +469,7 @@ pub async fn import_openapi(
             integration,
             action_count,
             warnings,
+            suggested_tags,
         }),
     ))
 }

@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod page;
 pub mod rejections;
 pub mod scrape;
+pub mod tags;
 pub mod tenants;
 pub mod tools;
 
@@ -193,6 +194,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::connect))
         .routes(routes!(oauth::refresh))
         .routes(routes!(catalog::search))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::rename))
         .routes(routes!(actions::invoke))
         .routes(routes!(actions::test))
         .routes(routes!(actions::schema))

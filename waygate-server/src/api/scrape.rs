@@ -386,7 +386,14 @@ pub async fn apply(
         })
         .unwrap_or_default();
     let draft = result.get("integration").cloned().unwrap_or(Value::Null);
-    let def = app.cpu.run(move || reviewed(draft, body)).await??;
+    let (def, suggested_tags) = app
+        .cpu
+        .run(move || {
+            let def = reviewed(draft, body)?;
+            let suggested = waygate_core::import::suggest_tags(&def);
+            Ok::<_, ApiError>((def, suggested))
+        })
+        .await??;
     let action_count = def.actions.len();
     let integration = create(&app, &tenant, def).await?;
     Ok((
@@ -395,6 +402,7 @@ pub async fn apply(
             integration,
             action_count,
             warnings,
+            suggested_tags,
         }),
     ))
 }
