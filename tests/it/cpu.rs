@@ -13,7 +13,10 @@ fn slack_spec() -> String {
     openapi_fixture_text("slack/slack_web_openapi_v2.json")
 }
 
+/// Timed, so it runs alone: `.ci/run` calls it with `--ignored` after the
+/// suite, where no other test of this binary competes for the two cores.
 #[tokio::test]
+#[ignore = "timed: run alone by .ci/run"]
 async fn healthz_answers_while_imports_hold_the_cpu_pool() {
     let gateway = Gateway::start(&[("WAYGATE_CPU_JOBS", "1")]);
     let (_, key) = gateway.tenant("busy").await;

@@ -20,7 +20,7 @@ use crate::pipeline::{
     Call, CallOptions, Executor, ExecutorBuilder, FetchAll, LogSink, Page, RequestPreview,
 };
 use crate::storage::MemoryStore;
-use crate::tools::{ToolExport, ToolFormat, ToolSet, drop_optional_nulls};
+use crate::tools::{ToolExport, ToolFormat, ToolSet};
 use crate::typed::Action;
 use crate::url_policy::UrlPolicy;
 
@@ -127,8 +127,9 @@ impl Waygate {
     }
 
     /// Calls a tool by its portable name (or canonical id) with the arguments a
-    /// model produced: `null`s for optional fields are dropped first (see
-    /// [`drop_optional_nulls`]), then the call runs like [`Waygate::invoke`].
+    /// model produced; the call runs like [`Waygate::invoke`], which drops the
+    /// `null`s sent for optional fields (see
+    /// [`drop_optional_nulls`](crate::tools::drop_optional_nulls)).
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown tool; otherwise what the invocation returns.
@@ -137,8 +138,7 @@ impl Waygate {
         let tool = set
             .get(name)
             .ok_or_else(|| Error::not_found(format!("tool '{name}'")))?;
-        let input = drop_optional_nulls(&tool.input_schema, arguments);
-        self.invoke(&tool.id, input).await
+        self.invoke(&tool.id, arguments).await
     }
 
     fn tool_set(&self) -> Result<ToolSet, Error> {

@@ -117,6 +117,25 @@ async fn a_get_arrives_as_built_and_returns_the_data() {
 }
 
 #[tokio::test]
+async fn a_null_for_an_optional_field_means_absent_and_a_required_one_stays_wrong() {
+    // What a strict LLM tool call sends for "no value" (decision 52), on the
+    // plain invoke as through MCP.
+    let s = plain().await;
+    s.waygate
+        .invoke("chaos.get_item", json!({"id": "1", "fields": null}))
+        .await
+        .unwrap();
+    assert_eq!(s.upstream.received()[0].query, None, "no `fields` sent");
+    let e = s
+        .waygate
+        .invoke("chaos.get_item", json!({"id": null}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "VALIDATION_ERROR", "{e}");
+    assert_eq!(s.upstream.received().len(), 1);
+}
+
+#[tokio::test]
 async fn retries_503_with_backoff_then_succeeds() {
     let s = setup(
         json!({"type": "none"}),

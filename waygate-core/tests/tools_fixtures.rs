@@ -241,14 +241,21 @@ actions:
         export.tools[0]["function"]["parameters"]["properties"]["thread"]["type"],
         json!(["string", "null"])
     );
-    // What a strict model sends: `thread: null`. Without the nulls dropped the
-    // action's own schema refuses it; with them dropped the call gets past
-    // validation (and fails later, on the unreachable upstream).
+    // What a strict model sends: `thread: null`. The pipeline drops the null
+    // of an optional field whose schema takes none, on every path (decision
+    // 52): the call gets past validation (and fails later, on the unreachable
+    // upstream), invoked directly as by its tool name. A null for the
+    // required field stays and is refused.
     let raw = waygate
         .invoke("echo.post.message", json!({"text": "hi", "thread": null}))
         .await
         .unwrap_err();
-    assert_eq!(raw.code(), "VALIDATION_ERROR");
+    assert_eq!(raw.code(), "UPSTREAM_UNREACHABLE", "{raw}");
+    let required = waygate
+        .invoke("echo.post.message", json!({"text": null}))
+        .await
+        .unwrap_err();
+    assert_eq!(required.code(), "VALIDATION_ERROR");
     for name in ["echo__post__message", "echo.post.message"] {
         let e = waygate
             .call_tool(name, json!({"text": "hi", "thread": null}))

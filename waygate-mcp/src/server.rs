@@ -14,7 +14,7 @@ use rmcp::service::{RequestContext, RoleServer, SubscriptionContext};
 use serde_json::{Map, Value, json};
 use waygate_core::Error;
 use waygate_core::pipeline::{Call, CallOptions, Executor, new_request_id};
-use waygate_core::tools::{ToolSet, ToolSpec, drop_optional_nulls};
+use waygate_core::tools::{ToolSet, ToolSpec};
 
 use crate::catalog::Catalogs;
 use crate::cursor;
@@ -179,12 +179,12 @@ impl McpHandler {
         arguments: Value,
         context: &RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let input = drop_optional_nulls(&tool.input_schema, arguments);
+        // The engine drops the nulls a strict tool call sends for optional fields.
         let call = Call {
             tenant: caller.tenant.clone(),
             integration: tool.integration.clone(),
             action: tool.action.clone(),
-            input,
+            input: arguments,
             options: CallOptions {
                 // The `mcp-` prefix marks the request log entries of MCP calls.
                 request_id: Some(format!("mcp-{}", new_request_id())),

@@ -232,7 +232,7 @@ impl Executor {
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
         // Step 3 before step 2 (decision 65).
-        let input = mapping::map_input(&target, &call.input, &mut run.mappings);
+        let input = prepared_input(&target, &call.input, &mut run.mappings);
         self.validate(&input, &target)?;
         // Step 4, keyed by the mapped input. Pages gathered by `fetchAll` are
         // not cached (decision 76).
@@ -368,7 +368,7 @@ impl Executor {
     /// `CREDENTIALS_ERROR` for a connection that needs re-authorisation.
     pub async fn dry_run(&self, call: &Call) -> Result<DryRun, Error> {
         let target = self.target(call).await?;
-        let input = mapping::map_input(&target, &call.input, &mut MappingReport::default());
+        let input = prepared_input(&target, &call.input, &mut MappingReport::default());
         self.validate(&input, &target)?;
         if self.connector(&target).is_some() {
             return Err(Error::config(
@@ -637,6 +637,17 @@ fn breaker_outcome(outcome: &Result<UpstreamResponse, Error>) -> Option<Outcome>
             _ => None,
         },
     }
+}
+
+/// Step 3, then what step 2 drops before judging: the input mapped, without
+/// the nulls sent for optional fields (`validate::without_optional_nulls`).
+fn prepared_input<'a>(
+    target: &Target,
+    input: &'a Value,
+    report: &mut MappingReport,
+) -> std::borrow::Cow<'a, Value> {
+    let mapped = mapping::map_input(target, input, report);
+    validate::without_optional_nulls(&target.action.def.input_schema, mapped)
 }
 
 /// The caller's request id when it can travel in a header, else a fresh one.

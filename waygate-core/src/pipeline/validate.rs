@@ -1,6 +1,7 @@
 //! Step 2, validate input: the action's input schema, compiled once and cached
 //! by schema hash, applied before anything is sent.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use jsonschema::Validator;
@@ -10,6 +11,33 @@ use serde_json::Value;
 use super::resolve::CompiledAction;
 use crate::error::{Error, ErrorKind};
 use crate::schema::{SchemaCache, violations};
+
+/// The input as this step judges it: the nulls a caller sent for optional
+/// fields whose own schema takes no null are dropped
+/// ([`drop_optional_nulls`](crate::tools::drop_optional_nulls)). That is how
+/// an LLM's strict tool call says "no value" (every property required, the
+/// optional ones nullable; decision 52), through MCP, the embedded
+/// `call_tool` and the REST invoke alike. Any other null stays to be judged.
+pub(crate) fn without_optional_nulls<'a>(schema: &Value, input: Cow<'a, Value>) -> Cow<'a, Value> {
+    if !has_null(&input) {
+        return input;
+    }
+    Cow::Owned(crate::tools::drop_optional_nulls(
+        schema,
+        input.into_owned(),
+    ))
+}
+
+/// Whether a null stands anywhere in `value` (its depth is bounded by the
+/// JSON parser that made it).
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(fields) => fields.values().any(has_null),
+        _ => false,
+    }
+}
 
 /// Checks `input` against the action's input schema.
 ///
@@ -58,4 +86,19 @@ pub(crate) fn compiled<'a>(
         .get(schema)
         .map_err(|e| Error::config(format!("action '{action}' {field}: {e}")))?;
     Ok(cell.get_or_init(|| compiled))
+}
+
+#[cfg(test)]
+mod null_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn optional_nulls_go_required_ones_stay() {
+        let schema = json!({"type": "object", "required": ["id"],
+            "properties": {"id": {"type": "string"}, "fields": {"type": "array"}}});
+        let input = json!({"id": null, "fields": null});
+        let out = without_optional_nulls(&schema, Cow::Borrowed(&input));
+        assert_eq!(*out, json!({"id": null}));
+    }
 }

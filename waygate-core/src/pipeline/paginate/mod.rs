@@ -451,7 +451,7 @@ impl Executor {
         }
         let target = self.target(call).await?;
         run.connection = Some(target.connection.name.clone());
-        let input = super::mapping::map_input(&target, &call.input, &mut run.mappings);
+        let input = super::prepared_input(&target, &call.input, &mut run.mappings);
         self.validate(&input, &target)?;
         let credential = self.credential(&call.tenant, &target).await?;
         self.no_connector(&target)?;
