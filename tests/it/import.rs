@@ -1,13 +1,11 @@
 //! `waygate import … --dry-run --json`: a vendor spec in, API.md's definition out.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{Gateway, openapi_fixture};
+use crate::support::{DocSite, Gateway, openapi_fixture};
 
 fn fixture(relative: &str) -> String {
     openapi_fixture(relative).display().to_string()
@@ -80,43 +78,9 @@ fn a_broken_document_fails_with_one_line_naming_it() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Python's `http.server` serving a folder on 127.0.0.1, killed when dropped.
-struct Files(Child, String);
-
-impl Files {
-    fn start(dir: &std::path::Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "http.server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child, format!("http://127.0.0.1:{port}"))
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_multi_file_description_imports_from_a_url() {
-    let files = Files::start(&openapi_fixture("digitalocean"));
+    let files = DocSite::files(&openapi_fixture("digitalocean"));
     let url = format!("{}/specification/DigitalOcean-public.v2.yaml", files.1);
 
     let out = Command::new(env!("CARGO_BIN_EXE_waygate"))

@@ -327,28 +327,50 @@ pub(crate) fn shared() -> PathBuf {
     dir
 }
 
-/// docsite.py serving a folder, killed when dropped.
+/// A Python HTTP server serving a folder on a free loopback port, killed
+/// when dropped: docsite.py (Markdown as an HTML site) or `http.server`
+/// (the files as they are).
 pub(crate) struct DocSite(Child, pub(crate) String);
 
 impl DocSite {
-    /// Serves `dir` on a free port; waits until it answers.
+    /// docsite.py serving `dir`; waits until it answers.
     pub(crate) fn start(dir: &std::path::Path) -> Self {
+        Self::spawn("docsite.py", |port| {
+            let mut command = Command::new("python3");
+            command
+                .arg(shared().join("tools/docsite.py"))
+                .arg(dir)
+                .arg(port.to_string());
+            command
+        })
+    }
+
+    /// Python's `http.server` serving `dir`; waits until it answers.
+    pub(crate) fn files(dir: &std::path::Path) -> Self {
+        Self::spawn("http.server", |port| {
+            let mut command = Command::new("python3");
+            command
+                .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+                .arg(dir)
+                .arg(port.to_string());
+            command
+        })
+    }
+
+    fn spawn(what: &str, command: impl FnOnce(u16) -> Command) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("python3")
-            .arg(shared().join("tools/docsite.py"))
-            .arg(dir)
-            .arg(port.to_string())
+        let child = command(port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docsite.py did not start");
+            assert!(Instant::now() < deadline, "{what} did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
         Self(child, format!("http://127.0.0.1:{port}"))
