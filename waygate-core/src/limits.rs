@@ -174,6 +174,38 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
+/// How long `value` is as compact JSON text, counted without building the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JsonTextSize {
+    /// UTF-8 bytes: what holding the text costs.
+    pub(crate) bytes: u64,
+    /// Characters: what a reader (an LLM's context) sees.
+    pub(crate) characters: u64,
+}
+
+/// The size of `value` written as compact JSON.
+pub(crate) fn json_text_size(value: &Value) -> JsonTextSize {
+    struct Count(JsonTextSize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.bytes += bytes.len() as u64;
+            // Every UTF-8 character has exactly one byte that is no continuation byte.
+            self.0.characters += bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(JsonTextSize {
+        bytes: 0,
+        characters: 0,
+    });
+    // Writing into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// `serde-saphyr` options with this module's budgets; `duplicate_keys_win`
 /// keeps the last of duplicate mapping keys (vendor specifications have them)
 /// instead of refusing the document.
@@ -308,6 +340,19 @@ impl YamlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_text_is_measured_as_written_in_bytes_and_characters() {
+        for v in [
+            serde_json::json!({"name": "Zoë ✓", "n": [1, 2.5, null]}),
+            serde_json::json!("a\"b\n"),
+        ] {
+            let text = v.to_string();
+            let size = json_text_size(&v);
+            assert_eq!(size.bytes, text.len() as u64);
+            assert_eq!(size.characters, text.chars().count() as u64);
+        }
+    }
 
     #[test]
     fn json_depth_is_checked_outside_strings_with_its_place() {

@@ -245,7 +245,9 @@ impl ResponseCache for MemoryResponseCache {
     }
 
     async fn put(&self, key: CacheKey, response: CachedResponse, ttl: Duration) {
-        let weight = json_size(&response.data).saturating_add(ENTRY_OVERHEAD);
+        let weight = crate::limits::json_text_size(&response.data)
+            .bytes
+            .saturating_add(ENTRY_OVERHEAD);
         if weight > self.max_entry {
             return;
         }
@@ -274,22 +276,4 @@ impl moka::Expiry<CacheKey, Entry> for EntryTtl {
     ) -> Option<Duration> {
         Some(entry.ttl)
     }
-}
-
-/// Bytes of a value written as JSON, counted without writing it.
-fn json_size(value: &Value) -> u64 {
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing into a counter cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
 }

@@ -12,8 +12,6 @@ mod continuation;
 mod link;
 mod pager;
 
-use std::io;
-
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -26,6 +24,7 @@ use super::transport::strip_for_other_origin;
 use super::{Call, CallOptions, Executor, Run, request};
 use crate::credential::Credential;
 use crate::error::Error;
+use crate::limits::json_text_size;
 
 /// Pages a `fetchAll` follows unless told otherwise (DESIGN.md §5).
 pub const DEFAULT_MAX_PAGES: u32 = 5;
@@ -521,7 +520,7 @@ impl Executor {
             let mut taken = 0;
             let mut cut = None;
             for item in page {
-                let size = json_characters(&item);
+                let size = json_text_size(&item).characters;
                 if items.len() as u64 >= limits.items {
                     cut = Some(StopReason::MaxItems);
                 } else if characters + size > limits.characters && !items.is_empty() {
@@ -570,37 +569,9 @@ impl Executor {
     }
 }
 
-/// Characters of `item`'s JSON text, counted without building the text.
-fn json_characters(item: &Value) -> u64 {
-    struct Count(u64);
-    impl io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            // Every UTF-8 character has exactly one byte that is no continuation byte.
-            self.0 += bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count() as u64;
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, item);
-    count.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn characters_are_counted_as_the_json_text_has_them() {
-        for v in [
-            serde_json::json!({"name": "Zoë ✓", "n": [1, 2.5, null]}),
-            serde_json::json!("a\"b\n"),
-        ] {
-            assert_eq!(json_characters(&v), v.to_string().chars().count() as u64);
-        }
-    }
 
     #[test]
     fn limits_outside_their_range_are_refused_by_name() {
