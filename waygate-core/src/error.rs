@@ -79,6 +79,10 @@ pub enum ErrorKind {
     InvalidResponse {
         /// What does not fit, and where.
         message: String,
+        /// The body as received, when it was read whole: a typed call whose
+        /// output does not decode keeps what the upstream, having acted on
+        /// the request, answered.
+        body: Option<Value>,
     },
     /// The upstream answered 2xx with data that breaks the action's output
     /// schema, and the action validates responses in `strict` mode.
@@ -308,6 +312,17 @@ impl Error {
         }
     }
 
+    /// The upstream's body, when it answered and the error kept it: an error
+    /// status, a 429, or a success whose body did not fit the expected output.
+    pub fn upstream_body(&self) -> Option<&Value> {
+        match &self.0.kind {
+            ErrorKind::Upstream { body, .. } => Some(body),
+            ErrorKind::RateLimited { upstream_body, .. } => upstream_body.as_ref(),
+            ErrorKind::InvalidResponse { body, .. } => body.as_ref(),
+            _ => None,
+        }
+    }
+
     /// How long to wait before calling again, when known.
     pub fn retry_after(&self) -> Option<Duration> {
         match &self.0.kind {
@@ -357,6 +372,9 @@ impl Error {
             ErrorKind::CircuitOpen { retry_after } => {
                 json!({"retryAfterMs": retry_after.as_millis() as u64})
             }
+            ErrorKind::InvalidResponse {
+                body: Some(body), ..
+            } => json!({"upstreamBody": body}),
             ErrorKind::Timeout { phase, after } => {
                 json!({"phase": phase, "timeoutMs": after.as_millis() as u64})
             }
@@ -513,7 +531,7 @@ impl fmt::Display for Error {
                 write!(f, "timed out {what} after {} ms", after.as_millis())
             }
             ErrorKind::Transport { message } => write!(f, "upstream unreachable: {message}"),
-            ErrorKind::InvalidResponse { message } => {
+            ErrorKind::InvalidResponse { message, .. } => {
                 write!(f, "unexpected upstream response: {message}")
             }
             ErrorKind::Storage { message } => write!(f, "storage unavailable: {message}"),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::clock::SharedClock;
@@ -289,9 +290,12 @@ impl<'a, A: Action> IntoFuture for TypedCall<'a, A> {
                 .invoke(&call)
                 .await
                 .map_err(|e| self.waygate.unregistered_hint::<A>(e))?;
-            serde_json::from_value(invocation.data).map_err(|e| {
+            // Decoding borrows the data, so a failure keeps the body: the
+            // upstream has already acted on the request.
+            A::Output::deserialize(&invocation.data).map_err(|e| {
                 Error::new(ErrorKind::InvalidResponse {
                     message: format!("{}.{} output does not decode: {e}", A::INTEGRATION, A::NAME),
+                    body: Some(invocation.data),
                 })
                 .sent()
                 .with_meta(invocation.meta)

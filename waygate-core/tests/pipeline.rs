@@ -770,5 +770,11 @@ mod typed {
                 .contains("chaos.get_typed output does not decode"),
             "{err}"
         );
+        assert_eq!(
+            err.upstream_body(),
+            Some(&json!({"unexpected": true})),
+            "the body the upstream answered is kept"
+        );
+        assert_eq!(err.details()["upstreamBody"], json!({"unexpected": true}));
     }
 }

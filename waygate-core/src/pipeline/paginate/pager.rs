@@ -279,5 +279,9 @@ fn as_u64(value: &Value) -> Option<u64> {
 }
 
 fn invalid(message: String) -> Error {
-    Error::new(ErrorKind::InvalidResponse { message }).sent()
+    Error::new(ErrorKind::InvalidResponse {
+        message,
+        body: None,
+    })
+    .sent()
 }
