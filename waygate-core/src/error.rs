@@ -604,6 +604,7 @@ impl From<crate::model::FormatError> for Error {
 
 /// An OpenAPI document that cannot be imported: `INVALID_DEFINITION` naming
 /// the file and JSON pointer, so `?` works on the importer.
+#[cfg(feature = "import")]
 impl From<crate::import::ImportError> for Error {
     fn from(e: crate::import::ImportError) -> Self {
         let field = match (e.file(), e.pointer()) {
@@ -621,13 +622,15 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
-    use crate::IntegrationDef;
+    #[cfg(feature = "import")]
     use crate::import::{self, ImportOptions};
 
-    fn parse(text: &str) -> Result<IntegrationDef, Error> {
-        Ok(IntegrationDef::from_yaml(text)?)
+    #[cfg(feature = "yaml")]
+    fn parse(text: &str) -> Result<crate::IntegrationDef, Error> {
+        Ok(crate::IntegrationDef::from_yaml(text)?)
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn a_definition_that_does_not_parse_converts_with_its_place_and_cause() {
         let e = parse("slug: crm\nname: [unclosed\n").unwrap_err();
@@ -640,6 +643,7 @@ mod tests {
         assert!(cause.to_string().contains("YAML"), "{cause}");
     }
 
+    #[cfg(feature = "import")]
     #[test]
     fn an_import_error_converts_naming_the_place() {
         let run = || -> Result<(), Error> {

@@ -37,15 +37,25 @@
 //! - [`error`]: the one error type with codes and suggested resolutions.
 //! - [`invocation`]: the successful result.
 //! - [`clock`]: injected time.
+//!
+//! # Cargo features
+//! All on by default; `default-features = false` leaves each out.
+//! - `derive`: `#[derive(Action)]`.
+//! - `import`: the OpenAPI/Swagger importer ([`import`]).
+//! - `yaml`: YAML definitions and YAML specs (JSON always works).
+//! - `oauth2`: the OAuth2 resolver and code flow ([`oauth2`]); without it an
+//!   `oauth2_tokens` credential sends its access token unrefreshed.
 
 pub mod clock;
 pub mod connector;
 pub mod credential;
 pub mod error;
+#[cfg(feature = "import")]
 pub mod import;
 pub mod invocation;
 pub mod limits;
 pub mod model;
+#[cfg(feature = "oauth2")]
 pub mod oauth2;
 pub mod pipeline;
 pub mod policy;

@@ -31,6 +31,8 @@ pub(crate) fn format_rfc3339(time: SystemTime) -> String {
 
 /// `now + seconds`, saturating at the latest instant RFC 3339 text can hold
 /// (an upstream's `expires_in` is not trusted to fit).
+// Only the OAuth2 resolver reads token lifetimes.
+#[cfg_attr(not(feature = "oauth2"), allow(dead_code))]
 pub(crate) fn after(now: SystemTime, seconds: u64) -> SystemTime {
     let latest = SystemTime::try_from(Timestamp::MAX).unwrap_or(now);
     now.checked_add(Duration::from_secs(seconds))

@@ -57,6 +57,7 @@ fn fitting_credentials_build_and_a_late_misfit_is_refused_too() {
 }
 
 /// A typed action of the `crm` integration that a test forgets to register.
+#[cfg(feature = "derive")]
 #[derive(serde::Serialize, schemars::JsonSchema, waygate_core::Action)]
 #[action(integration = "crm", name = "archive", method = "post", path = "/archive/{id}", output = serde_json::Value)]
 struct Archive {
@@ -64,6 +65,7 @@ struct Archive {
     id: String,
 }
 
+#[cfg(feature = "derive")]
 #[tokio::test]
 async fn a_typed_action_left_unregistered_says_how_to_register_it() {
     let waygate = build(json!({"type": "bearer"}), Credential::bearer("t")).unwrap();

@@ -691,6 +691,7 @@ async fn a_connection_base_url_overrides_the_integration() {
     assert!(s.upstream.received().is_empty());
 }
 
+#[cfg(feature = "derive")]
 mod typed {
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};

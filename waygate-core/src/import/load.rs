@@ -101,6 +101,21 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
                 .at_line(line, line.map(|_| e.column()))
         });
     }
+    parse_yaml(trimmed, file)
+}
+
+#[cfg(not(feature = "yaml"))]
+fn parse_yaml(_: &str, file: Option<String>) -> Result<Value, ImportError> {
+    Err(ImportError::new(
+        ImportErrorKind::Syntax,
+        "the document is not JSON, and this build reads no YAML \
+         (waygate-core's `yaml` feature is off): send the description as JSON",
+    )
+    .in_file(file))
+}
+
+#[cfg(feature = "yaml")]
+fn parse_yaml(trimmed: &str, file: Option<String>) -> Result<Value, ImportError> {
     crate::limits::from_yaml::<Lenient>(trimmed, true)
         .map(|l| l.0)
         .map_err(|e| {
@@ -120,8 +135,10 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
 /// A JSON value read from YAML, where integers beyond 64 bits (`maximum:
 /// 18446744073709552000`) become floats and non-string keys (`200:`) strings,
 /// instead of failing as `serde_json::Value` does.
+#[cfg(feature = "yaml")]
 struct Lenient(Value);
 
+#[cfg(feature = "yaml")]
 impl<'de> serde::Deserialize<'de> for Lenient {
     // Depth is bounded by the YAML budget (`limits::MAX_DEPTH`) before this recursion.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -129,8 +146,10 @@ impl<'de> serde::Deserialize<'de> for Lenient {
     }
 }
 
+#[cfg(feature = "yaml")]
 struct LenientVisitor;
 
+#[cfg(feature = "yaml")]
 impl<'de> serde::de::Visitor<'de> for LenientVisitor {
     type Value = Value;
 
@@ -221,6 +240,7 @@ impl<'de> serde::de::Visitor<'de> for LenientVisitor {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn detects_json_and_yaml() {
         assert_eq!(
@@ -244,6 +264,19 @@ mod tests {
         );
     }
 
+    #[cfg(not(feature = "yaml"))]
+    #[test]
+    fn without_the_yaml_feature_yaml_is_refused_saying_so() {
+        let e = parse("openapi: 3.0.0", Some("spec.yaml".into())).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.file()),
+            (ImportErrorKind::Syntax, Some("spec.yaml"))
+        );
+        assert!(e.to_string().contains("`yaml` feature"), "{e}");
+        assert!(parse("{\"openapi\": \"3.0.0\"}", None).is_ok());
+    }
+
+    #[cfg(feature = "yaml")]
     #[test]
     fn syntax_errors_carry_the_line() {
         let e = parse("{\n\"a\": ,\n}", Some("x.json".into())).unwrap_err();

@@ -657,6 +657,7 @@ mod tests {
         assert_eq!(fields(&def), ["tags"]);
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn checks_every_breaker_field_and_parses_the_new_ones() {
         let yaml = "slug: x\nname: X\ndefaults:\n  circuitBreaker: {failureThreshold: 0, failureRate: 1.5, minimumCalls: 0, windowMs: 0, openMs: 0}\n";

@@ -24,6 +24,7 @@ impl FormatError {
         }
     }
 
+    #[cfg(feature = "yaml")]
     pub(crate) fn yaml(err: &crate::limits::YamlError) -> Self {
         let (message, line, column) = err.parts();
         Self {
@@ -43,6 +44,7 @@ impl FormatError {
         }
     }
 
+    #[cfg(feature = "yaml")]
     pub(crate) fn yaml_output(err: serde_saphyr::SerializeError) -> Self {
         Self {
             format: "YAML",

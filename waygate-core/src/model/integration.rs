@@ -73,6 +73,7 @@ impl IntegrationDef {
     /// # Errors
     /// A [`crate::model::FormatError`] naming the location and what is wrong
     /// (or which limit the text is over).
+    #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Self, super::FormatError> {
         crate::limits::from_yaml(text, false).map_err(|e| super::FormatError::yaml(&e))
     }
@@ -86,6 +87,7 @@ impl IntegrationDef {
     ///
     /// # Errors
     /// Only if a schema holds a value YAML cannot represent.
+    #[cfg(feature = "yaml")]
     pub fn to_yaml(&self) -> Result<String, super::FormatError> {
         serde_saphyr::to_string(self).map_err(super::FormatError::yaml_output)
     }

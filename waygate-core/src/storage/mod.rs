@@ -6,6 +6,7 @@
 
 mod cache;
 mod connection_cache;
+#[cfg(feature = "oauth2")]
 mod memory_tokens;
 mod ttl;
 
@@ -124,8 +125,10 @@ pub struct MemoryStore {
     tenants: RwLock<HashMap<String, TenantData>>,
     revisions: std::sync::atomic::AtomicU64,
     /// OAuth2 refresh locks held (see `memory_tokens`).
+    #[cfg(feature = "oauth2")]
     refresh_locks: memory_tokens::HeldLocks,
     /// Failed refreshes in a row per credential.
+    #[cfg(feature = "oauth2")]
     refresh_failures: std::sync::Mutex<HashMap<crate::oauth2::CredentialKey, u32>>,
 }
 
