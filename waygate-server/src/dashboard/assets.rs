@@ -19,6 +19,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../assets/favicon.svg"),
+    ),
+    (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),
