@@ -170,6 +170,11 @@ try {
   console.log(`# filtering 174 actions while typing 9 characters took ${Date.now() - started} ms`);
   await page.fill("#action-filter", "");
   await audit("integration-slack");
+  await page.click("a:has-text('Agents')");
+  await page.waitForURL(/\/integrations\/slack\/agents$/);
+  check("agents shows the MCP endpoint", (await page.textContent("#mcp-url")).endsWith("/mcp?integrations=slack"));
+  check("agents exports Slack's tools", (await page.textContent("#tools-openai")).includes("chat_postMessage"));
+  await audit("agents");
 
   await page.goto(base + "/");
   check("home lists both integrations", (await page.locator(".integrations li").count()) === 2);

@@ -245,6 +245,7 @@ async fn every_page_has_a_strict_policy_and_only_its_own_assets() {
         "/integrations/pets",
         "/integrations/pets/actions/list",
         "/integrations/pets/connections/new",
+        "/integrations/pets/agents",
         "/logs",
         "/health",
         "/settings",
@@ -326,6 +327,7 @@ async fn a_session_sees_only_its_own_tenants_integrations() {
         "/integrations/bee/actions/ping",
         "/integrations/bee/connections/new",
         "/integrations/bee/export.yaml",
+        "/integrations/bee/agents",
     ] {
         let page = get(&gw, path, &a.cookie).await;
         assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");

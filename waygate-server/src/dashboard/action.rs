@@ -9,12 +9,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::page::{Chrome, PageResult, pretty};
+use super::page::{Chrome, PageResult, origin, pretty};
 use super::session::Session;
 use super::snippets::{self, Snippet};
 use crate::api::actions::{self, InvokeRequest};
@@ -80,20 +80,6 @@ pub struct ActionPage {
 #[template(path = "try_result.html")]
 pub struct TryFragment {
     result: TryResult,
-}
-
-/// The gateway's origin as callers reach it: the public URL, else this request's host.
-fn origin(app: &AppState, headers: &HeaderMap) -> String {
-    match &app.settings.public_url {
-        Some(url) => url.origin().ascii_serialization(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1:8080");
-            format!("http://{host}")
-        }
-    }
 }
 
 async fn action_page(

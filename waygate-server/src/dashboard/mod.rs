@@ -12,10 +12,11 @@
 //! - [`assets`]: the embedded CSS, script, htmx and fonts.
 //! - [`page`]: what every page shares (the chrome, errors, redirects).
 //! - [`snippets`]: curl, TypeScript, Python and Rust code calling an action.
-//! - [`home`], [`integration`], [`action`], [`wizard`], [`logs`],
+//! - [`home`], [`integration`], [`action`], [`agents`], [`wizard`], [`logs`],
 //!   [`settings`], [`health`]: one module per page.
 
 pub mod action;
+pub mod agents;
 pub mod assets;
 pub mod health;
 pub mod home;

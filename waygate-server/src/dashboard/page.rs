@@ -3,9 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::error::ApiError;
+use crate::app::AppState;
 
 /// The frame of a page: who is signed in, where they are, the CSRF token the
 /// page's forms carry.
@@ -104,4 +106,19 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "revoked" => "API key revoked.",
         _ => return None,
     })
+}
+
+/// The gateway's origin as callers reach it (snippets, the MCP endpoint): the
+/// public URL, else this request's host.
+pub fn origin(app: &AppState, headers: &HeaderMap) -> String {
+    match &app.settings.public_url {
+        Some(url) => url.origin().ascii_serialization(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1:8080");
+            format!("http://{host}")
+        }
+    }
 }
