@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
             "/integrations/{slug}/export.yaml",
             get(settings::export_yaml),
         )
+        .route("/integrations/{slug}/agents", get(agents::page))
         .route("/integrations/{slug}/actions/{action}", get(action::page))
         .route(
             "/integrations/{slug}/actions/{action}/try",
