@@ -7,10 +7,9 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::page::{Chrome, PageResult, pretty};
+use super::page::{Chrome, PageResult, integration_names, pretty};
 use super::session::Session;
 use crate::api::auth::Tenant;
-use crate::api::integrations::{self, ListIntegrations};
 use crate::api::logs::{self, ListLogs, LogView};
 use crate::app::AppState;
 
@@ -60,22 +59,7 @@ pub async fn page(
     Query(filter): Query<LogFilter>,
 ) -> PageResult<LogsPage> {
     let tenant = || Tenant(session.tenant.clone());
-    let integrations = integrations::list(
-        State(app.clone()),
-        tenant(),
-        Query(ListIntegrations {
-            tag: None,
-            q: None,
-            limit: Some(500),
-            cursor: None,
-        }),
-    )
-    .await?
-    .0
-    .data
-    .into_iter()
-    .map(|i| (i.slug, i.name))
-    .collect();
+    let integrations = integration_names(&app, &session.tenant).await?;
     let listed = logs::list(
         State(app.clone()),
         tenant(),

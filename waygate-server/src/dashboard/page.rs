@@ -122,3 +122,32 @@ pub fn origin(app: &AppState, headers: &HeaderMap) -> String {
         }
     }
 }
+
+/// The tenant's integrations as (slug, name), for filters and lists
+/// (`GET /api/v1/integrations` underneath, up to 500).
+///
+/// # Errors
+/// What listing answers (503 when the store is unavailable).
+pub async fn integration_names(
+    app: &AppState,
+    tenant: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    use crate::api::integrations::{self, ListIntegrations};
+    let listed = integrations::list(
+        axum::extract::State(app.clone()),
+        crate::api::auth::Tenant(tenant.to_owned()),
+        axum::extract::Query(ListIntegrations {
+            tag: None,
+            q: None,
+            limit: Some(500),
+            cursor: None,
+        }),
+    )
+    .await?;
+    Ok(listed
+        .0
+        .data
+        .into_iter()
+        .map(|i| (i.slug, i.name))
+        .collect())
+}

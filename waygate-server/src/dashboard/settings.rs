@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::integration::Done;
-use super::page::{Chrome, PageResult};
+use super::page::{Chrome, PageResult, integration_names};
 use super::session::Session;
 use crate::api::auth::{Principal, Tenant, TenantKey};
-use crate::api::integrations::{self, ListIntegrations};
+use crate::api::integrations;
 use crate::api::tenants::{self, ApiKeyView, CreateApiKey};
 use crate::app::AppState;
 
@@ -55,22 +55,7 @@ async fn settings_page(
     .await?
     .0
     .data;
-    let integrations = integrations::list(
-        State(app.clone()),
-        Tenant(session.tenant.clone()),
-        Query(ListIntegrations {
-            tag: None,
-            q: None,
-            limit: Some(500),
-            cursor: None,
-        }),
-    )
-    .await?
-    .0
-    .data
-    .into_iter()
-    .map(|i| (i.slug, i.name))
-    .collect();
+    let integrations = integration_names(app, &session.tenant).await?;
     Ok(SettingsPage {
         chrome: session.chrome("settings"),
         keys,
