@@ -406,3 +406,53 @@ async fn revoking_the_key_ends_its_sessions() {
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     assert_eq!(after.headers()[LOCATION], "/signin");
 }
+
+#[tokio::test]
+async fn settings_are_saved_through_the_apis_checks() {
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("acme").await;
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        json!({"slug": "pets", "name": "Pets", "baseUrl": "http://127.0.0.1:9",
+               "actions": [{"slug": "list", "method": "GET", "path": "/pets"}]}),
+    )
+    .await;
+    let signed = sign_in(&gw, &key).await;
+    let saved = post(
+        &gw,
+        "/integrations/pets/settings",
+        &signed.cookie,
+        &[
+            ("csrf", &signed.csrf),
+            ("status", "disabled"),
+            ("defaults", r#"{"timeoutMs": 1234}"#),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, read) = gw
+        .call(Method::GET, "/api/v1/integrations/pets", &key, None)
+        .await;
+    assert_eq!(read["defaults"]["timeoutMs"], json!(1234));
+    assert_eq!(read["status"], "disabled");
+
+    // Unknown fields are refused by the definition's own rules, and nothing changes.
+    let refused = post(
+        &gw,
+        "/integrations/pets/settings",
+        &signed.cookie,
+        &[
+            ("csrf", &signed.csrf),
+            ("status", "active"),
+            ("defaults", r#"{"timeout": 5}"#),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("unknown field"));
+    let (_, read) = gw
+        .call(Method::GET, "/api/v1/integrations/pets", &key, None)
+        .await;
+    assert_eq!(read["status"], "disabled");
+}

@@ -14,8 +14,9 @@ use super::session::Session;
 use crate::api::auth::Tenant;
 use crate::api::connections::{self, ConnectionView, CreateConnection, Disconnect};
 use crate::api::error::ApiError;
-use crate::api::integrations::{self, HealthView, IntegrationDetail};
+use crate::api::integrations::{self, HealthView, IntegrationDetail, UpdateIntegration};
 use crate::app::AppState;
+use waygate_core::model::Defaults;
 
 /// An action in the browser.
 pub struct ActionRow {
@@ -41,6 +42,8 @@ pub struct IntegrationPage {
     connections: Vec<ConnectionView>,
     actions: Vec<ActionRow>,
     notice: Option<&'static str>,
+    /// Why the last change of the settings was refused.
+    error: Option<String>,
 }
 
 /// Query of pages that show a notice after a redirect.
@@ -66,6 +69,16 @@ pub async fn page(
     Path(slug): Path<String>,
     Query(done): Query<Done>,
 ) -> PageResult<IntegrationPage> {
+    integration_page(&app, &session, slug, notice(done.done.as_deref()), None).await
+}
+
+async fn integration_page(
+    app: &AppState,
+    session: &Session,
+    slug: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> PageResult<IntegrationPage> {
     let tenant = || Tenant(session.tenant.clone());
     let detail = integrations::get(State(app.clone()), tenant(), Path(slug.clone()))
         .await?
@@ -77,7 +90,7 @@ pub async fn page(
         .await?
         .0
         .data;
-    let def = integrations::definition(&app, &session.tenant, &detail.summary.slug).await?;
+    let def = integrations::definition(app, &session.tenant, &detail.summary.slug).await?;
     let actions = def
         .actions
         .iter()
@@ -117,8 +130,58 @@ pub async fn page(
         health,
         connections,
         actions,
-        notice: notice(done.done.as_deref()),
+        notice,
+        error,
     })
+}
+
+/// The settings form: status and defaults (JSON).
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    defaults: String,
+}
+
+/// `POST /integrations/{slug}/settings`: status and defaults through
+/// `PATCH /api/v1/integrations/{slug}` (its checks; the next call uses them).
+pub async fn update_settings(
+    State(app): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> PageResult<Response> {
+    let defaults = serde_json::from_str::<Defaults>(&form.defaults)
+        .map_err(|e| ApiError::bad_request(format!("defaults: {e}")));
+    let updated = match defaults {
+        Ok(defaults) => {
+            integrations::update(
+                State(app.clone()),
+                Tenant(session.tenant.clone()),
+                Path(slug.clone()),
+                Json(UpdateIntegration {
+                    name: None,
+                    description: None,
+                    base_url: None,
+                    tags: None,
+                    status: Some(form.status).filter(|s| !s.is_empty()),
+                    defaults: Some(defaults),
+                }),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=saved")).into_response()),
+        Err(e) => {
+            let status = e.status();
+            let page =
+                integration_page(&app, &session, slug, None, Some(e.message().to_owned())).await?;
+            Ok((status, page).into_response())
+        }
+    }
 }
 
 /// The connection form.

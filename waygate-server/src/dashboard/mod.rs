@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
             get(settings::export_yaml),
         )
         .route("/integrations/{slug}/agents", get(agents::page))
+        .route(
+            "/integrations/{slug}/settings",
+            post(integration::update_settings),
+        )
         .route("/integrations/{slug}/actions/{action}", get(action::page))
         .route(
             "/integrations/{slug}/actions/{action}/try",

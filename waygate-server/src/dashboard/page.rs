@@ -104,6 +104,7 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "connected" => "Connection saved.",
         "disconnected" => "Connection removed.",
         "revoked" => "API key revoked.",
+        "saved" => "Settings saved: the next call uses them.",
         _ => return None,
     })
 }
