@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod cpu;
 mod crash;
+mod dashboard;
 mod discover;
 mod edge;
 mod gateway;

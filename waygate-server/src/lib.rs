@@ -9,12 +9,14 @@
 //! - [`http`]: the root router (`/healthz`, `/metrics`, `/docs`) and graceful serving.
 //! - [`api`]: `/api/v1`: authentication, tenant limits, one module per resource,
 //!   the error shape, the OpenAPI document.
+//! - [`dashboard`]: the web dashboard at `/`: sessions, pages, embedded assets.
 //! - [`jobs`]: background jobs for tenants (scrape jobs).
 //! - [`ops`]: Prometheus metrics, request ids and access records.
 
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod dashboard;
 pub mod http;
 pub mod jobs;
 pub mod mcp;

@@ -40,6 +40,7 @@
 //! - `rotation` — crash-safe master key rotation; [`Store::unlock`] at start.
 //! - `tags` — the tenant's tags with integration counts; renaming one everywhere in one transaction.
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
+//! - `sessions` — dashboard sessions: token digests, expiry, ended by sign-out or key revocation.
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
 //! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
 //! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
@@ -68,6 +69,7 @@ mod rotation;
 mod scrape_jobs;
 mod search;
 mod server_secrets;
+mod sessions;
 mod store;
 mod tags;
 mod tenants;
@@ -87,6 +89,7 @@ pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use page_cache::CachedPage;
 pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob};
 pub use search::{ActionPage, ActionQuery};
+pub use sessions::SessionInfo;
 pub use store::{Backend, Store};
 pub use tags::TagCount;
 pub use tenants::{API_KEY_PREFIX, ApiKeyInfo, ApiKeyPepper, IssuedApiKey, TenantInfo};

@@ -220,6 +220,11 @@ impl ApiError {
         self
     }
 
+    /// The message for people (the dashboard shows it on its pages).
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

@@ -413,6 +413,43 @@ pub async fn import_openapi(
             "Expected request with `Content-Type: application/json`",
         ));
     }
+    let Imported {
+        def,
+        warnings,
+        suggested_tags,
+    } = import_document(&app, body).await?;
+    let action_count = def.actions.len();
+    let integration = create(&app, &tenant, def).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportResponse {
+            integration,
+            action_count,
+            warnings,
+            suggested_tags,
+        }),
+    ))
+}
+
+/// An OpenAPI document imported and checked, not stored yet.
+#[derive(Debug)]
+pub struct Imported {
+    /// The integration it describes.
+    pub def: IntegrationDef,
+    /// What the importer skipped or guessed, with where.
+    pub warnings: Vec<String>,
+    /// Tags that fit what the API does, best first.
+    pub suggested_tags: Vec<String>,
+}
+
+/// Reads an [`ImportRequest`] (JSON) and imports its document: the work of
+/// `POST /integrations/import` before storing, shared with the dashboard's
+/// wizard, which shows the result for review first.
+///
+/// # Errors
+/// 400 for a request or document that cannot be imported, or a definition
+/// that does not pass the check; 503 when the CPU pool is busy.
+pub async fn import_document(app: &AppState, body: Bytes) -> ApiResult<Imported> {
     // Parsing the document, importing and checking it is CPU work in
     // proportion to its size; a remote document's fetches run on this
     // runtime while the importing thread waits for them.
@@ -460,18 +497,11 @@ pub async fn import_openapi(
             Ok::<_, ApiError>((warnings, checked(integration)?, suggested))
         })
         .await??;
-    let warnings = warnings.iter().map(ToString::to_string).collect();
-    let action_count = def.actions.len();
-    let integration = create(&app, &tenant, def).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ImportResponse {
-            integration,
-            action_count,
-            warnings,
-            suggested_tags,
-        }),
-    ))
+    Ok(Imported {
+        def,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        suggested_tags,
+    })
 }
 
 /// Whether the request's body is declared JSON (`application/json` or a

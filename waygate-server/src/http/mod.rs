@@ -8,6 +8,7 @@
 //!   authentication on a separate private address ([`spawn_metrics`]).
 //! - `/oauth/callback` — where OAuth2 providers send the user back.
 //! - `/mcp` — MCP over streamable HTTP ([`crate::mcp`]).
+//! - `/` and the other page paths — the web dashboard ([`crate::dashboard`]).
 //!
 //! [`serve`] runs the [`Gateway`] service on one runtime per core ([`workers`]).
 
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .merge(crate::mcp::router(state.clone()))
+        .merge(crate::dashboard::router(state.clone()))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
 }
 

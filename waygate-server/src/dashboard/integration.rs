@@ -1,0 +1,355 @@
+//! The integration page: overview and defaults, connections, the action
+//! browser; and the connection form (the wizard's last step).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::page::{Chrome, PageResult, notice, pretty, tag_colour};
+use super::session::Session;
+use crate::api::auth::Tenant;
+use crate::api::connections::{self, ConnectionView, CreateConnection, Disconnect};
+use crate::api::error::ApiError;
+use crate::api::integrations::{self, HealthView, IntegrationDetail, UpdateIntegration};
+use crate::app::AppState;
+use waygate_core::model::Defaults;
+
+/// An action in the browser.
+pub struct ActionRow {
+    slug: String,
+    name: String,
+    method: String,
+    path: String,
+    summary: String,
+    /// Lowercased slug, name, group, path and description: what the filter matches.
+    search: String,
+}
+
+/// The integration page.
+#[derive(Template, WebTemplate)]
+#[template(path = "integration.html")]
+pub struct IntegrationPage {
+    chrome: Chrome,
+    detail: IntegrationDetail,
+    auth_type: String,
+    defaults: String,
+    tags: Vec<(String, u8)>,
+    health: HealthView,
+    connections: Vec<ConnectionView>,
+    actions: Vec<ActionRow>,
+    notice: Option<&'static str>,
+    /// Why the last change of the settings was refused.
+    error: Option<String>,
+}
+
+/// Query of pages that show a notice after a redirect.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    /// Which notice (`page::notice`).
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// The `type` of an auth spec as JSON (`none`, `api_key`, `oauth2`, …).
+pub fn auth_type(auth: &Value) -> String {
+    auth.get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("none")
+        .to_owned()
+}
+
+/// `GET /integrations/{slug}`.
+pub async fn page(
+    State(app): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(done): Query<Done>,
+) -> PageResult<IntegrationPage> {
+    integration_page(&app, &session, slug, notice(done.done.as_deref()), None).await
+}
+
+async fn integration_page(
+    app: &AppState,
+    session: &Session,
+    slug: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> PageResult<IntegrationPage> {
+    let tenant = || Tenant(session.tenant.clone());
+    let detail = integrations::get(State(app.clone()), tenant(), Path(slug.clone()))
+        .await?
+        .0;
+    let health = integrations::health(State(app.clone()), tenant(), Path(slug.clone()))
+        .await?
+        .0;
+    let connections = connections::list(State(app.clone()), tenant(), Path(slug.clone()))
+        .await?
+        .0
+        .data;
+    let def = integrations::definition(app, &session.tenant, &detail.summary.slug).await?;
+    let actions = def
+        .actions
+        .iter()
+        .map(|a| {
+            let name = a.name.clone().unwrap_or_else(|| a.slug.clone());
+            let summary = a.description.clone().unwrap_or_default();
+            let search = [
+                a.slug.as_str(),
+                name.as_str(),
+                a.group.as_deref().unwrap_or(""),
+                a.path.as_str(),
+                summary.as_str(),
+            ]
+            .join(" ")
+            .to_lowercase();
+            ActionRow {
+                slug: a.slug.clone(),
+                method: a.method.clone(),
+                path: a.path.clone(),
+                summary: summary.chars().take(160).collect(),
+                name,
+                search,
+            }
+        })
+        .collect();
+    Ok(IntegrationPage {
+        chrome: session.chrome("integrations"),
+        auth_type: auth_type(&detail.auth),
+        defaults: pretty(&detail.defaults),
+        tags: detail
+            .summary
+            .tags
+            .iter()
+            .map(|t| (t.clone(), tag_colour(t)))
+            .collect(),
+        detail,
+        health,
+        connections,
+        actions,
+        notice,
+        error,
+    })
+}
+
+/// The settings form: status and defaults (JSON).
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    defaults: String,
+}
+
+/// `POST /integrations/{slug}/settings`: status and defaults through
+/// `PATCH /api/v1/integrations/{slug}` (its checks; the next call uses them).
+pub async fn update_settings(
+    State(app): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> PageResult<Response> {
+    let defaults = serde_json::from_str::<Defaults>(&form.defaults)
+        .map_err(|e| ApiError::bad_request(format!("defaults: {e}")));
+    let updated = match defaults {
+        Ok(defaults) => {
+            integrations::update(
+                State(app.clone()),
+                Tenant(session.tenant.clone()),
+                Path(slug.clone()),
+                Json(UpdateIntegration {
+                    name: None,
+                    description: None,
+                    base_url: None,
+                    tags: None,
+                    status: Some(form.status).filter(|s| !s.is_empty()),
+                    defaults: Some(defaults),
+                }),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=saved")).into_response()),
+        Err(e) => {
+            let status = e.status();
+            let page =
+                integration_page(&app, &session, slug, None, Some(e.message().to_owned())).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+/// The connection form.
+#[derive(Template, WebTemplate)]
+#[template(path = "connection.html")]
+pub struct ConnectionPage {
+    chrome: Chrome,
+    slug: String,
+    name: String,
+    base_url: Option<String>,
+    auth_type: String,
+    /// For an API key: where it goes (`header X-Api-Key`).
+    key_place: String,
+    error: Option<String>,
+}
+
+async fn connection_page(
+    app: &AppState,
+    session: &Session,
+    slug: String,
+    error: Option<String>,
+) -> PageResult<ConnectionPage> {
+    let detail = integrations::get(
+        State(app.clone()),
+        Tenant(session.tenant.clone()),
+        Path(slug),
+    )
+    .await?
+    .0;
+    let key_place = match (detail.auth.get("in"), detail.auth.get("name")) {
+        (Some(Value::String(place)), Some(Value::String(name))) => format!("{place} {name}"),
+        _ => String::new(),
+    };
+    Ok(ConnectionPage {
+        chrome: session.chrome("integrations"),
+        auth_type: auth_type(&detail.auth),
+        slug: detail.summary.slug,
+        name: detail.summary.name,
+        base_url: detail.base_url,
+        key_place,
+        error,
+    })
+}
+
+/// `GET /integrations/{slug}/connections/new`.
+pub async fn new_connection(
+    State(app): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> PageResult<ConnectionPage> {
+    connection_page(&app, &session, slug, None).await
+}
+
+/// The connection form's fields; which are used depends on `type`.
+#[derive(Debug, Deserialize)]
+pub struct ConnectionForm {
+    #[serde(default)]
+    name: String,
+    #[serde(rename = "baseUrl", default)]
+    base_url: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    token: String,
+    /// `Name: value` lines.
+    #[serde(default)]
+    headers: String,
+    #[serde(rename = "clientId", default)]
+    client_id: String,
+    #[serde(rename = "clientSecret", default)]
+    client_secret: String,
+}
+
+/// The credential body of API.md for the form's type.
+fn credential(form: &ConnectionForm) -> Result<Value, ApiError> {
+    Ok(match form.kind.as_str() {
+        "none" => json!({"type": "none"}),
+        "api_key" => json!({"type": "api_key", "key": form.key}),
+        "basic" => json!({"type": "basic", "username": form.username, "password": form.password}),
+        "bearer" => json!({"type": "bearer", "token": form.token}),
+        "custom_headers" => {
+            let mut headers = Map::new();
+            for (i, line) in form.headers.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let (name, value) = line.split_once(':').ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "headers, line {}: write it as 'Name: value'",
+                        i + 1
+                    ))
+                })?;
+                headers.insert(
+                    name.trim().to_owned(),
+                    Value::String(value.trim().to_owned()),
+                );
+            }
+            json!({"type": "custom_headers", "headers": headers})
+        }
+        "oauth2_client_credentials" => json!({
+            "type": "oauth2_client_credentials",
+            "clientId": form.client_id,
+            "clientSecret": form.client_secret,
+        }),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "type: '{other}' is not a credential type this form offers"
+            )));
+        }
+    })
+}
+
+/// `POST /integrations/{slug}/connections`: through the API's own handler.
+pub async fn create_connection(
+    State(app): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Form(form): Form<ConnectionForm>,
+) -> PageResult<Response> {
+    let body = credential(&form).map(|credential| CreateConnection {
+        name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        base_url: Some(form.base_url.trim().to_owned()).filter(|u| !u.is_empty()),
+        credential,
+    });
+    let created = match body {
+        Ok(body) => {
+            connections::create(
+                State(app.clone()),
+                Tenant(session.tenant.clone()),
+                Path(slug.clone()),
+                Json(body),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=connected")).into_response()),
+        Err(e) => {
+            let status = e.status();
+            let page = connection_page(&app, &session, slug, Some(e.message().to_owned())).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+/// `POST /integrations/{slug}/connections/{name}/delete`.
+pub async fn delete_connection(
+    State(app): State<AppState>,
+    session: Session,
+    Path((slug, name)): Path<(String, String)>,
+) -> PageResult<Redirect> {
+    connections::disconnect(
+        State(app),
+        Tenant(session.tenant.clone()),
+        Path(slug.clone()),
+        Some(Json(Disconnect {
+            connection: Some(name),
+        })),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/integrations/{slug}?done=disconnected"
+    )))
+}

@@ -1,0 +1,319 @@
+//! The new-integration wizard: a document (pasted, uploaded into the field,
+//! or a URL) → the detected actions to review (grouped, wishlist matches
+//! first, select/deselect), name, base URL and suggested tags → stored by the
+//! REST import handler → the connection form for the detected auth type.
+//!
+//! Review imports the document without storing it (`import_document`, the
+//! import handler's own first half); create sends the reviewed choices to
+//! `import_openapi` itself, so both paths apply the same checks.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use super::integration::auth_type;
+use super::page::{Chrome, PageResult, tag_colour};
+use super::session::Session;
+use crate::api::auth::Tenant;
+use crate::api::error::ApiError;
+use crate::api::integrations::{self, Imported, UpdateIntegration};
+use crate::app::AppState;
+
+/// The wizard's fields, as the forms send them (`select` and `tag` repeat).
+#[derive(Debug, Default, Clone)]
+pub struct WizardForm {
+    document: String,
+    url: String,
+    wishlist: String,
+    slug: String,
+    name: String,
+    base_url: String,
+    select: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl WizardForm {
+    /// Reads a urlencoded form body.
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "document" => form.document = value,
+                "url" => form.url = value.trim().to_owned(),
+                "wishlist" => form.wishlist = value,
+                "slug" => form.slug = value.trim().to_owned(),
+                "name" => form.name = value.trim().to_owned(),
+                "baseUrl" => form.base_url = value.trim().to_owned(),
+                "select" => form.select.push(value),
+                "tag" => form.tags.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn wishes(&self) -> Vec<String> {
+        self.wishlist
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The body of `POST /integrations/import` for this form; `select` only
+    /// when the review chose.
+    fn import_request(&self, select: Option<&[String]>) -> Value {
+        let mut body = json!({ "wishlist": self.wishes() });
+        if self.url.is_empty() {
+            body["openapi"] = Value::String(self.document.clone());
+        } else {
+            body["url"] = Value::String(self.url.clone());
+        }
+        for (key, value) in [
+            ("slug", &self.slug),
+            ("name", &self.name),
+            ("baseUrl", &self.base_url),
+        ] {
+            if !value.is_empty() {
+                body[key] = Value::String(value.clone());
+            }
+        }
+        if let Some(select) = select {
+            body["select"] = json!(select);
+        }
+        body
+    }
+}
+
+/// Step 1: the document.
+#[derive(Template, WebTemplate)]
+#[template(path = "wizard_source.html")]
+pub struct SourcePage {
+    chrome: Chrome,
+    form: WizardForm,
+    error: Option<String>,
+}
+
+/// `GET /integrations/new`.
+pub async fn source(session: Session) -> SourcePage {
+    SourcePage {
+        chrome: session.chrome("integrations"),
+        form: WizardForm::default(),
+        error: None,
+    }
+}
+
+/// An action offered for review.
+pub struct Offered {
+    slug: String,
+    name: String,
+    method: String,
+    path: String,
+    wished: bool,
+    /// Ticked: every action at first, the chosen ones after a failed save.
+    checked: bool,
+    confidence: Option<String>,
+}
+
+/// A group of offered actions.
+pub struct Group {
+    name: String,
+    actions: Vec<Offered>,
+}
+
+/// Step 2: review.
+#[derive(Template, WebTemplate)]
+#[template(path = "wizard_review.html")]
+pub struct ReviewPage {
+    chrome: Chrome,
+    form: WizardForm,
+    auth_type: String,
+    action_count: usize,
+    groups: Vec<Group>,
+    warnings: Vec<String>,
+    tags: Vec<(String, u8)>,
+    error: Option<String>,
+}
+
+/// Groups in the order their first action comes (wishlist matches lead).
+fn groups(def: &waygate_core::IntegrationDef, chosen: &[String]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for a in &def.actions {
+        let name = a.group.clone().unwrap_or_else(|| "other".to_owned());
+        let offered = Offered {
+            slug: a.slug.clone(),
+            name: a.name.clone().unwrap_or_else(|| a.slug.clone()),
+            method: a.method.clone(),
+            path: a.path.clone(),
+            wished: a.metadata.get("wished") == Some(&Value::Bool(true)),
+            checked: chosen.is_empty() || chosen.contains(&a.slug),
+            confidence: a
+                .metadata
+                .get("confidence")
+                .and_then(Value::as_f64)
+                .map(|c| format!("{:.0}%", c * 100.0)),
+        };
+        match groups.iter_mut().find(|g| g.name == name) {
+            Some(g) => g.actions.push(offered),
+            None => groups.push(Group {
+                name,
+                actions: vec![offered],
+            }),
+        }
+    }
+    groups
+}
+
+/// Imports the form's document without storing it and shows it for review.
+async fn review_page(
+    app: &AppState,
+    session: &Session,
+    mut form: WizardForm,
+    error: Option<String>,
+) -> PageResult<Response> {
+    let body = form.import_request(None).to_string();
+    let imported = integrations::import_document(app, Bytes::from(body)).await;
+    let Imported {
+        def,
+        warnings,
+        suggested_tags,
+    } = match imported {
+        Ok(imported) => imported,
+        Err(e) => {
+            let status = e.status();
+            let page = SourcePage {
+                chrome: session.chrome("integrations"),
+                form,
+                error: Some(e.message().to_owned()),
+            };
+            return Ok((status, page).into_response());
+        }
+    };
+    if form.slug.is_empty() {
+        form.slug.clone_from(&def.slug);
+    }
+    if form.name.is_empty() {
+        form.name.clone_from(&def.name);
+    }
+    if form.base_url.is_empty() {
+        form.base_url = def.base_url.clone().unwrap_or_default();
+    }
+    let chosen = std::mem::take(&mut form.select);
+    Ok(ReviewPage {
+        chrome: session.chrome("integrations"),
+        auth_type: auth_type(&serde_json::to_value(&def.auth).unwrap_or(Value::Null)),
+        action_count: def.actions.len(),
+        groups: groups(&def, &chosen),
+        tags: suggested_tags
+            .into_iter()
+            .map(|t| {
+                let c = tag_colour(&t);
+                (t, c)
+            })
+            .collect(),
+        warnings,
+        form,
+        error,
+    }
+    .into_response())
+}
+
+/// `POST /integrations/new/review`.
+pub async fn review(
+    State(app): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> PageResult<Response> {
+    let form = WizardForm::parse(&body);
+    if form.document.trim().is_empty() && form.url.is_empty() {
+        let page = SourcePage {
+            chrome: session.chrome("integrations"),
+            form,
+            error: Some("Paste or upload a document, or give its URL.".to_owned()),
+        };
+        return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
+    }
+    review_page(&app, &session, form, None).await
+}
+
+/// `POST /integrations/new/create`: stores the reviewed integration through
+/// the import handler, sets the chosen tags, and goes on to its connection.
+pub async fn create(
+    State(app): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> PageResult<Response> {
+    let form = WizardForm::parse(&body);
+    match store(&app, &session, &form).await {
+        Ok(slug) => {
+            Ok(Redirect::to(&format!("/integrations/{slug}/connections/new")).into_response())
+        }
+        Err(e) => review_page(&app, &session, form, Some(e.message().to_owned())).await,
+    }
+}
+
+async fn store(app: &AppState, session: &Session, form: &WizardForm) -> Result<String, ApiError> {
+    if form.select.is_empty() {
+        return Err(ApiError::bad_request("Select at least one action."));
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let body = form.import_request(Some(&form.select)).to_string();
+    let (_, Json(created)) = integrations::import_openapi(
+        State(app.clone()),
+        Tenant(session.tenant.clone()),
+        headers,
+        Bytes::from(body),
+    )
+    .await?;
+    let slug = created.integration.summary.slug;
+    if !form.tags.is_empty() {
+        integrations::update(
+            State(app.clone()),
+            Tenant(session.tenant.clone()),
+            Path(slug.clone()),
+            Json(UpdateIntegration {
+                name: None,
+                description: None,
+                base_url: None,
+                tags: Some(form.tags.clone()),
+                status: None,
+                defaults: None,
+            }),
+        )
+        .await
+        .map(drop)?;
+    }
+    Ok(slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_fields_are_kept_and_the_url_wins_over_an_empty_document() {
+        let form = WizardForm::parse(
+            b"url=http%3A%2F%2Fx%2Fspec.json&select=a&select=b&tag=x&wishlist=list+pets%2C+add&slug=pets",
+        );
+        assert_eq!(form.select, ["a", "b"]);
+        assert_eq!(form.tags, ["x"]);
+        let body = form.import_request(Some(&form.select));
+        assert_eq!(body["url"], "http://x/spec.json");
+        assert!(body.get("openapi").is_none());
+        assert_eq!(body["wishlist"], json!(["list pets", "add"]));
+        assert_eq!(body["select"], json!(["a", "b"]));
+        assert_eq!(body["slug"], "pets");
+        assert!(body.get("name").is_none());
+    }
+}
