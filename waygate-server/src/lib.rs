@@ -19,3 +19,4 @@ pub mod http;
 pub mod jobs;
 pub mod mcp;
 pub mod ops;
+pub mod writes;

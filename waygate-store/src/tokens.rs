@@ -1,7 +1,7 @@
 //! Core's OAuth2 [`TokenStore`] port: the refresh protocol's reads, lock and
 //! writes on the credential and connection rows.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -13,7 +13,7 @@ use crate::db::{self, get};
 use crate::error::{Error, Result};
 use crate::locks::RefreshLock;
 use crate::store::Store;
-use crate::time::{duration_ms, now_ms};
+use crate::time::{now_ms, to_ms};
 
 /// How many expiring credentials one sweep looks at.
 const SWEEP_LIMIT: i64 = 500;
@@ -144,14 +144,14 @@ impl Store {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// Active `oauth2_tokens` credentials of every tenant expiring within
-    /// `within` (soonest first, at most 500): the background refresh sweep's
+    /// Active `oauth2_tokens` credentials of every tenant expiring at or
+    /// before `before` (soonest first, at most 500): the background refresh sweep's
     /// work list. The one query without a tenant filter: the sweep serves all
     /// tenants, and each key it returns carries its tenant.
     ///
     /// # Errors
     /// [`crate::ErrorKind::Unavailable`] on database failure.
-    pub async fn expiring_credentials(&self, within: Duration) -> Result<Vec<CredentialKey>> {
+    pub async fn expiring_credentials(&self, before: SystemTime) -> Result<Vec<CredentialKey>> {
         let rows = db::all(
             self.db(),
             "listing expiring credentials",
@@ -161,10 +161,7 @@ impl Store {
              WHERE k.status = 'active' AND c.status = 'active' AND k.kind = 'oauth2_tokens'
                AND k.expires_at IS NOT NULL AND k.expires_at <= $1
              ORDER BY k.expires_at LIMIT $2",
-            vec![
-                now_ms().saturating_add(duration_ms(within)).into(),
-                SWEEP_LIMIT.into(),
-            ],
+            vec![to_ms(before).into(), SWEEP_LIMIT.into()],
         )
         .await?;
         rows.iter()
@@ -231,7 +228,7 @@ impl TokenStore for Store {
         Ok(self.set_connection_status(key, status).await?)
     }
 
-    async fn expiring(&self, within: Duration) -> Result<Vec<CredentialKey>, StoreError> {
-        Ok(self.expiring_credentials(within).await?)
+    async fn expiring(&self, before: SystemTime) -> Result<Vec<CredentialKey>, StoreError> {
+        Ok(self.expiring_credentials(before).await?)
     }
 }

@@ -6,8 +6,8 @@
 
 mod cache;
 mod connection_cache;
+mod lookup_cache;
 mod memory_tokens;
-mod ttl;
 
 pub use cache::CachedIntegrations;
 pub use connection_cache::CachedConnections;
