@@ -140,7 +140,8 @@ impl Clock for ManualClock {
         let due = deadline.saturating_duration_since(self.start);
         let mut elapsed = self.elapsed.subscribe();
         Box::pin(async move {
-            // An error means the clock is gone: nothing can move it any more.
+            // An error means the clock is gone and nothing can move it any
+            // more: the deadline counts as passed rather than never.
             let _ = elapsed.wait_for(|e| *e >= due).await;
         })
     }

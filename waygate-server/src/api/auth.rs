@@ -293,3 +293,30 @@ mod tests {
         assert!(!constant_time_eq(b"", b"a"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_trusted_for_the_ttl_on_the_given_clock_and_forgotten_per_tenant() {
+        let cache = AuthCache::default();
+        let t0 = Instant::now();
+        let entry = |tenant: &str| Entry {
+            key: TenantKey {
+                tenant: tenant.into(),
+                key_id: "k".into(),
+                rate_limit: None,
+            },
+            touched: t0,
+        };
+        cache.entries.insert(b"a".to_vec(), entry("t1"), t0);
+        cache.entries.insert(b"b".to_vec(), entry("t2"), t0);
+        let almost = t0 + AUTH_TTL - Duration::from_millis(1);
+        assert_eq!(cache.get(b"a", almost).map(|(at, _)| at), Some(t0));
+        assert!(cache.get(b"a", t0 + AUTH_TTL).is_none(), "expired");
+        cache.forget_tenant("t1");
+        assert!(cache.get(b"a", t0).is_none());
+        assert!(cache.get(b"b", t0).is_some(), "other tenants stay");
+    }
+}
