@@ -9,6 +9,7 @@ use waygate_core::credential::{ConnectionStatus, Credential};
 use waygate_core::oauth2::{CredentialKey, StoredTokens, TokenLock, TokenStore};
 use waygate_core::storage::StoreError;
 
+use crate::connections::{CredentialRow, write_credential};
 use crate::db::{self, get};
 use crate::error::{Error, Result};
 use crate::locks::RefreshLock;
@@ -62,28 +63,14 @@ impl Store {
         let context = "saving refreshed tokens";
         let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
         let (credential_id, connection_id) = credential_ids(&tx, context, key).await?;
-        let json = credential.to_vault_json();
-        let sealed = ring.seal(&key.tenant, &credential_id, json.as_bytes())?;
-        let (expires_at, scopes) = crate::connections::listed_metadata(credential);
         let now = now_ms();
-        db::exec(
-            &tx,
-            context,
-            "UPDATE credentials SET kind = $2, key_id = $3, nonce = $4, ciphertext = $5,
-               expires_at = $6, scopes = $7, status = 'active', refresh_failures = 0, updated_at = $8
-             WHERE id = $1",
-            vec![
-                credential_id.as_str().into(),
-                credential.kind().into(),
-                sealed.key_id.into(),
-                sealed.nonce.into(),
-                sealed.ciphertext.into(),
-                expires_at.into(),
-                scopes.into(),
-                now.into(),
-            ],
-        )
-        .await?;
+        let row = CredentialRow {
+            tenant: &key.tenant,
+            id: &credential_id,
+            connection_id: &connection_id,
+            now,
+        };
+        write_credential(&tx, context, &ring, &row, credential).await?;
         db::exec(
             &tx,
             context,

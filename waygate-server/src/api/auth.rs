@@ -292,11 +292,6 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert!(!constant_time_eq(b"", b"a"));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn keys_are_trusted_for_the_ttl_on_the_given_clock_and_forgotten_per_tenant() {
