@@ -189,7 +189,7 @@ impl Credential {
 
     /// The secrets as they are encoded on the wire, where that differs from
     /// [`Credential::secrets`]: the base64 `user:password` pair of basic auth.
-    pub fn wire_secrets(&self) -> Vec<String> {
+    pub(crate) fn wire_secrets(&self) -> Vec<String> {
         match self {
             Self::Basic { username, password } => {
                 use base64::Engine as _;
@@ -201,7 +201,7 @@ impl Credential {
     }
 
     /// Every secret string this credential holds, for redaction of logs and previews.
-    pub fn secrets(&self) -> Vec<&str> {
+    pub(crate) fn secrets(&self) -> Vec<&str> {
         match self {
             Self::None => vec![],
             Self::ApiKey { key } => vec![key.expose_secret()],

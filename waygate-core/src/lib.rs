@@ -63,6 +63,7 @@ pub mod schema;
 pub mod storage;
 mod time;
 pub mod tools;
+pub mod ttl;
 pub mod typed;
 pub mod url_policy;
 pub mod waygate;
@@ -81,3 +82,14 @@ pub use url_policy::UrlPolicy;
 pub use waygate::{Waygate, WaygateBuilder};
 #[cfg(feature = "derive")]
 pub use waygate_macros::Action;
+
+#[doc(hidden)]
+pub mod __workspace {
+    //! What the gateway and the MCP server share with the engine: not API (no
+    //! stability promise, hidden from the docs).
+
+    /// A fresh request id, as the engine makes them: the gateway's
+    /// `x-request-id` and the MCP server's call ids have the same form, so
+    /// the request log's index stays time-ordered whoever made the id.
+    pub use crate::pipeline::request_id::new_request_id;
+}

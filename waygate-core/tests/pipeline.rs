@@ -361,12 +361,36 @@ async fn a_dead_host_opens_every_action_after_a_few_calls() {
 }
 
 #[tokio::test]
-async fn a_slow_upstream_times_out_as_upstream_timeout() {
+async fn a_slow_upstream_times_out_as_upstream_timeout_on_the_injected_clock() {
     let defaults = json!({"timeoutMs": 100, "retry": {"maxAttempts": 1}});
     let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
     s.upstream
-        .script([Reply::status(200).delayed(Duration::from_secs(5))]);
-    let err = s.get_item().await.unwrap_err();
+        .script([Reply::status(200).delayed(Duration::from_secs(60))]);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let call = async {
+        let result = s.get_item().await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        result
+    };
+    // The timeout is measured on the manual clock: it fires when the clock
+    // passes 100 ms, not after 100 ms of real time.
+    let drive = async {
+        for _ in 0..1_000 {
+            if !s.upstream.received().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        s.clock.advance(Duration::from_millis(99));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !done.load(std::sync::atomic::Ordering::SeqCst),
+            "timed out before the clock reached the timeout"
+        );
+        s.clock.advance(Duration::from_millis(1));
+    };
+    let (result, ()) = tokio::join!(call, drive);
+    let err = result.unwrap_err();
     assert_eq!(err.code(), "UPSTREAM_TIMEOUT");
     assert!(
         matches!(err.kind(), ErrorKind::Timeout { after, .. } if *after == Duration::from_millis(100))
@@ -615,6 +639,25 @@ async fn redirects_are_followed_and_credentials_stay_with_their_origin() {
     s.upstream
         .script((0..11).map(|_| Reply::status(302).header("location", "/items/again")));
     assert_url_refused(&s, "more than 10 redirects").await;
+}
+
+#[tokio::test]
+async fn the_outbound_rate_limit_waits_its_turn_on_the_injected_clock_then_sends() {
+    let defaults = json!({"rateLimit": {"requestsPerSecond": 0.5, "burst": 1}, "timeoutMs": 5000});
+    let s = setup(json!({"type": "none"}), Credential::None, defaults).await;
+    s.get_item().await.unwrap();
+    // The second call's turn is 2 s away, within its timeout: it sleeps on the
+    // clock (which moves it, without real waiting), the bucket refills by the
+    // same clock, and the call goes out.
+    s.get_item().await.unwrap();
+    assert_eq!(s.clock.sleeps(), [Duration::from_secs(2)]);
+    assert_eq!(s.upstream.received().len(), 2);
+    // Had the bucket read another clock, the call would still be refused here.
+    s.get_item().await.unwrap();
+    assert_eq!(
+        s.clock.sleeps(),
+        [Duration::from_secs(2), Duration::from_secs(2)]
+    );
 }
 
 #[tokio::test]

@@ -12,8 +12,9 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RoleServer, SubscriptionContext};
 use serde_json::{Map, Value, json};
+use waygate_core::__workspace::new_request_id;
 use waygate_core::Error;
-use waygate_core::pipeline::{Call, CallOptions, Executor, new_request_id};
+use waygate_core::pipeline::{Call, CallOptions, Executor};
 use waygate_core::tools::{ToolSet, ToolSpec};
 
 use crate::catalog::Catalogs;

@@ -163,11 +163,13 @@ impl std::ops::Deref for AppState {
 
 /// The parts of [`AppState`].
 pub struct App {
-    /// The system of record.
+    /// The system of record. Handlers read it directly and write what a
+    /// cache holds through [`AppState::writes`](crate::writes), which drops
+    /// the cached copies.
     pub store: Store,
-    /// Definitions as the engine reads them, cached; write through this to invalidate.
+    /// Definitions as the engine reads them, cached.
     pub integrations: Arc<CachedIntegrations<Store>>,
-    /// Connections as the engine reads them, cached; invalidate after writing one.
+    /// Connections as the engine reads them, cached.
     pub connections: Arc<CachedConnections<Store>>,
     /// The invocation pipeline, on the store.
     pub executor: Executor,
@@ -180,6 +182,9 @@ pub struct App {
     pub pepper: ApiKeyPepper,
     /// Settings from the environment and flags.
     pub settings: Settings,
+    /// The one source of time: caches, budgets, token expiry and the engine's
+    /// waits read it (the system clock; tests of the parts can inject another).
+    pub clock: SharedClock,
     /// Recently authenticated keys.
     pub auth: AuthCache,
     /// Per-tenant request budgets on the gateway API.
@@ -245,7 +250,7 @@ impl AppState {
             .connection_store(connections.clone())
             .credential_resolver(Arc::new(oauth.clone()))
             .log_sink(logs.clone())
-            .clock(clock)
+            .clock(clock.clone())
             .url_policy(policy)
             .response_cache(Arc::new(MemoryResponseCache::new(
                 settings.response_cache_bytes,
@@ -265,7 +270,8 @@ impl AppState {
         let scrapes = ScrapeJobs::new(llm, settings.scrape_jobs_per_tenant);
         Ok(Self(Arc::new(App {
             mcp,
-            limits: TenantLimits::new(settings.tenant_rate_limit),
+            limits: TenantLimits::new(settings.tenant_rate_limit, clock.clone()),
+            clock,
             store,
             integrations,
             connections,

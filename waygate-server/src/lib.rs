@@ -21,3 +21,4 @@ pub mod http;
 pub mod jobs;
 pub mod mcp;
 pub mod ops;
+pub mod writes;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::storage::{ConnectionStore, StoreError};
 
@@ -12,7 +12,7 @@ use crate::db::{self, get};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
 use crate::time::{now_ms, to_ms};
-use crate::vault::Envelope;
+use crate::vault::{Envelope, Keyring};
 
 impl Store {
     /// Creates or replaces a connection (by name) and its credential, as one transaction.
@@ -69,33 +69,13 @@ impl Store {
             Some(r) => get::<String>(&r, "id")?,
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let json = connection.credential.to_vault_json();
-        let sealed = ring.seal(tenant, &credential_id, json.as_bytes())?;
-        let (expires_at, scopes) = listed_metadata(&connection.credential);
-        db::exec(
-            &tx,
-            &context,
-            "INSERT INTO credentials (id, tenant_id, connection_id, kind, key_id, nonce, ciphertext, expires_at, scopes, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-             ON CONFLICT (connection_id) DO UPDATE SET
-               kind = excluded.kind, key_id = excluded.key_id, nonce = excluded.nonce,
-               ciphertext = excluded.ciphertext, expires_at = excluded.expires_at,
-               scopes = excluded.scopes, status = 'active', refresh_failures = 0,
-               updated_at = excluded.updated_at",
-            vec![
-                credential_id.as_str().into(),
-                tenant.into(),
-                connection_id.as_str().into(),
-                connection.credential.kind().into(),
-                sealed.key_id.into(),
-                sealed.nonce.into(),
-                sealed.ciphertext.into(),
-                expires_at.into(),
-                scopes.into(),
-                now.into(),
-            ],
-        )
-        .await?;
+        let row = CredentialRow {
+            tenant,
+            id: &credential_id,
+            connection_id: &connection_id,
+            now,
+        };
+        write_credential(&tx, &context, &ring, &row, &connection.credential).await?;
         tx.commit().await.map_err(|e| Error::db(&context, e))
     }
 
@@ -215,9 +195,59 @@ impl ConnectionStore for Store {
     }
 }
 
+/// Where a credential is written: its row's id (the associated data of its
+/// envelope, kept across updates), tenant and connection, and the time.
+pub(crate) struct CredentialRow<'a> {
+    pub(crate) tenant: &'a str,
+    pub(crate) id: &'a str,
+    pub(crate) connection_id: &'a str,
+    pub(crate) now: i64,
+}
+
+/// Seals `credential` under the current master key and writes it to its
+/// row, inserted or replaced; the one place a credential is sealed for
+/// storing (a new connection, a re-authorization, refreshed tokens). A new
+/// credential is active with no failed refreshes.
+pub(crate) async fn write_credential<C: ConnectionTrait>(
+    tx: &C,
+    context: &str,
+    ring: &Keyring,
+    row: &CredentialRow<'_>,
+    credential: &Credential,
+) -> Result<()> {
+    let json = credential.to_vault_json();
+    let sealed = ring.seal(row.tenant, row.id, json.as_bytes())?;
+    let (expires_at, scopes) = listed_metadata(credential);
+    db::exec(
+        tx,
+        context,
+        "INSERT INTO credentials (id, tenant_id, connection_id, kind, key_id, nonce, ciphertext, expires_at, scopes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (connection_id) DO UPDATE SET
+           kind = excluded.kind, key_id = excluded.key_id, nonce = excluded.nonce,
+           ciphertext = excluded.ciphertext, expires_at = excluded.expires_at,
+           scopes = excluded.scopes, status = 'active', refresh_failures = 0,
+           updated_at = excluded.updated_at",
+        vec![
+            row.id.into(),
+            row.tenant.into(),
+            row.connection_id.into(),
+            credential.kind().into(),
+            sealed.key_id.into(),
+            sealed.nonce.into(),
+            sealed.ciphertext.into(),
+            expires_at.into(),
+            scopes.into(),
+            row.now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// What the credentials row keeps in clear beside the envelope, for listings
 /// and the refresh sweep: the expiry (epoch ms) and the scopes (a JSON array).
-pub(crate) fn listed_metadata(credential: &Credential) -> (Option<i64>, String) {
+fn listed_metadata(credential: &Credential) -> (Option<i64>, String) {
     let (expires_at, scopes) = match credential {
         Credential::Oauth2Tokens {
             expires_at, scopes, ..

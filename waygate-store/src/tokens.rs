@@ -1,7 +1,7 @@
 //! Core's OAuth2 [`TokenStore`] port: the refresh protocol's reads, lock and
 //! writes on the credential and connection rows.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -9,11 +9,12 @@ use waygate_core::credential::{ConnectionStatus, Credential};
 use waygate_core::oauth2::{CredentialKey, StoredTokens, TokenLock, TokenStore};
 use waygate_core::storage::StoreError;
 
+use crate::connections::{CredentialRow, write_credential};
 use crate::db::{self, get};
 use crate::error::{Error, Result};
 use crate::locks::RefreshLock;
 use crate::store::Store;
-use crate::time::{duration_ms, now_ms};
+use crate::time::{now_ms, to_ms};
 
 /// How many expiring credentials one sweep looks at.
 const SWEEP_LIMIT: i64 = 500;
@@ -62,28 +63,14 @@ impl Store {
         let context = "saving refreshed tokens";
         let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
         let (credential_id, connection_id) = credential_ids(&tx, context, key).await?;
-        let json = credential.to_vault_json();
-        let sealed = ring.seal(&key.tenant, &credential_id, json.as_bytes())?;
-        let (expires_at, scopes) = crate::connections::listed_metadata(credential);
         let now = now_ms();
-        db::exec(
-            &tx,
-            context,
-            "UPDATE credentials SET kind = $2, key_id = $3, nonce = $4, ciphertext = $5,
-               expires_at = $6, scopes = $7, status = 'active', refresh_failures = 0, updated_at = $8
-             WHERE id = $1",
-            vec![
-                credential_id.as_str().into(),
-                credential.kind().into(),
-                sealed.key_id.into(),
-                sealed.nonce.into(),
-                sealed.ciphertext.into(),
-                expires_at.into(),
-                scopes.into(),
-                now.into(),
-            ],
-        )
-        .await?;
+        let row = CredentialRow {
+            tenant: &key.tenant,
+            id: &credential_id,
+            connection_id: &connection_id,
+            now,
+        };
+        write_credential(&tx, context, &ring, &row, credential).await?;
         db::exec(
             &tx,
             context,
@@ -144,14 +131,14 @@ impl Store {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// Active `oauth2_tokens` credentials of every tenant expiring within
-    /// `within` (soonest first, at most 500): the background refresh sweep's
+    /// Active `oauth2_tokens` credentials of every tenant expiring at or
+    /// before `before` (soonest first, at most 500): the background refresh sweep's
     /// work list. The one query without a tenant filter: the sweep serves all
     /// tenants, and each key it returns carries its tenant.
     ///
     /// # Errors
     /// [`crate::ErrorKind::Unavailable`] on database failure.
-    pub async fn expiring_credentials(&self, within: Duration) -> Result<Vec<CredentialKey>> {
+    pub async fn expiring_credentials(&self, before: SystemTime) -> Result<Vec<CredentialKey>> {
         let rows = db::all(
             self.db(),
             "listing expiring credentials",
@@ -161,10 +148,7 @@ impl Store {
              WHERE k.status = 'active' AND c.status = 'active' AND k.kind = 'oauth2_tokens'
                AND k.expires_at IS NOT NULL AND k.expires_at <= $1
              ORDER BY k.expires_at LIMIT $2",
-            vec![
-                now_ms().saturating_add(duration_ms(within)).into(),
-                SWEEP_LIMIT.into(),
-            ],
+            vec![to_ms(before).into(), SWEEP_LIMIT.into()],
         )
         .await?;
         rows.iter()
@@ -231,7 +215,7 @@ impl TokenStore for Store {
         Ok(self.set_connection_status(key, status).await?)
     }
 
-    async fn expiring(&self, within: Duration) -> Result<Vec<CredentialKey>, StoreError> {
-        Ok(self.expiring_credentials(within).await?)
+    async fn expiring(&self, before: SystemTime) -> Result<Vec<CredentialKey>, StoreError> {
+        Ok(self.expiring_credentials(before).await?)
     }
 }

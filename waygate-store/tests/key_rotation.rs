@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use sea_orm::{ConnectionTrait, Database};
-use support::TestDb;
+use support::{TestDb, vault};
 use waygate_core::IntegrationDef;
 use waygate_core::credential::{Connection, Credential};
 use waygate_core::model::ActionDef;
@@ -63,7 +63,7 @@ async fn restart(db: &TestDb, dir: &Path) -> (Store, KeySource) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(conn.credential.secrets(), [SECRET]);
+    assert_eq!(vault(&conn.credential), vault(&Credential::bearer(SECRET)));
     (store, source)
 }
 
@@ -72,7 +72,10 @@ async fn sealed_under(db: &TestDb, key: MasterKey) {
     let store = Store::open(&db.url).await.unwrap();
     store.set_master_key(key);
     let conn = store.load_connection("t", "crm", "default").await.unwrap();
-    assert_eq!(conn.unwrap().credential.secrets(), [SECRET]);
+    assert_eq!(
+        vault(&conn.unwrap().credential),
+        vault(&Credential::bearer(SECRET))
+    );
     store.close().await.unwrap();
 }
 
@@ -133,7 +136,10 @@ async fn a_file_key_rotation_replaces_the_key(db: &TestDb) {
         .load_connection("t", "crm", "default")
         .await
         .unwrap();
-    assert_eq!(conn.unwrap().credential.secrets(), [SECRET]);
+    assert_eq!(
+        vault(&conn.unwrap().credential),
+        vault(&Credential::bearer(SECRET))
+    );
     let (store, source) = restart(db, &dir).await;
     assert!(matches!(source, KeySource::File(_)), "{source:?}");
     store.close().await.unwrap();

@@ -170,7 +170,10 @@ async fn the_token_port(db: &TestDb) {
     let port: Arc<dyn TokenStore> = Arc::new(s.clone());
     let key = CredentialKey::new("t1", "acme", "default");
 
-    let due = port.expiring(Duration::from_secs(300)).await.unwrap();
+    let due = port
+        .expiring(SystemTime::now() + Duration::from_secs(300))
+        .await
+        .unwrap();
     assert_eq!(
         due,
         vec![key.clone()],
@@ -196,7 +199,7 @@ async fn the_token_port(db: &TestDb) {
     assert_eq!(refresh_token.as_ref().unwrap().expose_secret(), "rt-2");
     assert_eq!(port.record_failure(&key).await.unwrap(), 1, "saving resets");
     assert!(
-        port.expiring(Duration::from_secs(300))
+        port.expiring(SystemTime::now() + Duration::from_secs(300))
             .await
             .unwrap()
             .is_empty()
@@ -228,7 +231,7 @@ async fn the_token_port(db: &TestDb) {
         .await
         .unwrap();
     assert!(
-        port.expiring(Duration::from_secs(300))
+        port.expiring(SystemTime::now() + Duration::from_secs(300))
             .await
             .unwrap()
             .is_empty()

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use crate::clock::{self, SharedClock};
 use crate::error::Error;
 use crate::url_policy::UrlPolicy;
 
@@ -55,18 +56,30 @@ struct ErrorBody {
 pub(crate) struct TokenEndpoint {
     client: reqwest::Client,
     policy: UrlPolicy,
+    /// Each request's total time, on `clock`.
+    timeout: Duration,
+    clock: SharedClock,
 }
 
 impl TokenEndpoint {
-    /// A client built from `policy` with redirects disabled and a total `timeout`.
-    pub(crate) fn new(policy: UrlPolicy, timeout: Duration) -> Result<Self, Error> {
+    /// A client built from `policy` with redirects disabled; each request
+    /// gets `timeout` in all, measured on `clock`.
+    pub(crate) fn new(
+        policy: UrlPolicy,
+        timeout: Duration,
+        clock: SharedClock,
+    ) -> Result<Self, Error> {
         let client = policy
             .client_builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
             .build()
             .map_err(|e| Error::config(format!("the OAuth2 HTTP client cannot be built: {e}")))?;
-        Ok(Self { client, policy })
+        Ok(Self {
+            client,
+            policy,
+            timeout,
+            clock,
+        })
     }
 
     /// Posts `form` to `token_url`, authenticating as the client with HTTP Basic.
@@ -85,19 +98,21 @@ impl TokenEndpoint {
         // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
         let id = form_encode(client_id);
         let secret = SecretString::from(form_encode(client_secret.expose_secret()));
-        let response = self
-            .client
-            .post(url)
-            .basic_auth(id, Some(secret.expose_secret()))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(form)
-            .send()
+        let exchange = async {
+            let response = self
+                .client
+                .post(url)
+                .basic_auth(id, Some(secret.expose_secret()))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(form)
+                .send()
+                .await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        };
+        let (status, body) = clock::timeout(&*self.clock, self.timeout, exchange)
             .await
-            .map_err(|e| GrantError::Transient(transport_reason(&e)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
+            .ok_or_else(|| GrantError::Transient("timed out".into()))?
             .map_err(|e| GrantError::Transient(transport_reason(&e)))?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|_| {

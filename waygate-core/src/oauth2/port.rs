@@ -1,6 +1,6 @@
 //! The storage port of the refresh protocol; `waygate-store` implements it.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -89,7 +89,8 @@ pub trait TokenStore: Send + Sync + 'static {
         status: ConnectionStatus,
     ) -> Result<(), StoreError>;
 
-    /// Active `oauth2_tokens` credentials that expire within `within` from now
-    /// (soonest first), for the background sweep.
-    async fn expiring(&self, within: Duration) -> Result<Vec<CredentialKey>, StoreError>;
+    /// Active `oauth2_tokens` credentials that expire at or before `before`
+    /// (soonest first), for the background sweep. The caller reads `before`
+    /// from its injected clock: the store keeps no time of its own here.
+    async fn expiring(&self, before: SystemTime) -> Result<Vec<CredentialKey>, StoreError>;
 }

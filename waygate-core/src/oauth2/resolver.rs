@@ -153,7 +153,8 @@ impl OAuth2Resolver {
         &self,
         integrations: &dyn IntegrationStore,
     ) -> Result<SweepReport, Error> {
-        let due = self.inner.store.expiring(self.inner.config.buffer).await?;
+        let before = self.inner.clock.now() + self.inner.config.buffer;
+        let due = self.inner.store.expiring(before).await?;
         let mut report = SweepReport {
             due: due.len(),
             ..SweepReport::default()
@@ -401,7 +402,7 @@ impl OAuth2ResolverBuilder {
         Ok(OAuth2Resolver {
             inner: Arc::new(Inner {
                 store: self.store,
-                endpoint: TokenEndpoint::new(self.url_policy, self.timeout)?,
+                endpoint: TokenEndpoint::new(self.url_policy, self.timeout, self.clock.clone())?,
                 clock: self.clock,
                 config: self.config,
                 flights: KeyedLocks::default(),

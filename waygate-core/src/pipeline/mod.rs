@@ -10,6 +10,7 @@ pub(crate) mod mapping;
 mod paginate;
 mod record;
 pub(crate) mod request;
+pub(crate) mod request_id;
 pub(crate) mod resolve;
 mod retry;
 mod transport;
@@ -40,8 +41,9 @@ pub use validate_response::{Coercion, ValidationReport};
 
 use self::breaker::{Breakers, Outcome};
 use self::cache::Cacheable;
-use self::limiter::Limiters;
+pub use self::limiter::RateLimiters;
 use self::record::Redactor;
+use self::request_id::new_request_id;
 use self::resolve::{Registry, Target};
 use self::retry::{RetryAction, ShouldAttempt, Strategy};
 use self::transport::Transport;
@@ -122,7 +124,7 @@ pub(crate) struct Inner {
     url_policy: UrlPolicy,
     pub(crate) registry: Registry,
     breakers: Breakers,
-    limiters: Limiters,
+    limiters: RateLimiters,
     schemas: SchemaCache,
     responses: Arc<dyn ResponseCache>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
@@ -610,21 +612,6 @@ fn idempotency_key(target: &Target, options: &CallOptions) -> Option<String> {
     })
 }
 
-/// A fresh request id: a time-ordered (v7) UUID, its random part from the
-/// thread-local generator (`Uuid::new_v4` would ask the OS for entropy on
-/// every call). Ids that grow with time are appended to the request-log
-/// index on `request_id` rather than scattered over it: one index page
-/// written per batch instead of one per entry.
-pub fn new_request_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let millis = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
-    uuid::Builder::from_unix_timestamp_millis(millis, &rand::random())
-        .into_uuid()
-        .to_string()
-}
-
 /// What an attempt says about the upstream's health: `None` for a failure of
 /// ours (a URL refused by the policy, a body that cannot be encoded), which
 /// says nothing about the upstream.
@@ -829,12 +816,14 @@ impl ExecutorBuilder {
     /// `CONFIGURATION_ERROR` when the HTTP client cannot be built (TLS cannot be set up).
     pub fn build(self) -> Result<Executor, Error> {
         let transport = Transport::new(
+            self.clock.clone(),
             self.url_policy,
             self.connect_timeout,
             self.max_response_bytes,
         )?;
         let memory = Arc::new(MemoryStore::new());
         let clock = self.clock;
+        let limiters = RateLimiters::new(clock.clone());
         Ok(Executor {
             inner: Arc::new(Inner {
                 integrations: self.integrations.unwrap_or_else(|| memory.clone()),
@@ -848,7 +837,7 @@ impl ExecutorBuilder {
                 url_policy: self.url_policy,
                 registry: Registry::default(),
                 breakers: Breakers::default(),
-                limiters: Limiters::default(),
+                limiters,
                 schemas: SchemaCache::default(),
                 responses: self
                     .responses

@@ -6,7 +6,7 @@
 //! time-to-live runs out, so `ttl` bounds how stale another replica's change
 //! can look.
 //!
-//! The cache is bounded (`ttl.rs`): slugs that do not exist are remembered
+//! The cache is bounded (`lookup_cache.rs`): slugs that do not exist are remembered
 //! apart from the integrations found, within a byte budget, so a flood of
 //! made-up slugs neither grows memory nor evicts what is in use.
 
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ttl::{self, TtlCache};
+use super::lookup_cache::{self, LookupCache};
 use super::{IntegrationStore, StoreError, StoredIntegration};
 use crate::clock::SharedClock;
 use crate::model::IntegrationDef;
@@ -25,7 +25,7 @@ pub struct CachedIntegrations<S> {
     inner: S,
     clock: SharedClock,
     /// (Tenant, slug) → what was found, absence included; bounded.
-    entries: TtlCache<StoredIntegration>,
+    entries: LookupCache<StoredIntegration>,
 }
 
 impl<S> fmt::Debug for CachedIntegrations<S> {
@@ -44,7 +44,11 @@ impl<S: IntegrationStore> CachedIntegrations<S> {
         Self {
             inner,
             clock,
-            entries: TtlCache::new(ttl, ttl::FOUND_ENTRIES, ttl::MISSING_BYTES),
+            entries: LookupCache::new(
+                ttl,
+                lookup_cache::FOUND_ENTRIES,
+                lookup_cache::MISSING_BYTES,
+            ),
         }
     }
 
@@ -52,6 +56,11 @@ impl<S: IntegrationStore> CachedIntegrations<S> {
     /// go through this cache (the gateway's status change, for one).
     pub fn invalidate(&self, tenant: &str, slug: &str) {
         self.entries.remove(tenant, slug);
+    }
+
+    /// Forgets every integration of `tenant` (it was deleted).
+    pub fn invalidate_tenant(&self, tenant: &str) {
+        self.entries.remove_prefix(tenant, "");
     }
 }
 
@@ -211,7 +220,7 @@ mod tests {
         assert_eq!(found, 1);
         let per_miss = ("t".len() + "guess-00000".len() + 512) as u64;
         assert!(
-            missing <= ttl::MISSING_BYTES / per_miss,
+            missing <= lookup_cache::MISSING_BYTES / per_miss,
             "{missing} misses kept"
         );
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::ttl::{self, TtlCache};
+use super::lookup_cache::{self, LookupCache};
 use super::{ConnectionStore, StoreError};
 use crate::clock::SharedClock;
 use crate::credential::Connection;
@@ -26,7 +26,7 @@ pub struct CachedConnections<S> {
     inner: S,
     clock: SharedClock,
     /// (Tenant, "integration/name") → what was found, absence included; bounded.
-    entries: TtlCache<Arc<Connection>>,
+    entries: LookupCache<Arc<Connection>>,
 }
 
 impl<S> fmt::Debug for CachedConnections<S> {
@@ -50,7 +50,11 @@ impl<S: ConnectionStore> CachedConnections<S> {
         Self {
             inner,
             clock,
-            entries: TtlCache::new(ttl, ttl::FOUND_ENTRIES, ttl::MISSING_BYTES),
+            entries: LookupCache::new(
+                ttl,
+                lookup_cache::FOUND_ENTRIES,
+                lookup_cache::MISSING_BYTES,
+            ),
         }
     }
 
@@ -64,6 +68,11 @@ impl<S: ConnectionStore> CachedConnections<S> {
     /// connections went with it, and a new one of the same slug has none yet).
     pub fn invalidate_integration(&self, tenant: &str, integration: &str) {
         self.entries.remove_prefix(tenant, &key(integration, ""));
+    }
+
+    /// Forgets every connection of `tenant` (it was deleted).
+    pub fn invalidate_tenant(&self, tenant: &str) {
+        self.entries.remove_prefix(tenant, "");
     }
 }
 

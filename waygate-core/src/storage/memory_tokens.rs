@@ -125,8 +125,7 @@ impl TokenStore for MemoryStore {
         self.update(key, |c| c.status = status)
     }
 
-    async fn expiring(&self, within: Duration) -> Result<Vec<CredentialKey>, StoreError> {
-        let limit = SystemTime::now() + within;
+    async fn expiring(&self, limit: SystemTime) -> Result<Vec<CredentialKey>, StoreError> {
         let tenants = self.tenants.read().map_err(|_| poisoned())?;
         let mut due = Vec::new();
         for (tenant, data) in tenants.iter() {
@@ -179,7 +178,10 @@ mod tests {
         store.insert_connection("t2", "acme", later).unwrap();
         let key = CredentialKey::new("t1", "acme", "default");
         let window = Duration::from_secs(300);
-        assert_eq!(store.expiring(window).await.unwrap(), vec![key.clone()]);
+        assert_eq!(
+            store.expiring(SystemTime::now() + window).await.unwrap(),
+            vec![key.clone()]
+        );
 
         let lock = store.try_lock(&key, window).await.unwrap().expect("free");
         assert!(store.try_lock(&key, window).await.unwrap().is_none());
@@ -209,7 +211,13 @@ mod tests {
         );
         let loaded = store.load_tokens(&key).await.unwrap().unwrap();
         assert_eq!(loaded.credential.secrets()[1], "a2");
-        assert!(store.expiring(window).await.unwrap().is_empty());
+        assert!(
+            store
+                .expiring(SystemTime::now() + window)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         store
             .set_status(&key, ConnectionStatus::NeedsReauth)

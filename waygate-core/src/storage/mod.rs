@@ -6,9 +6,9 @@
 
 mod cache;
 mod connection_cache;
+mod lookup_cache;
 #[cfg(feature = "oauth2")]
 mod memory_tokens;
-mod ttl;
 
 pub use cache::CachedIntegrations;
 pub use connection_cache::CachedConnections;

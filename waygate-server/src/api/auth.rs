@@ -4,11 +4,10 @@
 //! A key is looked up by its HMAC digest (one indexed read) and the answer is
 //! kept for a few seconds, so that a busy client costs no database read per
 //! request. Revoking a key through this process drops it from the cache at
-//! once; other replicas stop accepting it within [`AUTH_TTL`].
+//! once; other replicas stop accepting it within [`AUTH_TTL`]. Both periods
+//! read the injected clock (`AppState::clock`).
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -16,6 +15,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use tokio::time::Instant;
+use waygate_core::ttl::TtlCache;
 use waygate_store::API_KEY_PREFIX;
 
 use super::error::ApiError;
@@ -27,8 +28,8 @@ pub const AUTH_TTL: Duration = Duration::from_secs(5);
 /// How often `last_used_at` is written for a busy key.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
-/// Entries kept at most; the cache starts over when full.
-const MAX_ENTRIES: usize = 10_000;
+/// Keys kept at most (moka evicts the least used beyond).
+const MAX_ENTRIES: u64 = 10_000;
 
 /// The caller of a request.
 #[derive(Debug, Clone)]
@@ -50,42 +51,44 @@ pub struct TenantKey {
     pub rate_limit: Option<u32>,
 }
 
+/// A key as authenticated: trusted for [`AUTH_TTL`] from when the store was
+/// read (the cache's stored-at instant).
 #[derive(Debug, Clone)]
 struct Entry {
     key: TenantKey,
-    checked: Instant,
+    /// When `last_used_at` was last written for it.
     touched: Instant,
 }
 
-/// Recently authenticated keys, by digest.
-#[derive(Debug, Default)]
+/// Recently authenticated keys, by digest; bounded, timed by the injected clock.
 pub struct AuthCache {
-    entries: RwLock<HashMap<Vec<u8>, Entry>>,
+    entries: TtlCache<Vec<u8>, Entry>,
+}
+
+impl std::fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCache").finish_non_exhaustive()
+    }
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        Self {
+            entries: TtlCache::new(AUTH_TTL, MAX_ENTRIES),
+        }
+    }
 }
 
 impl AuthCache {
-    fn get(&self, digest: &[u8]) -> Option<Entry> {
-        let entries = self.entries.read().ok()?;
-        entries
-            .get(digest)
-            .filter(|e| e.checked.elapsed() < AUTH_TTL)
-            .cloned()
-    }
-
-    fn put(&self, digest: Vec<u8>, entry: Entry) {
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(digest, entry);
-        }
+    /// The entry of `digest` and when the store was read for it, unless that
+    /// is [`AUTH_TTL`] before `now`.
+    fn get(&self, digest: &[u8], now: Instant) -> Option<(Instant, Entry)> {
+        self.entries.get(digest, now)
     }
 
     /// Forgets every cached key of `tenant` (after a revocation or a settings change).
     pub fn forget_tenant(&self, tenant: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|_, e| e.key.tenant != tenant);
-        }
+        self.entries.remove_where(|_, e| e.key.tenant == tenant);
     }
 }
 
@@ -145,9 +148,11 @@ async fn principal(
         return Err(ApiError::unauthorized("the API key is not valid"));
     }
     let digest = app.pepper.digest(token);
-    if let Some(entry) = app.auth.get(&digest) {
-        if entry.touched.elapsed() >= TOUCH_EVERY {
-            touch(app, &digest, entry.clone());
+    let now = app.clock.instant();
+    if let Some((checked, entry)) = app.auth.get(&digest, now) {
+        if now.saturating_duration_since(entry.touched) >= TOUCH_EVERY {
+            // Written back as of when it was checked: touching trusts it no longer.
+            touch(app, digest, entry.clone(), checked);
         }
         return Ok(Principal::Tenant(entry.key));
     }
@@ -170,10 +175,9 @@ async fn principal(
     };
     let entry = Entry {
         key: key.clone(),
-        checked: Instant::now(),
-        touched: Instant::now(),
+        touched: now,
     };
-    touch(app, &digest, entry);
+    touch(app, digest, entry, now);
     Ok(Principal::Tenant(key))
 }
 
@@ -216,12 +220,13 @@ pub fn operator(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Records `last_used_at` in the background, at most once a minute per key.
-fn touch(app: &AppState, digest: &[u8], mut entry: Entry) {
+/// Records `last_used_at` in the background, at most once a minute per key;
+/// caches `entry` as read from the store at `checked`.
+fn touch(app: &AppState, digest: Vec<u8>, mut entry: Entry, checked: Instant) {
     let store = app.store.clone();
     let (tenant, id) = (entry.key.tenant.clone(), entry.key.key_id.clone());
-    entry.touched = Instant::now();
-    app.auth.put(digest.to_vec(), entry);
+    entry.touched = app.clock.instant();
+    app.auth.entries.insert(digest, entry, checked);
     tokio::spawn(async move {
         if let Err(e) = store.touch_api_key(&tenant, &id).await {
             tracing::warn!(error = %crate::app::causes(&e), "recording API key use failed");
@@ -286,5 +291,27 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn keys_are_trusted_for_the_ttl_on_the_given_clock_and_forgotten_per_tenant() {
+        let cache = AuthCache::default();
+        let t0 = Instant::now();
+        let entry = |tenant: &str| Entry {
+            key: TenantKey {
+                tenant: tenant.into(),
+                key_id: "k".into(),
+                rate_limit: None,
+            },
+            touched: t0,
+        };
+        cache.entries.insert(b"a".to_vec(), entry("t1"), t0);
+        cache.entries.insert(b"b".to_vec(), entry("t2"), t0);
+        let almost = t0 + AUTH_TTL - Duration::from_millis(1);
+        assert_eq!(cache.get(b"a", almost).map(|(at, _)| at), Some(t0));
+        assert!(cache.get(b"a", t0 + AUTH_TTL).is_none(), "expired");
+        cache.forget_tenant("t1");
+        assert!(cache.get(b"a", t0).is_none());
+        assert!(cache.get(b"b", t0).is_some(), "other tenants stay");
     }
 }

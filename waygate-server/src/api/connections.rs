@@ -152,12 +152,10 @@ pub async fn create(
     }
     let mut connection = Connection::new(name.clone(), credential);
     connection.base_url = body.base_url;
-    app.store
+    app.writes()
         .store_connection(&tenant, &integration.slug, &connection)
         .await
         .map_err(|e| store_error("storing the connection", &e))?;
-    app.connections
-        .invalidate(&tenant, &integration.slug, &name);
     let info = app
         .store
         .connection_info(&tenant, &integration.slug, &name)
@@ -205,12 +203,10 @@ pub async fn disconnect(
         .and_then(|Json(b)| b.connection)
         .unwrap_or_else(|| Connection::DEFAULT.to_owned());
     let removed = app
-        .store
+        .writes()
         .remove_connection(&tenant, &integration.slug, &name)
         .await
         .map_err(|e| store_error("deleting the connection", &e))?;
-    app.connections
-        .invalidate(&tenant, &integration.slug, &name);
     if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -308,9 +308,7 @@ pub(crate) async fn create(
     def: IntegrationDef,
 ) -> ApiResult<IntegrationDetail> {
     let slug = def.slug.clone();
-    let created = app.store.create_integration(tenant, &def).await;
-    // Written around the resolve cache, which may hold the slug's absence.
-    app.integrations.invalidate(tenant, &slug);
+    let created = app.writes().create_integration(tenant, &def).await;
     created.map_err(|e| match e.kind() {
         waygate_store::ErrorKind::Conflict => {
             ApiError::conflict(format!("{e}: PATCH it, or DELETE it first"))
@@ -323,10 +321,9 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn store(app: &AppState, tenant: &str, def: IntegrationDef) -> ApiResult<()> {
-    app.integrations
+    app.writes()
         .put_integration(tenant, def)
         .await
-        .map(drop)
         .map_err(|e| match e.kind() {
             waygate_core::storage::StoreErrorKind::Conflict => ApiError::conflict(e.to_string()),
             waygate_core::storage::StoreErrorKind::NotFound => ApiError::not_found("the tenant"),
@@ -590,11 +587,10 @@ pub async fn update(
         store(&app, &tenant, def).await?;
     }
     if let Some(status) = &body.status {
-        app.store
+        app.writes()
             .set_integration_status(&tenant, &summary.slug, status)
             .await
             .map_err(|e| store_error("setting the status", &e))?;
-        app.integrations.invalidate(&tenant, &summary.slug);
     }
     let summary = find(&app, &tenant, &summary.slug).await?;
     let def = definition(&app, &tenant, &summary.slug).await?;
@@ -613,12 +609,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let summary = find(&app, &tenant, &id).await?;
-    app.integrations
+    app.writes()
         .delete_integration(&tenant, &summary.slug)
         .await
         .map_err(|e| ApiError::unavailable("deleting the integration", &e))?;
-    app.connections
-        .invalidate_integration(&tenant, &summary.slug);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -224,7 +224,7 @@ pub async fn stats(
     Tenant(tenant): Tenant,
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<Json<StatsView>> {
-    let since = since(q.since.as_deref())?.unwrap_or_else(|| SystemTime::now() - DEFAULT_WINDOW);
+    let since = since(q.since.as_deref())?.unwrap_or_else(|| app.clock.now() - DEFAULT_WINDOW);
     let stats = app
         .store
         .log_stats(&tenant, since)

@@ -153,12 +153,10 @@ pub async fn put(
             Ok(Json(MappingsView::new(&action, None, false, mappings)))
         }
         Some(name) => {
-            app.store
+            app.writes()
                 .put_connection_mappings(&tenant, &slug, &name, &action, &mappings)
                 .await
                 .map_err(|e| store_error("storing the mappings", &e))?;
-            // The connection cache holds the connection with its mappings.
-            app.connections.invalidate(&tenant, &slug, &name);
             Ok(Json(MappingsView::new(&action, Some(name), true, mappings)))
         }
     }

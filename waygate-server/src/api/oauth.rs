@@ -220,7 +220,7 @@ pub async fn connect(
     Ok(Json(ConnectResponse {
         authorization_url: start.url.to_string(),
         state: start.state,
-        expires_at: rfc3339(std::time::SystemTime::now() + STATE_TTL),
+        expires_at: rfc3339(app.clock.now() + STATE_TTL),
     }))
 }
 
@@ -330,15 +330,13 @@ async fn finish(
         Ok(credential) => {
             let mut connection = Connection::new(name.clone(), credential);
             connection.base_url = existing.and_then(|c| c.base_url);
-            app.store
+            app.writes()
                 .store_connection(tenant, slug, &connection)
                 .await
                 .map_err(|e| unavailable("storing OAuth tokens failed", &e))
         }
         Err(e) => Err(exchange_failed(app, &pending, existing, &client, &e).await),
     };
-    // Whatever was written shows in the next call at once, not after the cache's TTL.
-    app.connections.invalidate(tenant, slug, name);
     result.map(|()| (slug.clone(), name.clone()))
 }
 
@@ -375,9 +373,13 @@ async fn exchange_failed(
                     scopes: Vec::new(),
                 },
             );
-            match app.store.store_connection(tenant, slug, &placeholder).await {
+            match app
+                .writes()
+                .store_connection(tenant, slug, &placeholder)
+                .await
+            {
                 Ok(()) => app
-                    .store
+                    .writes()
                     .set_connection_status(&key, ConnectionStatus::NeedsReauth)
                     .await
                     .map(|()| true),
@@ -385,7 +387,7 @@ async fn exchange_failed(
             }
         }
         Some(_) if refused => app
-            .store
+            .writes()
             .set_connection_status(&key, ConnectionStatus::NeedsReauth)
             .await
             .map(|()| true),
@@ -467,10 +469,10 @@ pub async fn refresh(
         .map_err(|e| store_error("reading the connection", &e))?
         .ok_or_else(|| ApiError::not_found(format!("connection '{id}'")))?;
     let def = definition(&app, &tenant, &info.integration).await?;
-    let expires = app.oauth.refresh_now(&tenant, &def, &info.name).await;
-    app.connections
-        .invalidate(&tenant, &info.integration, &info.name);
-    let expires = expires?;
+    let expires = app
+        .writes()
+        .refresh_connection(&tenant, &def, &info.name)
+        .await?;
     let info = app
         .store
         .connection_info_by_id(&tenant, &id)

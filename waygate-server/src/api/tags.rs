@@ -121,15 +121,11 @@ pub async fn rename(
     if let Some(problem) = tag_problem(&body.to) {
         return Err(ApiError::bad_request(format!("to: {problem}")));
     }
-    let renamed = app.store.rename_tag(&tenant, &from, &body.to).await;
+    let renamed = app.writes().rename_tag(&tenant, &from, &body.to).await;
     let integrations = renamed.map_err(|e| match e.kind() {
         waygate_store::ErrorKind::Conflict => ApiError::conflict(format!("{e}: try again")),
         _ => store_error("renaming the tag", &e),
     })?;
-    // The resolve cache holds the definitions, tags included.
-    for slug in &integrations {
-        app.integrations.invalidate(&tenant, slug);
-    }
     if integrations.is_empty() {
         return Err(ApiError::not_found(format!("tag '{from}'")));
     }

@@ -258,12 +258,11 @@ pub async fn update_tenant(
         .map(|changes| merge_settings(current.settings, changes))
         .transpose()?;
     let updated = app
-        .store
+        .writes()
         .update_tenant(&id, body.name.as_deref().map(str::trim), settings.as_ref())
         .await
         .map_err(|e| store_error("updating the tenant", &e))?
         .ok_or_else(|| ApiError::not_found(format!("tenant '{id}'")))?;
-    app.auth.forget_tenant(&id);
     Ok(Json(updated.into()))
 }
 
@@ -300,11 +299,10 @@ pub async fn delete_tenant(
 ) -> ApiResult<StatusCode> {
     require_operator(&principal)?;
     let deleted = app
-        .store
+        .writes()
         .delete_tenant(&id)
         .await
         .map_err(|e| store_error("deleting the tenant", &e))?;
-    app.auth.forget_tenant(&id);
     if deleted {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -381,11 +379,10 @@ pub async fn revoke_api_key(
 ) -> ApiResult<StatusCode> {
     require_self_or_operator(&principal, &id)?;
     let revoked = app
-        .store
+        .writes()
         .revoke_api_key(&id, &key_id)
         .await
         .map_err(|e| store_error("revoking the API key", &e))?;
-    app.auth.forget_tenant(&id);
     if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {

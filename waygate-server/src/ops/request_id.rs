@@ -31,7 +31,7 @@ where
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_token(v))
-        .map_or_else(waygate_core::pipeline::new_request_id, str::to_owned);
+        .map_or_else(waygate_core::__workspace::new_request_id, str::to_owned);
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     // The path only: query strings may carry secrets (API keys in `?key=`).

@@ -9,6 +9,13 @@ use std::path::PathBuf;
 use sea_orm::{ConnectionTrait, Database};
 use waygate_store::{MasterKey, Store};
 
+/// A credential as the vault stores it, secrets in clear: two credentials are
+/// the same when these texts are (`Credential` has no `PartialEq`, and its
+/// secrets are not public API).
+pub(crate) fn vault(credential: &waygate_core::Credential) -> String {
+    credential.to_vault_json().to_string()
+}
+
 /// The environment variable naming the PostgreSQL server for tests.
 pub(crate) const POSTGRES_ENV: &str = "WAYGATE_TEST_POSTGRES_URL";
 

@@ -33,7 +33,9 @@ use tower_service::Service as _;
 use crate::error::Error;
 use crate::url_policy::{PolicyResolver, UrlPolicy};
 
-/// How long an unused pooled connection is kept open.
+/// How long an unused pooled connection is kept open. Measured on the real
+/// clock, not the injected one (decision 89): it stands in for the upstream's
+/// keep-alive timer, which runs on real time whatever a test's clock says.
 const POOL_IDLE: Duration = Duration::from_secs(90);
 
 /// Idle connections are swept for expired ones once per this many returns.

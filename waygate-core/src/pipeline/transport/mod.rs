@@ -22,6 +22,7 @@ use serde_json::Value;
 use self::client::{Clients, SendError};
 use self::encode::EncodedBody;
 use super::request::HttpRequest;
+use crate::clock::{self, SharedClock};
 use crate::error::{Error, ErrorKind, TimeoutPhase};
 use crate::url_policy::{Refused, UrlPolicy};
 
@@ -51,6 +52,9 @@ impl UpstreamResponse {
 /// The HTTP clients, the policy their redirects are checked by, and limits.
 #[derive(Debug)]
 pub(crate) struct Transport {
+    /// Times the total timeout. Pooled connections' idle time stays on the
+    /// real clock (`client.rs`): it stands for the upstream's keep-alive timer.
+    clock: SharedClock,
     clients: Clients,
     policy: UrlPolicy,
     connect_timeout: Duration,
@@ -63,11 +67,13 @@ impl Transport {
     /// # Errors
     /// `CONFIGURATION_ERROR` when TLS cannot be set up.
     pub(crate) fn new(
+        clock: SharedClock,
         policy: UrlPolicy,
         connect_timeout: Duration,
         max_body: usize,
     ) -> Result<Self, Error> {
         Ok(Self {
+            clock,
             clients: Clients::new(policy, connect_timeout)?,
             policy,
             connect_timeout,
@@ -83,9 +89,15 @@ impl Transport {
         timeout: Duration,
     ) -> Result<UpstreamResponse, Error> {
         let body = encode::body(&request.body)?;
-        match tokio::time::timeout(timeout, self.exchange(request, request_id, body)).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::new(ErrorKind::Timeout {
+        match clock::timeout(
+            &*self.clock,
+            timeout,
+            self.exchange(request, request_id, body),
+        )
+        .await
+        {
+            Some(result) => result,
+            None => Err(Error::new(ErrorKind::Timeout {
                 phase: TimeoutPhase::Total,
                 after: timeout,
             })
@@ -237,6 +249,7 @@ mod tests {
 
     async fn fetch(url: &Url, max_body: usize) -> Result<UpstreamResponse, Error> {
         let transport = Transport::new(
+            std::sync::Arc::new(crate::clock::SystemClock),
             UrlPolicy::strict().allow_loopback(),
             Duration::from_secs(5),
             max_body,

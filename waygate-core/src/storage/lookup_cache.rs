@@ -1,22 +1,19 @@
-//! The bounded, expiring cache behind the storage caches ([`super::CachedIntegrations`],
-//! [`super::CachedConnections`]).
+//! The cache behind the storage caches ([`super::CachedIntegrations`],
+//! [`super::CachedConnections`]): lookups by tenant and name, absence included.
 //!
-//! Two moka caches per use: what was found, bounded by entries, and what was
+//! Two [`TtlCache`]s per use: what was found, bounded by entries, and what was
 //! looked up and not found, bounded by the bytes of its names. Names come from
 //! requests, so a flood of made-up ones must neither grow memory nor push out
 //! the entries in use: misses live in their own cache, and moka's TinyLFU
 //! admission keeps a one-off name from evicting a popular one there too.
-//!
-//! Expiry reads the injected [`Clock`](crate::clock::Clock): each value keeps the
-//! instant it was stored, and one older than the TTL is a miss. moka's own
-//! clock cannot be injected, so moka is given the same TTL only to free memory
-//! of entries nobody reads again; which entries count as fresh is decided here.
+//! Expiry reads the injected clock ([`crate::ttl`]).
 
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use moka::sync::Cache;
 use tokio::time::Instant;
+
+use crate::ttl::TtlCache;
 
 /// Found values kept at most (per cache): the things that exist and are used.
 pub(super) const FOUND_ENTRIES: u64 = 10_000;
@@ -72,46 +69,34 @@ impl moka::Equivalent<Key> for KeyRef<'_> {
 /// Values per tenant and key, each trusted for `ttl` after it was stored;
 /// absence is remembered too (bounded apart). No `Debug`: values may hold
 /// credentials.
-pub(super) struct TtlCache<V> {
-    ttl: Duration,
-    found: Cache<Key, (Instant, V)>,
-    missing: Cache<Key, Instant>,
+pub(super) struct LookupCache<V> {
+    found: TtlCache<Key, V>,
+    missing: TtlCache<Key, ()>,
 }
 
-impl<V: Clone + Send + Sync + 'static> TtlCache<V> {
+impl<V: Clone + Send + Sync + 'static> LookupCache<V> {
     /// At most `found` values and `missing_bytes` of remembered misses.
     pub(super) fn new(ttl: Duration, found: u64, missing_bytes: u64) -> Self {
         Self {
-            ttl,
-            found: Cache::builder()
-                .max_capacity(found)
-                .time_to_live(ttl)
-                .build(),
-            missing: Cache::builder()
-                .max_capacity(missing_bytes)
-                .weigher(|k: &Key, _| {
-                    u32::try_from(k.tenant.len() + k.key.len() + MISS_OVERHEAD).unwrap_or(u32::MAX)
-                })
-                .time_to_live(ttl)
-                .build(),
+            found: TtlCache::new(ttl, found),
+            missing: TtlCache::weighed(ttl, missing_bytes, |k: &Key, ()| {
+                u32::try_from(k.tenant.len() + k.key.len() + MISS_OVERHEAD).unwrap_or(u32::MAX)
+            }),
         }
     }
 
     pub(super) fn ttl(&self) -> Duration {
-        self.ttl
+        self.found.ttl()
     }
 
     /// What was stored for `key` unless older than the TTL at `now`: `Some(None)`
     /// for a remembered absence, `None` when the store must be asked.
     pub(super) fn get(&self, tenant: &str, key: &str, now: Instant) -> Option<Option<V>> {
         let k = KeyRef { tenant, key };
-        let fresh = |at: Instant| now.saturating_duration_since(at) < self.ttl;
-        if let Some((at, value)) = self.found.get(&k)
-            && fresh(at)
-        {
+        if let Some((_, value)) = self.found.get(&k, now) {
             return Some(Some(value));
         }
-        self.missing.get(&k).filter(|at| fresh(*at)).map(|_| None)
+        self.missing.get(&k, now).map(|_| None)
     }
 
     /// Remembers what the store answered for `key` at `now`.
@@ -123,39 +108,33 @@ impl<V: Clone + Send + Sync + 'static> TtlCache<V> {
         let k = KeyRef { tenant, key };
         match value {
             Some(v) => {
-                self.missing.invalidate(&k);
-                self.found.insert(owned, (now, v));
+                self.missing.remove(&k);
+                self.found.insert(owned, v, now);
             }
             None => {
-                self.found.invalidate(&k);
-                self.missing.insert(owned, now);
+                self.found.remove(&k);
+                self.missing.insert(owned, (), now);
             }
         }
     }
 
     pub(super) fn remove(&self, tenant: &str, key: &str) {
         let k = KeyRef { tenant, key };
-        self.found.invalidate(&k);
-        self.missing.invalidate(&k);
+        self.found.remove(&k);
+        self.missing.remove(&k);
     }
 
-    /// Removes every key of `tenant` that starts with `prefix`. Walks the
-    /// cache (bounded): it runs on rare writes (an integration deleted).
+    /// Removes every key of `tenant` that starts with `prefix` (rare writes:
+    /// an integration deleted).
     pub(super) fn remove_prefix(&self, tenant: &str, prefix: &str) {
         let matches = |k: &Key| k.tenant == tenant && k.key.starts_with(prefix);
-        for (k, _) in self.found.iter().filter(|(k, _)| matches(k)) {
-            self.found.invalidate(k.as_ref());
-        }
-        for (k, _) in self.missing.iter().filter(|(k, _)| matches(k)) {
-            self.missing.invalidate(k.as_ref());
-        }
+        self.found.remove_where(|k, _| matches(k));
+        self.missing.remove_where(|k, ()| matches(k));
     }
 
     /// Entries held now, found and missing (after pending evictions ran).
     #[cfg(test)]
     pub(super) fn len(&self) -> (u64, u64) {
-        self.found.run_pending_tasks();
-        self.missing.run_pending_tasks();
         (self.found.entry_count(), self.missing.entry_count())
     }
 }
@@ -166,7 +145,7 @@ mod tests {
 
     #[test]
     fn misses_are_bounded_by_bytes_and_never_push_out_what_was_found() {
-        let cache = TtlCache::new(Duration::from_secs(60), 100, 64 * 1024);
+        let cache = LookupCache::new(Duration::from_secs(60), 100, 64 * 1024);
         let now = Instant::now();
         cache.put("t", "real", now, Some(1u32));
         for i in 0..50_000 {
@@ -186,7 +165,7 @@ mod tests {
 
     #[test]
     fn found_values_are_bounded_by_count() {
-        let cache = TtlCache::new(Duration::from_secs(60), 50, 1024);
+        let cache = LookupCache::new(Duration::from_secs(60), 50, 1024);
         let now = Instant::now();
         for i in 0..5_000 {
             cache.put("t", &format!("i{i}"), now, Some(i));
@@ -197,7 +176,7 @@ mod tests {
 
     #[test]
     fn entries_expire_by_the_injected_clock_and_prefixes_go_together() {
-        let cache = TtlCache::new(Duration::from_secs(5), 100, 64 * 1024);
+        let cache = LookupCache::new(Duration::from_secs(5), 100, 64 * 1024);
         let t0 = Instant::now();
         cache.put("t", "crm/default", t0, Some("a"));
         cache.put("t", "crm/other", t0, None);
