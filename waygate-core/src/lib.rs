@@ -63,11 +63,11 @@ pub mod waygate;
 struct ReadmeDoctests;
 
 pub use credential::{Connection, Credential};
-pub use pipeline::connector;
-pub use pipeline::transport::Transport;
 pub use error::{Error, ErrorKind};
 pub use invocation::{Invocation, InvocationMeta};
 pub use model::{ActionDef, IntegrationDef};
+pub use pipeline::connector;
+pub use pipeline::transport::Transport;
 pub use typed::Action;
 pub use url_policy::UrlPolicy;
 pub use waygate::{Waygate, WaygateBuilder};

@@ -60,7 +60,10 @@ fn builder(
 ) -> waygate_core::WaygateBuilder {
     Waygate::builder()
         .integration(definition(base_url))
-        .connection("api", Connection::default_with(Credential::bearer("s3cret")))
+        .connection(
+            "api",
+            Connection::default_with(Credential::bearer("s3cret")),
+        )
         .url_policy(policy)
         .transport(transport)
 }
@@ -81,6 +84,7 @@ async fn ip_literals_and_refused_redirect_hops_are_refused_on_every_transport() 
     let upstream = Upstream::start().await;
     let port = upstream.addr.port();
     for (name, transport) in transports() {
+        let before = upstream.received().len();
         for base in [
             format!("http://127.0.0.1:{port}"),
             format!("http://[::ffff:127.0.0.1]:{port}"),
@@ -92,7 +96,7 @@ async fn ip_literals_and_refused_redirect_hops_are_refused_on_every_transport() 
             assert_eq!(e.code(), "URL_NOT_ALLOWED", "{name} {base}: {e}");
             assert!(!e.may_have_been_sent(), "{name} {base}");
         }
-        assert!(upstream.received().is_empty(), "{name}: nothing sent");
+        assert_eq!(upstream.received().len(), before, "{name}: nothing sent");
 
         // A redirect to a private address: refused after the first hop went out.
         let w = waygate(&upstream.url(), loopback(), transport());
@@ -110,7 +114,11 @@ async fn ip_literals_and_refused_redirect_hops_are_refused_on_every_transport() 
         let received = upstream.received();
         let last = received.last().unwrap();
         assert_eq!(last.path, "/items/2", "{name}");
-        assert_eq!(last.header("authorization"), Some("Bearer s3cret"), "{name}");
+        assert_eq!(
+            last.header("authorization"),
+            Some("Bearer s3cret"),
+            "{name}"
+        );
     }
 }
 
@@ -173,7 +181,7 @@ async fn timeouts_and_retries_can_be_set_per_call_on_every_transport() {
             base_delay: Duration::ZERO,
             ..RetryPolicy::default()
         };
-        upstream.script([Reply::status(503), Reply::status(503), Reply::status(503)]);
+        upstream.script([Reply::status(503), Reply::status(503)]);
         let e = w
             .invoke("api.get", json!({"id": "1"}))
             .retry(quick)
@@ -187,7 +195,6 @@ async fn timeouts_and_retries_can_be_set_per_call_on_every_transport() {
             .await
             .unwrap_err();
         assert_eq!(e.meta().unwrap().attempts, 1, "{name}");
-        upstream.script([]);
     }
     // Nobody listens: nothing was sent, so even a write may be retried.
     let port = TcpListener::bind("127.0.0.1:0")
@@ -212,8 +219,9 @@ async fn timeouts_and_retries_can_be_set_per_call_on_every_transport() {
 /// A tower layer of the caller's own that sets a header and counts requests.
 fn tagging_layer(
     count: Arc<AtomicUsize>,
-) -> tower::util::MapRequestLayer<impl Fn(http::Request<Bytes>) -> http::Request<Bytes> + Clone + Send + Sync>
-{
+) -> tower::util::MapRequestLayer<
+    impl Fn(http::Request<Bytes>) -> http::Request<Bytes> + Clone + Send + Sync,
+> {
     tower::util::MapRequestLayer::new(move |mut request: http::Request<Bytes>| {
         count.fetch_add(1, Ordering::Relaxed);
         request
@@ -265,7 +273,9 @@ async fn a_custom_transport_is_still_held_to_the_url_policy() {
             };
             Ok::<_, std::convert::Infallible>(
                 response
-                    .body(http_body_util::Full::new(Bytes::from_static(b"{\"custom\":true}")))
+                    .body(http_body_util::Full::new(Bytes::from_static(
+                        b"{\"custom\":true}",
+                    )))
                     .unwrap(),
             )
         }
@@ -278,14 +288,22 @@ async fn a_custom_transport_is_still_held_to_the_url_policy() {
     assert_eq!(get(&w, "1").await.unwrap(), json!({"custom": true}));
     let e = get(&w, "away").await.unwrap_err();
     assert_eq!(e.code(), "URL_NOT_ALLOWED", "{e}");
-    assert_eq!(calls.load(Ordering::Relaxed), 2, "the refused hop was not sent");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        2,
+        "the refused hop was not sent"
+    );
     let w = waygate(
         "http://10.0.0.1",
         UrlPolicy::strict(),
         Transport::custom(custom),
     );
     assert_eq!(get(&w, "1").await.unwrap_err().code(), "URL_NOT_ALLOWED");
-    assert_eq!(calls.load(Ordering::Relaxed), 2, "an IP literal never reaches it");
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        2,
+        "an IP literal never reaches it"
+    );
     let e = Waygate::builder()
         .transport(Transport::pooled().root_certificate(test_ca().certificate))
         .build()
@@ -398,7 +416,13 @@ async fn proxies_from_the_environment_are_used() {
         .args(["--exact", "env_proxy_child", "--ignored", "--nocapture"])
         .env("HTTP_PROXY", proxy.url())
         .env("WAYGATE_TEST_UPSTREAM", upstream.url());
-    for var in ["NO_PROXY", "no_proxy", "http_proxy", "ALL_PROXY", "all_proxy"] {
+    for var in [
+        "NO_PROXY",
+        "no_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
         child.env_remove(var);
     }
     // Off the runtime: the proxy and upstream of this test serve the child.
@@ -426,10 +450,18 @@ async fn proxies_from_the_environment_are_used() {
 #[ignore = "run by proxies_from_the_environment_are_used, with HTTP_PROXY set"]
 async fn env_proxy_child() {
     let upstream = std::env::var("WAYGATE_TEST_UPSTREAM").expect("run by the parent test");
-    let w = waygate("http://93.184.216.34", UrlPolicy::strict(), Transport::general());
+    let w = waygate(
+        "http://93.184.216.34",
+        UrlPolicy::strict(),
+        Transport::general(),
+    );
     let data = get(&w, "1").await.unwrap();
     assert_eq!(data["proxied"], "http://93.184.216.34/items/1");
-    let w = waygate(&upstream, loopback(), Transport::general().no_proxy_from_env());
+    let w = waygate(
+        &upstream,
+        loopback(),
+        Transport::general().no_proxy_from_env(),
+    );
     get(&w, "1").await.unwrap();
 }
 

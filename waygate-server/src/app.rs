@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use waygate_core::{Transport, UrlPolicy};
 use waygate_core::clock::{SharedClock, SystemClock};
 use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::{Executor, MemoryResponseCache};
 use waygate_core::storage::{CachedConnections, CachedIntegrations};
+use waygate_core::{Transport, UrlPolicy};
 use waygate_mcp::McpServer;
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
 

@@ -482,7 +482,6 @@ impl Executor {
         );
         self.inner.connectors.get(&key)
     }
-
 }
 
 /// A fresh request id: a time-ordered (v7) UUID, its random part from the

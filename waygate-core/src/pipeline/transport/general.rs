@@ -109,7 +109,10 @@ impl ProxyRule {
             Self::Https(..) => Proxy::https(url),
         }
         .map_err(|e| bad(&e))?;
-        Ok((proxy.no_proxy(no_proxy.and_then(NoProxy::from_string)), host))
+        Ok((
+            proxy.no_proxy(no_proxy.and_then(NoProxy::from_string)),
+            host,
+        ))
     }
 }
 
@@ -193,8 +196,8 @@ impl Service<Request<Bytes>> for GeneralService {
                 allowed_addrs(policy, host).await.map_err(NotSent::new)?;
             }
             // reqwest's errors name the URL, which may hold a key: dropped.
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| NotSent::new(e.without_url()))?;
+            let request =
+                reqwest::Request::try_from(request).map_err(|e| NotSent::new(e.without_url()))?;
             let response = client.execute(request).await.map_err(|e| -> BoxError {
                 match e.is_connect() {
                     true => Box::new(NotSent::new(e.without_url())),

@@ -23,9 +23,9 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
-use bytes::BytesMut;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use tower::{Service as _, ServiceExt as _};
@@ -177,7 +177,10 @@ impl Exchange {
         let mut rest = BytesMut::new();
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| {
-                failed(format!("the body could not be read: {}", describe(e.as_ref())))
+                failed(format!(
+                    "the body could not be read: {}",
+                    describe(e.as_ref())
+                ))
             })?;
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
@@ -192,7 +195,7 @@ impl Exchange {
                 first = data;
             } else {
                 if rest.is_empty() {
-                    rest.extend_from_slice(&first);
+                    rest.extend_from_slice(&std::mem::take(&mut first));
                 }
                 rest.extend_from_slice(&data);
             }
