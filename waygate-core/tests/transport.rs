@@ -22,9 +22,12 @@ use waygate_core::pipeline::transport::{Certificate, Transport};
 use waygate_core::policy::RetryPolicy;
 use waygate_core::{Connection, Credential, Error, IntegrationDef, UrlPolicy, Waygate};
 
+/// A transport's name and how to make it.
+type Named = (&'static str, fn() -> Transport);
+
 /// Both built-in transports, by name; the general one without the
 /// environment's proxies, so the machine's settings cannot change a result.
-fn transports() -> [(&'static str, fn() -> Transport); 2] {
+fn transports() -> [Named; 2] {
     [
         ("general", || Transport::general().no_proxy_from_env()),
         ("pooled", Transport::pooled),
