@@ -1,8 +1,9 @@
 //! Run with: cargo bench -p waygate-core --bench invoke
 //!
-//! The same GET against a local upstream, through Waygate's full pipeline and
-//! through a bare `reqwest::Client`, measured side by side in one run. The last
-//! line states the overhead Waygate adds per call.
+//! The same GET against a local upstream, through Waygate's full pipeline (on
+//! the general transport, the embedded default, and on the gateway's pooled
+//! one) and through a bare `reqwest::Client`, measured side by side in one
+//! run. The last line states the overhead Waygate adds per call.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -12,12 +13,13 @@ use axum::{Json, Router, routing::get};
 use criterion::{Criterion, criterion_group};
 use serde_json::{Value, json};
 use waygate_core::pipeline::MemoryLogSink;
-use waygate_core::{Connection, Credential, IntegrationDef, UrlPolicy, Waygate};
+use waygate_core::{Connection, Credential, IntegrationDef, Transport, UrlPolicy, Waygate};
 
 struct Fixture {
     rt: tokio::runtime::Runtime,
     url: String,
     waygate: Waygate,
+    pooled: Waygate,
     logged: Waygate,
     client: reqwest::Client,
 }
@@ -48,22 +50,25 @@ fn fixture() -> Fixture {
         .to_string(),
     )
     .unwrap();
-    let build = |logs: Option<Arc<MemoryLogSink>>| {
+    let build = |transport: Transport, logs: Option<Arc<MemoryLogSink>>| {
         let mut b = Waygate::builder()
             .integration(def.clone())
             .connection(
                 "bench",
                 Connection::default_with(Credential::bearer("bench-token")),
             )
-            .url_policy(UrlPolicy::strict().allow_loopback());
+            .url_policy(UrlPolicy::strict().allow_loopback())
+            .transport(transport);
         if let Some(sink) = logs {
             b = b.log_sink(sink);
         }
         b.build().unwrap()
     };
+    let general = || Transport::general().no_proxy_from_env();
     Fixture {
-        waygate: build(None),
-        logged: build(Some(Arc::new(MemoryLogSink::new(10_000)))),
+        waygate: build(general(), None),
+        pooled: build(Transport::pooled(), None),
+        logged: build(general(), Some(Arc::new(MemoryLogSink::new(10_000)))),
         client: reqwest::Client::new(),
         rt,
         url,
@@ -99,6 +104,10 @@ fn bench(c: &mut Criterion) {
         b.to_async(&f.rt)
             .iter(|| async { black_box(via_waygate(&f.waygate).await) })
     });
+    group.bench_function("waygate-pooled", |b| {
+        b.to_async(&f.rt)
+            .iter(|| async { black_box(via_waygate(&f.pooled).await) })
+    });
     group.bench_function("waygate+log", |b| {
         b.to_async(&f.rt)
             .iter(|| async { black_box(via_waygate(&f.logged).await) })
@@ -106,14 +115,15 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// Interleaved rounds of both clients, so drift on a shared machine hits both alike.
+/// Interleaved rounds of the clients, so drift on a shared machine hits them alike.
 fn summary() {
     let f = fixture();
     let (rounds, per_round) = (20, 250);
-    let (mut waygate, mut reqwest) = (Duration::ZERO, Duration::ZERO);
+    let (mut waygate, mut pooled, mut reqwest) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     f.rt.block_on(async {
         for _ in 0..50 {
             via_waygate(&f.waygate).await;
+            via_waygate(&f.pooled).await;
             via_reqwest(&f.client, &f.url).await;
         }
         for _ in 0..rounds {
@@ -127,15 +137,22 @@ fn summary() {
                 black_box(via_waygate(&f.waygate).await);
             }
             waygate += t.elapsed();
+            let t = Instant::now();
+            for _ in 0..per_round {
+                black_box(via_waygate(&f.pooled).await);
+            }
+            pooled += t.elapsed();
         }
     });
     let calls = f64::from(rounds * per_round);
-    let w = waygate.as_secs_f64() * 1e6 / calls;
-    let r = reqwest.as_secs_f64() * 1e6 / calls;
+    let per_call = |d: Duration| d.as_secs_f64() * 1e6 / calls;
+    let (w, p, r) = (per_call(waygate), per_call(pooled), per_call(reqwest));
     println!(
-        "invoke overhead: waygate {w:.1} µs/call, reqwest {r:.1} µs/call, ratio {:.2} (added {:.1} µs/call)",
+        "invoke overhead: waygate (general transport) {w:.1} µs/call, waygate (pooled transport) {p:.1} µs/call, reqwest {r:.1} µs/call; ratios {:.2} and {:.2} (added {:.1} and {:.1} µs/call)",
         w / r,
-        w - r
+        p / r,
+        w - r,
+        p - r
     );
 }
 

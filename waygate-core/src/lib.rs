@@ -26,7 +26,8 @@
 //! - [`pipeline`]: the [`Executor`](pipeline::Executor) and one module per step.
 //! - [`waygate`]: the embedded entry point, [`Waygate`], and its call builders.
 //! - [`typed`]: the `Action` trait behind `#[derive(Action)]`.
-//! - [`connector`]: custom code in place of the request step.
+//! - [`connector`]: custom code in place of the request step (in the pipeline, re-exported here).
+//! - [`Transport`]: which HTTP client sends upstream requests, and the tower layers around it.
 //! - [`credential`]: credentials, connections, and the `ResolveCredential` port.
 //! - [`oauth2`]: the OAuth2 resolver (refresh exactly once, client credentials) and the code flow.
 //! - [`storage`]: storage ports and their in-memory implementation.
@@ -47,7 +48,6 @@
 //!   `oauth2_tokens` credential sends its access token unrefreshed.
 
 pub mod clock;
-pub mod connector;
 pub mod credential;
 pub mod error;
 #[cfg(feature = "import")]
@@ -77,6 +77,8 @@ pub use credential::{Connection, Credential};
 pub use error::{Error, ErrorKind};
 pub use invocation::{Invocation, InvocationMeta};
 pub use model::{ActionDef, IntegrationDef};
+pub use pipeline::connector;
+pub use pipeline::transport::Transport;
 pub use typed::Action;
 pub use url_policy::UrlPolicy;
 pub use waygate::{Waygate, WaygateBuilder};

@@ -34,6 +34,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// One attempt, no retry.
+    pub fn once() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
     /// This policy with `config`'s set fields applied.
     pub fn overlaid(mut self, config: Option<&RetryConfig>) -> Self {
         let Some(c) = config else { return self };

@@ -75,6 +75,11 @@ impl UrlPolicy {
         }
     }
 
+    /// Whether no address is refused (`allow_private_networks`).
+    pub(crate) fn allows_every_network(&self) -> bool {
+        self.allow_private
+    }
+
     /// The range that makes `ip` refused under this policy, if any.
     fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
         match classify(ip) {
@@ -240,7 +245,10 @@ fn classify(ip: IpAddr) -> Range {
 
 /// The addresses `host` resolves to that the policy allows: a name that
 /// resolves only to refused addresses is refused (naming the first refusal).
-async fn allowed_addrs(policy: UrlPolicy, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+pub(crate) async fn allowed_addrs(
+    policy: UrlPolicy,
+    host: &str,
+) -> Result<Vec<SocketAddr>, BoxError> {
     policy.check_name(host)?;
     let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
     let mut first_refusal = None;
@@ -263,8 +271,9 @@ async fn allowed_addrs(policy: UrlPolicy, host: &str) -> Result<Vec<SocketAddr>,
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The system resolver filtered by the policy, for both HTTP clients: reqwest's
-/// (OAuth2 token requests, spec downloads) and hyper's (the invocation transport).
+/// The system resolver filtered by the policy, for every HTTP client: reqwest's
+/// (OAuth2 token requests, spec downloads, the general transport) and hyper's
+/// (the pooled transport).
 #[derive(Clone, Copy)]
 pub(crate) struct PolicyResolver {
     policy: UrlPolicy,

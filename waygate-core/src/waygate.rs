@@ -17,9 +17,11 @@ use crate::credential::{Connection, ResolveCredential};
 use crate::error::{Error, ErrorKind};
 use crate::invocation::Invocation;
 use crate::model::{ActionDef, IntegrationDef, check};
+use crate::pipeline::transport::Transport;
 use crate::pipeline::{
     Call, CallOptions, Executor, ExecutorBuilder, FetchAll, LogSink, Page, RequestPreview,
 };
+use crate::policy::RetryPolicy;
 use crate::storage::MemoryStore;
 use crate::tools::{ToolExport, ToolFormat, ToolSet};
 use crate::typed::Action;
@@ -204,6 +206,23 @@ impl InvokeCall<'_> {
         self
     }
 
+    /// Retries this call by `policy` instead of the action's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.call.options.retry = Some(policy);
+        self
+    }
+
+    /// Sends this call once, whatever the action's retry policy.
+    pub fn no_retry(self) -> Self {
+        self.retry(RetryPolicy::once())
+    }
+
+    /// Gives each attempt of this call `timeout` instead of the action's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.call.options.timeout = Some(timeout);
+        self
+    }
+
     /// Follows the action's pages into one array within `options`' limits;
     /// `meta.pagination` says how it went and carries the continuation when
     /// a limit cut it.
@@ -260,6 +279,23 @@ impl<A: Action> TypedCall<'_, A> {
     /// Sends this idempotency key; writes become safe to retry.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.options.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Retries this call by `policy` instead of the action's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
+    /// Sends this call once, whatever the action's retry policy.
+    pub fn no_retry(self) -> Self {
+        self.retry(RetryPolicy::once())
+    }
+
+    /// Gives each attempt of this call `timeout` instead of the action's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
         self
     }
 }
@@ -381,9 +417,23 @@ impl WaygateBuilder {
         self
     }
 
-    /// Time allowed to connect.
+    /// Time allowed to connect (10 s by default).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.executor = self.executor.connect_timeout(timeout);
+        self
+    }
+
+    /// Largest response body read (16 MiB by default), whatever the transport.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.executor = self.executor.max_response_bytes(bytes);
+        self
+    }
+
+    /// Which HTTP client sends upstream requests, and the tower layers around
+    /// it: [`Transport::general`] by default (HTTP/2, proxies from the
+    /// environment). See [`Transport`] for a proxy, root certificates and layers.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.executor = self.executor.transport(transport);
         self
     }
 

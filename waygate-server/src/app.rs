@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use waygate_core::UrlPolicy;
 use waygate_core::clock::{SharedClock, SystemClock};
 use waygate_core::oauth2::OAuth2Resolver;
 use waygate_core::pipeline::{Executor, MemoryResponseCache};
 use waygate_core::storage::{CachedConnections, CachedIntegrations};
+use waygate_core::{Transport, UrlPolicy};
 use waygate_mcp::McpServer;
 use waygate_store::{ApiKeyPepper, KeySource, LogSinkOptions, MasterKey, SqlLogSink, Store};
 
@@ -252,6 +252,7 @@ impl AppState {
             .log_sink(logs.clone())
             .clock(clock.clone())
             .url_policy(policy)
+            .transport(upstream_transport())
             .response_cache(Arc::new(MemoryResponseCache::new(
                 settings.response_cache_bytes,
             )))
@@ -313,6 +314,17 @@ pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
         _ => {}
     }
     Ok(store)
+}
+
+/// The gateway's upstream transport: the per-thread pool, its fastest
+/// (decisions 39, 95), unless the environment names a proxy, which only the
+/// general transport honours (decision 97).
+fn upstream_transport() -> Transport {
+    if Transport::environment_names_a_proxy() {
+        tracing::info!("upstream requests go through the proxy named in the environment");
+        return Transport::general();
+    }
+    Transport::pooled()
 }
 
 /// An error and its causes on one line.

@@ -4,6 +4,7 @@
 mod authorize;
 mod breaker;
 mod cache;
+pub mod connector;
 mod drift;
 mod limiter;
 pub(crate) mod mapping;
@@ -13,7 +14,8 @@ pub(crate) mod request;
 pub(crate) mod request_id;
 pub(crate) mod resolve;
 mod retry;
-mod transport;
+mod send;
+pub mod transport;
 mod validate;
 mod validate_response;
 
@@ -39,21 +41,22 @@ pub use request::{HttpRequest, Part, RequestBody};
 pub use transport::UpstreamResponse;
 pub use validate_response::{Coercion, ValidationReport};
 
-use self::breaker::{Breakers, Outcome};
+use self::breaker::Breakers;
 use self::cache::Cacheable;
+use self::connector::{Connector, ConnectorContext};
 pub use self::limiter::RateLimiters;
 use self::record::Redactor;
 use self::request_id::new_request_id;
 use self::resolve::{Registry, Target};
-use self::retry::{RetryAction, ShouldAttempt, Strategy};
-use self::transport::Transport;
+use self::send::Scope;
+use self::transport::{Exchange, Transport};
 use crate::clock::{SharedClock, SystemClock};
-use crate::connector::{Connector, ConnectorContext};
 use crate::credential::{
     Connection, ConnectionStatus, Credential, ResolveCredential, StoredCredential,
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::invocation::{Invocation, InvocationMeta};
+use crate::policy::RetryPolicy;
 use crate::schema::SchemaCache;
 use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
 use crate::url_policy::UrlPolicy;
@@ -106,6 +109,11 @@ pub struct CallOptions {
     pub request_id: Option<String>,
     /// Follow pages into one array (`options.fetchAll` and its limits).
     pub fetch_all: Option<FetchAll>,
+    /// This call's retry policy, in place of the action's (the last layer:
+    /// defaults < integration < action < call).
+    pub retry: Option<RetryPolicy>,
+    /// This call's timeout per attempt, in place of the action's.
+    pub timeout: Option<Duration>,
 }
 
 /// Runs invocations. Cheap to clone; clones share caches, breakers and limiters.
@@ -120,7 +128,7 @@ pub(crate) struct Inner {
     credentials: Arc<dyn ResolveCredential>,
     log_sink: Option<Arc<dyn LogSink>>,
     pub(crate) clock: SharedClock,
-    transport: Transport,
+    exchange: Exchange,
     url_policy: UrlPolicy,
     pub(crate) registry: Registry,
     breakers: Breakers,
@@ -289,22 +297,18 @@ impl Executor {
                 .await?;
             return Ok((data, true));
         }
+        let scope = Scope {
+            tenant: &call.tenant,
+            target,
+            credential: Some(&credential),
+            options: &call.options,
+        };
         if let Some(connector) = self.connector(target) {
-            let mut ctx =
-                ConnectorContext::new(self, &call.tenant, target, &credential, &call.options, run);
+            let mut ctx = ConnectorContext::new(self, scope, run);
             return Ok((connector.execute(&mut ctx, input).await?, true));
         }
         let request = request::build(&target.action, target.base(), input)?;
-        let response = self
-            .send(
-                &call.tenant,
-                target,
-                Some(&credential),
-                &call.options,
-                request,
-                run,
-            )
-            .await?;
+        let response = self.send(&scope, request, run).await?;
         let data = run.data.take().unwrap_or_else(|| response.data());
         Ok((data, validate_response::is_json(&response)))
     }
@@ -379,8 +383,15 @@ impl Executor {
         }
         let (credential, notes) = self.stored_credential(&target.connection)?;
         let mut request = request::build(&target.action, target.base(), &input)?;
-        let key = idempotency_key(&target, &call.options);
-        self.authorize(&target, Some(&credential), key.as_deref(), &mut request)?;
+        // What the transport step would refuse, a dry run refuses too.
+        self.inner.url_policy.check_url(&request.url)?;
+        let scope = Scope {
+            tenant: &call.tenant,
+            target: &target,
+            credential: Some(&credential),
+            options: &call.options,
+        };
+        send::authorize(&scope, &mut request)?;
         let request =
             Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
         Ok(DryRun { request, notes })
@@ -473,157 +484,6 @@ impl Executor {
         );
         self.inner.connectors.get(&key)
     }
-
-    /// URL policy, idempotency key and credential (none for a request to
-    /// another origin), applied once for all attempts.
-    fn authorize(
-        &self,
-        target: &Target,
-        credential: Option<&Credential>,
-        idempotency_key: Option<&str>,
-        request: &mut HttpRequest,
-    ) -> Result<(), Error> {
-        self.inner.url_policy.check_url(&request.url)?;
-        if let Some(key) = idempotency_key {
-            let value = HeaderValue::from_str(key).map_err(|_| {
-                Error::input(
-                    "",
-                    "idempotencyKey",
-                    "the idempotency key must be visible ASCII",
-                )
-            })?;
-            request.headers.insert(
-                target.integration.policies.idempotency_header.clone(),
-                value,
-            );
-        }
-        match credential {
-            Some(credential) => authorize::apply(
-                &target.integration.def.auth,
-                &target.action.def.parameters,
-                credential,
-                request,
-            ),
-            None => Ok(()),
-        }
-    }
-
-    /// Steps 6 to 8 for one request: authorize, breaker admission, then per
-    /// attempt rate limit → transport → classify → retry; the breakers learn
-    /// the last attempt's outcome. `credential` is `None` for a request that
-    /// must carry none (a next page on another origin).
-    pub(crate) async fn send(
-        &self,
-        tenant: &str,
-        target: &Target,
-        credential: Option<&Credential>,
-        options: &CallOptions,
-        mut request: HttpRequest,
-        run: &mut Run,
-    ) -> Result<UpstreamResponse, Error> {
-        let idempotency_key = idempotency_key(target, options);
-        self.authorize(target, credential, idempotency_key.as_deref(), &mut request)?;
-        let credential = credential.unwrap_or(&Credential::None);
-        // Redaction is paid for only when something will be logged or returned.
-        let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
-        let logging = self.inner.log_sink.is_some();
-        if logging {
-            run.request = Some(redactor().request(&request));
-        }
-        let may_repeat = target.action.idempotent() || idempotency_key.is_some();
-        let key = target.state_key(tenant);
-        let clock = &self.inner.clock;
-        // Admitted once per invocation; the guard records its outcome when
-        // this function returns, however it returns (breaker.rs).
-        let breaker_policy = &target.integration.policies.breaker;
-        let mut breaker = match breaker_policy.enabled {
-            true => Some(
-                self.inner
-                    .breakers
-                    .admit(
-                        &key,
-                        &target.action.def.slug,
-                        breaker_policy,
-                        clock.instant(),
-                    )
-                    .map_err(|retry_after| Error::new(ErrorKind::CircuitOpen { retry_after }))?,
-            ),
-            false => None,
-        };
-        let strategy = Strategy::new(target.action.policies.retry);
-        let timeout = target.action.policies.timeout;
-        loop {
-            self.rate_limit(&key, target, timeout).await?;
-            run.attempts += 1;
-            let outcome = self
-                .inner
-                .transport
-                .send(&request, &run.request_id_header, timeout)
-                .await;
-            if let (Some(guard), Some(seen)) = (&mut breaker, breaker_outcome(&outcome)) {
-                guard.attempted(seen, clock.instant());
-            }
-            if let Ok(r) = &outcome {
-                run.upstream_status = Some(r.status.as_u16());
-            }
-            let verdict = retry::classify(&outcome, clock.now());
-            match strategy.should_attempt(run.attempts, verdict, may_repeat) {
-                ShouldAttempt::YesAfter(delay) => clock.sleep(delay).await,
-                ShouldAttempt::No => {
-                    let response = outcome?;
-                    if logging {
-                        let data = response.data();
-                        run.response = Some(redactor().response(&data));
-                        run.data = Some(data);
-                    }
-                    return finish(response, run.data.as_ref(), verdict, redactor);
-                }
-            }
-        }
-    }
-
-    async fn rate_limit(&self, key: &str, target: &Target, timeout: Duration) -> Result<(), Error> {
-        let Some(policy) = target.integration.policies.rate_limit else {
-            return Ok(());
-        };
-        let Some(wait) = self.inner.limiters.wait_time(key, policy) else {
-            return Ok(());
-        };
-        if wait <= timeout {
-            self.inner.clock.sleep(wait).await;
-            match self.inner.limiters.wait_time(key, policy) {
-                None => return Ok(()),
-                Some(again) => return Err(outbound_limit(again)),
-            }
-        }
-        Err(outbound_limit(wait))
-    }
-}
-
-/// The idempotency key of one request, kept across its attempts: the caller's,
-/// or a fresh random UUID when the action takes a key (`idempotencyKey: true`).
-fn idempotency_key(target: &Target, options: &CallOptions) -> Option<String> {
-    options.idempotency_key.clone().or_else(|| {
-        target.action.def.idempotency_key.then(|| {
-            uuid::Builder::from_random_bytes(rand::random())
-                .into_uuid()
-                .to_string()
-        })
-    })
-}
-
-/// What an attempt says about the upstream's health: `None` for a failure of
-/// ours (a URL refused by the policy, a body that cannot be encoded), which
-/// says nothing about the upstream.
-fn breaker_outcome(outcome: &Result<UpstreamResponse, Error>) -> Option<Outcome> {
-    match outcome {
-        Ok(r) if r.status.is_server_error() => Some(Outcome::ServerError),
-        Ok(_) => Some(Outcome::Answered),
-        Err(e) => match e.kind() {
-            ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } => Some(Outcome::NoAnswer),
-            _ => None,
-        },
-    }
 }
 
 /// Step 3, then what step 2 drops before judging: the input mapped, without
@@ -649,47 +509,6 @@ fn request_id_for(options: &CallOptions) -> (String, HeaderValue) {
     (id, header)
 }
 
-fn outbound_limit(wait: Duration) -> Error {
-    Error::new(ErrorKind::RateLimited {
-        retry_after: Some(wait),
-        upstream_status: None,
-        upstream_body: None,
-    })
-}
-
-/// A final upstream answer: success, or the error its status means. An error
-/// body is scrubbed of the credential's secrets: upstreams do echo them back.
-/// `parsed` is the body as JSON when logging has parsed it already.
-fn finish<'a>(
-    response: UpstreamResponse,
-    parsed: Option<&Value>,
-    verdict: RetryAction,
-    redactor: impl FnOnce() -> Redactor<'a>,
-) -> Result<UpstreamResponse, Error> {
-    let status = response.status.as_u16();
-    if response.status.is_success() {
-        return Ok(response);
-    }
-    let body = match parsed {
-        Some(data) => redactor().value(data),
-        None => redactor().value(&response.data()),
-    };
-    let kind = if status == 429 {
-        let retry_after = match verdict {
-            RetryAction::Retry(_, delay) => delay,
-            RetryAction::NoOpinion => None,
-        };
-        ErrorKind::RateLimited {
-            retry_after,
-            upstream_status: Some(429),
-            upstream_body: Some(body),
-        }
-    } else {
-        ErrorKind::Upstream { status, body }
-    };
-    Err(Error::new(kind).sent())
-}
-
 /// Builds an [`Executor`]. Setters store; [`build`](Self::build) checks.
 #[must_use]
 pub struct ExecutorBuilder {
@@ -701,6 +520,7 @@ pub struct ExecutorBuilder {
     url_policy: UrlPolicy,
     connect_timeout: Duration,
     max_response_bytes: usize,
+    transport: Transport,
     responses: Option<Arc<dyn ResponseCache>>,
     connectors: HashMap<(String, String), Arc<dyn Connector>>,
     continuation_key: Option<[u8; 32]>,
@@ -717,6 +537,7 @@ impl Default for ExecutorBuilder {
             url_policy: UrlPolicy::strict(),
             connect_timeout: Duration::from_secs(10),
             max_response_bytes: 16 * 1024 * 1024,
+            transport: Transport::general(),
             responses: None,
             connectors: HashMap::new(),
             continuation_key: None,
@@ -728,6 +549,7 @@ impl fmt::Debug for ExecutorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExecutorBuilder")
             .field("url_policy", &self.url_policy)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -775,9 +597,16 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Largest response body read (16 MiB by default).
+    /// Largest response body read (16 MiB by default), whatever the transport.
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Which HTTP client sends upstream requests, with the caller's tower
+    /// layers around it: [`Transport::general`] by default (see [`Transport`]).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -813,10 +642,13 @@ impl ExecutorBuilder {
     /// Builds the executor.
     ///
     /// # Errors
-    /// `CONFIGURATION_ERROR` when the HTTP client cannot be built (TLS cannot be set up).
+    /// `CONFIGURATION_ERROR` when the transport cannot be built (see
+    /// [`Transport`]: a proxy URL that does not parse, a proxy or root
+    /// certificate given to the pooled transport, TLS that cannot be set up).
     pub fn build(self) -> Result<Executor, Error> {
-        let transport = Transport::new(
+        let exchange = Exchange::new(
             self.clock.clone(),
+            self.transport,
             self.url_policy,
             self.connect_timeout,
             self.max_response_bytes,
@@ -833,7 +665,7 @@ impl ExecutorBuilder {
                     .unwrap_or_else(|| Arc::new(StoredCredential::new(clock.clone()))),
                 log_sink: self.log_sink,
                 clock,
-                transport,
+                exchange,
                 url_policy: self.url_policy,
                 registry: Registry::default(),
                 breakers: Breakers::default(),

@@ -1,12 +1,14 @@
 //! Step 8b, retry: two decisions, kept apart. The classifier says *whether* an
-//! outcome is worth retrying; the strategy says *when*, and owns backoff and the
-//! attempt budget.
+//! outcome is worth retrying (and, in the same pass, what it says about the
+//! upstream's health, for the breakers); the strategy says *when*, and owns
+//! backoff and the attempt budget.
 
 use std::time::{Duration, SystemTime};
 
 use rand::Rng as _;
 use reqwest::header::HeaderMap;
 
+use super::breaker::Outcome;
 use super::transport::UpstreamResponse;
 use crate::error::{Error, ErrorKind};
 use crate::policy::RetryPolicy;
@@ -43,26 +45,46 @@ pub(crate) enum ShouldAttempt {
     No,
 }
 
-/// Classifies one attempt's outcome.
-pub(crate) fn classify(outcome: &Result<UpstreamResponse, Error>, now: SystemTime) -> RetryAction {
-    match outcome {
-        Ok(r) => match r.status.as_u16() {
-            429 => RetryAction::Retry(RetryReason::Throttled, server_delay(&r.headers, now)),
-            502..=504 => {
-                RetryAction::Retry(RetryReason::Unavailable, server_delay(&r.headers, now))
-            }
-            _ => RetryAction::NoOpinion,
-        },
+/// The classifier's verdict on one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Whether it is worth retrying.
+    pub(crate) retry: RetryAction,
+    /// What it says about the upstream's health; `None` for a failure of
+    /// ours (a URL refused by the policy, a body that cannot be encoded).
+    pub(crate) health: Option<Outcome>,
+}
+
+/// Classifies one attempt's outcome: the one classifier of an attempt, read
+/// by the retry strategy and the breakers alike.
+pub(crate) fn classify(outcome: &Result<UpstreamResponse, Error>, now: SystemTime) -> Verdict {
+    let (retry, health) = match outcome {
+        Ok(r) => {
+            let health = match r.status.is_server_error() {
+                true => Outcome::ServerError,
+                false => Outcome::Answered,
+            };
+            let retry = match r.status.as_u16() {
+                429 => RetryAction::Retry(RetryReason::Throttled, server_delay(&r.headers, now)),
+                502..=504 => {
+                    RetryAction::Retry(RetryReason::Unavailable, server_delay(&r.headers, now))
+                }
+                _ => RetryAction::NoOpinion,
+            };
+            (retry, Some(health))
+        }
         Err(e) => match e.kind() {
-            ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } if e.may_have_been_sent() => {
-                RetryAction::Retry(RetryReason::Timeout, None)
-            }
             ErrorKind::Transport { .. } | ErrorKind::Timeout { .. } => {
-                RetryAction::Retry(RetryReason::Connect, None)
+                let reason = match e.may_have_been_sent() {
+                    true => RetryReason::Timeout,
+                    false => RetryReason::Connect,
+                };
+                (RetryAction::Retry(reason, None), Some(Outcome::NoAnswer))
             }
-            _ => RetryAction::NoOpinion,
+            _ => (RetryAction::NoOpinion, None),
         },
-    }
+    };
+    Verdict { retry, health }
 }
 
 /// The delay a server asked for: `Retry-After` (seconds or HTTP date), else
@@ -198,6 +220,62 @@ mod tests {
             Some(Duration::from_secs(4))
         );
         assert_eq!(server_delay(&headers("retry-after", "soon"), now), None);
+    }
+
+    #[test]
+    fn one_pass_judges_retry_and_health() {
+        let now = SystemTime::UNIX_EPOCH;
+        let answer = |status: u16| {
+            Ok(UpstreamResponse {
+                status: http::StatusCode::from_u16(status).unwrap(),
+                headers: headers("retry-after", "2"),
+                body: bytes::Bytes::new(),
+            })
+        };
+        let verdict = |outcome| {
+            let v = classify(&outcome, now);
+            (v.retry, v.health)
+        };
+        let later = Some(Duration::from_secs(2));
+        assert_eq!(
+            verdict(answer(503)),
+            (
+                RetryAction::Retry(RetryReason::Unavailable, later),
+                Some(Outcome::ServerError)
+            )
+        );
+        assert_eq!(
+            verdict(answer(500)),
+            (RetryAction::NoOpinion, Some(Outcome::ServerError))
+        );
+        assert_eq!(
+            verdict(answer(429)),
+            (
+                RetryAction::Retry(RetryReason::Throttled, later),
+                Some(Outcome::Answered)
+            )
+        );
+        let unreachable = || {
+            Error::new(ErrorKind::Transport {
+                message: "refused".into(),
+            })
+        };
+        assert_eq!(
+            verdict(Err(unreachable())),
+            (
+                RetryAction::Retry(RetryReason::Connect, None),
+                Some(Outcome::NoAnswer)
+            )
+        );
+        assert_eq!(
+            verdict(Err(unreachable().sent())),
+            (
+                RetryAction::Retry(RetryReason::Timeout, None),
+                Some(Outcome::NoAnswer)
+            )
+        );
+        let refused = Error::from(crate::url_policy::Refused("10.0.0.1".into()));
+        assert_eq!(verdict(Err(refused)), (RetryAction::NoOpinion, None));
     }
 
     #[test]

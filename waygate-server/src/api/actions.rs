@@ -307,6 +307,7 @@ pub fn call(
                 bypass_validation: bypass,
                 request_id,
                 fetch_all,
+                ..CallOptions::default()
             },
         },
     })

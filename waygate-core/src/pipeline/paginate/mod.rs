@@ -20,6 +20,7 @@ use url::Url;
 use self::continuation::{Binding, Resume};
 use self::pager::{Pager, Position};
 use super::resolve::Target;
+use super::send::Scope;
 use super::transport::strip_for_other_origin;
 use super::{Call, CallOptions, Executor, Run, request};
 use crate::credential::Credential;
@@ -330,18 +331,13 @@ impl Session {
         if !same_origin {
             strip_for_other_origin(&self.first_url, &url, &mut request.headers);
         }
-        let credential = same_origin.then_some(&self.credential);
-        let response = self
-            .exec
-            .send(
-                &self.tenant,
-                &self.target,
-                credential,
-                &self.options,
-                request,
-                run,
-            )
-            .await?;
+        let scope = Scope {
+            tenant: &self.tenant,
+            target: &self.target,
+            credential: same_origin.then_some(&self.credential),
+            options: &self.options,
+        };
+        let response = self.exec.send(&scope, request, run).await?;
         let mut body = run.data.take().unwrap_or_else(|| response.data());
         // Steps 10 and 11 on each page, before its items are taken out.
         let json = super::validate_response::is_json(&response);

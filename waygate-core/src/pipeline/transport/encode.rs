@@ -5,7 +5,6 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use http::{Method, Request, Uri};
-use http_body_util::Full;
 use url::Url;
 
 use super::super::request::{Part, RequestBody};
@@ -158,10 +157,10 @@ pub(super) fn request(
     headers: &HeaderMap,
     request_id: &HeaderValue,
     body: &EncodedBody,
-) -> Result<Request<Full<Bytes>>, Error> {
+) -> Result<Request<Bytes>, Error> {
     let uri = Uri::try_from(url.as_str())
         .map_err(|e| Error::config(format!("the request cannot be built: {e}")))?;
-    let mut request = Request::new(Full::new(body.bytes.clone()));
+    let mut request = Request::new(body.bytes.clone());
     *request.method_mut() = method.clone();
     *request.uri_mut() = uri;
     let wire = request.headers_mut();

@@ -1,25 +1,35 @@
-//! Step 8a, transport: one attempt over the pooled HTTP client, redirects
-//! followed hop by hop under the URL policy, with the total timeout, a cap on
-//! the response size, and errors that tell connect failures (nothing sent)
-//! from failures after sending, and never carry a URL (it may hold a key).
+//! Step 8a, transport: one attempt through the transport seam ([`Transport`]:
+//! the general or the pooled client, or the caller's own, inside the caller's
+//! tower layers). Whatever the transport, the exchange here checks the URL
+//! and every redirect hop against the URL policy, follows redirects hop by
+//! hop, bounds the attempt by the total timeout and the response by the size
+//! cap, and turns failures into errors that tell connect failures (nothing
+//! sent) from failures after sending, and never carry a URL (it may hold a key).
 
-mod client;
 mod encode;
+mod general;
+mod pooled;
 mod redirect;
+mod seam;
 
 pub(super) use redirect::strip_for_other_origin;
+pub use seam::{BoxError, Certificate, HttpService, NotSent, ResponseBody, Transport};
+/// The crates a layer or a custom transport is written with, re-exported so
+/// their versions match: `http` (requests and responses), `bytes` (bodies),
+/// `tower` (`Layer`, `Service`, `ServiceBuilder`, ready-made layers).
+pub use {bytes, http, tower};
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use hyper::body::Incoming;
+use http_body_util::BodyExt as _;
 use serde_json::Value;
+use tower::{Service as _, ServiceExt as _};
 
-use self::client::{Clients, SendError};
 use self::encode::EncodedBody;
 use super::request::HttpRequest;
 use crate::clock::{self, SharedClock};
@@ -49,32 +59,41 @@ impl UpstreamResponse {
     }
 }
 
-/// The HTTP clients, the policy their redirects are checked by, and limits.
-#[derive(Debug)]
-pub(crate) struct Transport {
+/// The transport, the policy its URLs are checked by, and limits.
+pub(crate) struct Exchange {
     /// Times the total timeout. Pooled connections' idle time stays on the
-    /// real clock (`client.rs`): it stands for the upstream's keep-alive timer.
+    /// real clock (`pooled.rs`): it stands for the upstream's keep-alive timer.
     clock: SharedClock,
-    clients: Clients,
+    service: HttpService,
     policy: UrlPolicy,
     connect_timeout: Duration,
     max_body: usize,
 }
 
-impl Transport {
-    /// A transport reaching what `policy` allows.
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("policy", &self.policy)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exchange {
+    /// An exchange over `transport`, reaching what `policy` allows.
     ///
     /// # Errors
-    /// `CONFIGURATION_ERROR` when TLS cannot be set up.
+    /// `CONFIGURATION_ERROR` when the transport cannot be built (see [`Transport`]).
     pub(crate) fn new(
         clock: SharedClock,
+        transport: Transport,
         policy: UrlPolicy,
         connect_timeout: Duration,
         max_body: usize,
     ) -> Result<Self, Error> {
         Ok(Self {
             clock,
-            clients: Clients::new(policy, connect_timeout)?,
+            service: transport.build(policy, connect_timeout)?,
             policy,
             connect_timeout,
             max_body,
@@ -88,6 +107,8 @@ impl Transport {
         request_id: &HeaderValue,
         timeout: Duration,
     ) -> Result<UpstreamResponse, Error> {
+        // Before any transport sees it: IP-literal hosts never reach a resolver.
+        self.policy.check_url(&request.url)?;
         let body = encode::body(&request.body)?;
         match clock::timeout(
             &*self.clock,
@@ -119,13 +140,15 @@ impl Transport {
         let mut followed = 0;
         loop {
             let wire = encode::request(&method, &url, &headers, request_id, &body)?;
-            let (response, connection) =
-                self.clients.send(wire).await.map_err(|e| self.error(e))?;
+            let response = match self.call(wire).await {
+                Ok(response) => response,
+                // An earlier hop went out: the caller must not repeat a write.
+                Err(e) if followed > 0 => return Err(self.error(e).sent()),
+                Err(e) => return Err(self.error(e)),
+            };
             let Some(hop) = redirect::next(response.status(), response.headers(), &url, &method)
             else {
-                let read = self.read(response).await?;
-                self.clients.release(connection);
-                return Ok(read);
+                return self.read(response).await;
             };
             // Refused after a request went out: the caller must not repeat a write.
             self.policy
@@ -144,54 +167,86 @@ impl Transport {
         }
     }
 
+    /// One hop through the transport and its layers.
+    async fn call(
+        &self,
+        wire: http::Request<Bytes>,
+    ) -> Result<http::Response<ResponseBody>, BoxError> {
+        let mut service = self.service.clone();
+        service.ready().await?;
+        service.call(wire).await
+    }
+
     /// Reads the body, up to the size limit.
-    async fn read(&self, response: http::Response<Incoming>) -> Result<UpstreamResponse, Error> {
-        let (parts, incoming) = response.into_parts();
-        let collected = Limited::new(incoming, self.max_body)
-            .collect()
-            .await
-            .map_err(|e| {
-                let message = if e.is::<LengthLimitError>() {
-                    format!(
-                        "the response body exceeds the limit of {} bytes",
-                        self.max_body
-                    )
-                } else {
-                    format!("the body could not be read: {e}")
-                };
-                Error::new(ErrorKind::Transport { message }).sent()
+    async fn read(
+        &self,
+        response: http::Response<ResponseBody>,
+    ) -> Result<UpstreamResponse, Error> {
+        let (parts, mut body) = response.into_parts();
+        let failed = |message: String| Error::new(ErrorKind::Transport { message }).sent();
+        // One chunk (the usual answer) is kept without copying.
+        let mut first = Bytes::new();
+        let mut rest = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                failed(format!(
+                    "the body could not be read: {}",
+                    describe(e.as_ref())
+                ))
             })?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            if first.len() + rest.len() + data.len() > self.max_body {
+                return Err(failed(format!(
+                    "the response body exceeds the limit of {} bytes",
+                    self.max_body
+                )));
+            }
+            if first.is_empty() && rest.is_empty() {
+                first = data;
+            } else {
+                if rest.is_empty() {
+                    rest.extend_from_slice(&std::mem::take(&mut first));
+                }
+                rest.extend_from_slice(&data);
+            }
+        }
         Ok(UpstreamResponse {
             status: parts.status,
             headers: parts.headers,
-            // One chunk (the usual answer) is kept without copying.
-            body: collected.to_bytes(),
+            body: match rest.is_empty() {
+                true => first,
+                false => rest.freeze(),
+            },
         })
     }
 
-    /// Maps a client error to ours, deciding whether the request may have been sent.
-    fn error(&self, e: SendError) -> Error {
-        let e = match e {
-            SendError::Request(e) => {
-                return Error::new(ErrorKind::Transport {
-                    message: describe(&e),
-                })
-                .sent();
-            }
-            SendError::Connect(e) => e,
-        };
+    /// Maps a transport's error to ours: a policy refusal, a connect failure
+    /// or timeout (nothing sent: [`NotSent`] in the chain), or a failure that
+    /// may have come after sending.
+    fn error(&self, e: BoxError) -> Error {
         let e: &(dyn std::error::Error + 'static) = e.as_ref();
         if let Some(refused) = find::<Refused>(e) {
             return refused.clone().into();
         }
-        if find::<std::io::Error>(e).is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+        if find::<NotSent>(e).is_none() {
+            return Error::new(ErrorKind::Transport {
+                message: describe(e),
+            })
+            .sent();
+        }
+        let timed_out = find::<std::io::Error>(e)
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            || find::<reqwest::Error>(e).is_some_and(reqwest::Error::is_timeout);
+        if timed_out {
             return Error::new(ErrorKind::Timeout {
                 phase: TimeoutPhase::Connect,
                 after: self.connect_timeout,
             });
         }
         Error::new(ErrorKind::Transport {
-            message: format!("connection failed: {}", describe(e)),
+            message: describe(e),
         })
     }
 }
@@ -247,16 +302,21 @@ mod tests {
         Url::parse(&format!("http://{addr}/")).unwrap()
     }
 
-    async fn fetch(url: &Url, max_body: usize) -> Result<UpstreamResponse, Error> {
-        let transport = Transport::new(
+    async fn fetch(
+        transport: Transport,
+        url: &Url,
+        max_body: usize,
+    ) -> Result<UpstreamResponse, Error> {
+        let exchange = Exchange::new(
             std::sync::Arc::new(crate::clock::SystemClock),
+            transport,
             UrlPolicy::strict().allow_loopback(),
             Duration::from_secs(5),
             max_body,
         )
         .unwrap();
         let request = HttpRequest::new(Method::GET, url.clone());
-        transport
+        exchange
             .send(
                 &request,
                 &HeaderValue::from_static("t"),
@@ -268,17 +328,29 @@ mod tests {
     #[tokio::test]
     async fn a_body_in_many_chunks_is_read_whole_up_to_the_limit() {
         let url = chunked_upstream(3, 1000).await;
-        let whole = fetch(&url, 3000).await.unwrap();
-        assert_eq!(whole.body.len(), 3000);
-        assert!(whole.body[..1000].iter().all(|&b| b == b'a'));
-        assert!(whole.body[2000..].iter().all(|&b| b == b'c'));
+        for transport in [Transport::pooled, Transport::general] {
+            let whole = fetch(transport(), &url, 3000).await.unwrap();
+            assert_eq!(whole.body.len(), 3000);
+            assert!(whole.body[..1000].iter().all(|&b| b == b'a'));
+            assert!(whole.body[2000..].iter().all(|&b| b == b'c'));
 
-        let err = fetch(&url, 2999).await.unwrap_err();
-        assert_eq!(err.code(), "UPSTREAM_UNREACHABLE", "{err:?}");
-        assert!(
-            err.to_string()
-                .contains("the response body exceeds the limit of 2999 bytes"),
-            "{err}"
-        );
+            let err = fetch(transport(), &url, 2999).await.unwrap_err();
+            assert_eq!(err.code(), "UPSTREAM_UNREACHABLE", "{err:?}");
+            assert!(
+                err.to_string()
+                    .contains("the response body exceeds the limit of 2999 bytes"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_proxy_or_root_certificate_on_the_pool_is_refused_not_ignored() {
+        let e = Transport::pooled()
+            .proxy("http://127.0.0.1:3128")
+            .build(UrlPolicy::strict(), Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(e.code(), "CONFIGURATION_ERROR");
+        assert!(e.to_string().contains("general transport"), "{e}");
     }
 }

@@ -14,14 +14,14 @@ pub use http::Method;
 use serde_json::Value;
 use url::Url;
 
+use super::send::Scope;
+use super::{Executor, HttpRequest, Run, UpstreamResponse};
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::model::{ActionDef, IntegrationDef};
-use crate::pipeline::resolve::Target;
-use crate::pipeline::{CallOptions, Executor, HttpRequest, Run, UpstreamResponse};
 
 /// Custom code for one action. Register it with
-/// [`ExecutorBuilder::connector`](crate::pipeline::ExecutorBuilder::connector) or
+/// [`ExecutorBuilder::connector`](super::ExecutorBuilder::connector) or
 /// [`WaygateBuilder::connector`](crate::WaygateBuilder::connector).
 ///
 /// ```
@@ -56,61 +56,44 @@ pub trait Connector: Send + Sync + 'static {
 /// a guarded way to send requests.
 pub struct ConnectorContext<'a> {
     exec: &'a Executor,
-    tenant: &'a str,
-    target: &'a Target,
-    credential: &'a Credential,
-    options: &'a CallOptions,
+    scope: Scope<'a>,
     run: &'a mut Run,
 }
 
 impl std::fmt::Debug for ConnectorContext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectorContext")
-            .field("integration", &self.target.integration.def.slug)
-            .field("action", &self.target.action.def.slug)
-            .field("connection", &self.target.connection.name)
+            .field("integration", &self.scope.target.integration.def.slug)
+            .field("action", &self.scope.target.action.def.slug)
+            .field("connection", &self.scope.target.connection.name)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> ConnectorContext<'a> {
-    pub(crate) fn new(
-        exec: &'a Executor,
-        tenant: &'a str,
-        target: &'a Target,
-        credential: &'a Credential,
-        options: &'a CallOptions,
-        run: &'a mut Run,
-    ) -> Self {
-        Self {
-            exec,
-            tenant,
-            target,
-            credential,
-            options,
-            run,
-        }
+    pub(crate) fn new(exec: &'a Executor, scope: Scope<'a>, run: &'a mut Run) -> Self {
+        Self { exec, scope, run }
     }
 
     /// The action being run.
     pub fn action(&self) -> &ActionDef {
-        &self.target.action.def
+        &self.scope.target.action.def
     }
 
     /// Its integration.
     pub fn integration(&self) -> &IntegrationDef {
-        &self.target.integration.def
+        &self.scope.target.integration.def
     }
 
     /// The credential that [`send`](Self::send) applies, for connectors that
     /// must sign something themselves.
     pub fn credential(&self) -> &Credential {
-        self.credential
+        self.scope.credential.unwrap_or(&Credential::None)
     }
 
     /// The base URL: the connection's override, else the integration's.
     pub fn base_url(&self) -> Option<&str> {
-        self.target.base_url()
+        self.scope.target.base_url()
     }
 
     /// A request to `path` under the base URL, without headers or body.
@@ -138,15 +121,6 @@ impl<'a> ConnectorContext<'a> {
     /// # Errors
     /// The pipeline's errors: `UPSTREAM_ERROR`, `CIRCUIT_OPEN`, `UPSTREAM_TIMEOUT`…
     pub async fn send(&mut self, request: HttpRequest) -> Result<UpstreamResponse, Error> {
-        self.exec
-            .send(
-                self.tenant,
-                self.target,
-                Some(self.credential),
-                self.options,
-                request,
-                self.run,
-            )
-            .await
+        self.exec.send(&self.scope, request, self.run).await
     }
 }

@@ -1,7 +1,8 @@
-//! The invocation transport's HTTP client: keep-alive HTTP/1.1 connections,
-//! pooled per thread and per origin, over a connector that resolves names
-//! through the URL policy, connects within the connect timeout and speaks
-//! TLS (rustls, the platform's verifier) to `https` upstreams (decision 34).
+//! The pooled transport, the gateway's choice: keep-alive HTTP/1.1
+//! connections, pooled per thread and per origin, over a connector that
+//! resolves names through the URL policy, connects within the connect timeout
+//! and speaks TLS (rustls, the platform's verifier) to `https` upstreams
+//! (decision 34). [`Pooled`] is its one-hop service behind the transport seam.
 //!
 //! Each thread that sends keeps its own idle connections ([`Clients`]): a
 //! connection is driven by a task on the runtime that opened it, so a pool
@@ -10,12 +11,15 @@
 //! The pool is ours rather than hyper-util's pooled client, which spends a
 //! lock, a spawned task and a `Host` header formatted anew on every request
 //! (decision 39): a connection goes back to its thread's pool once its
-//! response has been read whole ([`Clients::release`]), and one that is not
-//! released (a failure, a timeout, a redirect's unread body) is closed.
+//! response body has been read to its end ([`PooledBody`]), and one that is
+//! not (a failure, a timeout, a redirect's unread body) is closed.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,13 +27,14 @@ use http::header::{HOST, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use thread_local::ThreadLocal;
 use tower_service::Service as _;
 
+use super::seam::{BoxError, NotSent};
 use crate::error::Error;
 use crate::url_policy::{PolicyResolver, UrlPolicy};
 
@@ -52,6 +57,83 @@ type Sender = SendRequest<Full<Bytes>>;
 
 /// Where a connection goes: scheme and authority.
 type Origin = (Scheme, Authority);
+
+/// The pool as a one-hop service; clones share it.
+#[derive(Clone)]
+pub(super) struct Pooled(Arc<Clients>);
+
+impl Pooled {
+    /// The pool for `policy`; the connector (TLS set-up included) is built once here.
+    ///
+    /// # Errors
+    /// `CONFIGURATION_ERROR` when the platform's certificate verifier cannot be set up.
+    pub(super) fn new(policy: UrlPolicy, connect_timeout: Duration) -> Result<Self, Error> {
+        Ok(Self(Arc::new(Clients::new(policy, connect_timeout)?)))
+    }
+}
+
+type Answer = Result<Response<PooledBody>, BoxError>;
+
+impl tower::Service<Request<Bytes>> for Pooled {
+    type Response = Response<PooledBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let clients = self.0.clone();
+        Box::pin(async move {
+            let (response, lease) = match clients.send(request.map(Full::new)).await {
+                Ok(sent) => sent,
+                Err(SendError::Connect(e)) => return Err(NotSent::new(e).into()),
+                Err(SendError::Request(e)) => return Err(e.into()),
+            };
+            Ok(response.map(|incoming| PooledBody {
+                incoming,
+                lease: Some(lease),
+                clients,
+            }))
+        })
+    }
+}
+
+/// A response body that gives its connection back to the pool once read to
+/// its end; dropped before that, the connection closes with it.
+pub(super) struct PooledBody {
+    incoming: Incoming,
+    lease: Option<Lease>,
+    clients: Arc<Clients>,
+}
+
+impl Body for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.incoming).poll_frame(cx);
+        if let Poll::Ready(None) = polled
+            && let Some(lease) = this.lease.take()
+        {
+            this.clients.release(lease);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
 
 /// The connector, and each thread's idle connections.
 pub(crate) struct Clients {
