@@ -12,6 +12,7 @@ mod record;
 pub(crate) mod request;
 pub(crate) mod resolve;
 mod retry;
+mod trace;
 mod transport;
 mod validate;
 mod validate_response;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use http::header::HeaderValue;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 pub(crate) use authorize::fits as credential_fits;
 pub use breaker::BreakerState;
@@ -194,7 +196,8 @@ impl Executor {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
         let mut run = Run::new(&call.options);
-        let result = self.run(call, &mut run).await;
+        let span = trace::invoke(call, &run.request_id);
+        let result = self.run(call, &mut run).instrument(span.clone()).await;
         let meta = InvocationMeta {
             request_id: run.request_id.clone(),
             attempts: run.attempts,
@@ -206,6 +209,7 @@ impl Executor {
             validation: run.validation.take(),
             mappings: (!run.mappings.is_empty()).then(|| std::mem::take(&mut run.mappings)),
         };
+        trace::invoked(&span, &meta, result.as_ref().err());
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
                 request_id: run.request_id,
@@ -428,6 +432,7 @@ impl Executor {
     }
 
     /// Step 1: the compiled action, its integration and the connection.
+    #[tracing::instrument(name = "resolve", level = "debug", skip_all)]
     async fn target(&self, call: &Call) -> Result<Target, Error> {
         let connection = call.options.connection.as_deref();
         resolve::target(
@@ -441,11 +446,13 @@ impl Executor {
     }
 
     /// Step 2, on the mapped input (decision 65); never bypassed.
+    #[tracing::instrument(name = "validate_input", level = "debug", skip_all)]
     fn validate(&self, input: &Value, target: &Target) -> Result<(), Error> {
         validate::input(&self.inner.schemas, &target.action, input)
     }
 
     /// The credential to apply now (refreshed first, when a resolver does that).
+    #[tracing::instrument(name = "credential", level = "debug", skip_all)]
     async fn credential(&self, tenant: &str, target: &Target) -> Result<Credential, Error> {
         let integration = &target.integration.def;
         self.inner
@@ -474,6 +481,7 @@ impl Executor {
 
     /// URL policy, idempotency key and credential (none for a request to
     /// another origin), applied once for all attempts.
+    #[tracing::instrument(name = "authorize", level = "debug", skip_all)]
     fn authorize(
         &self,
         target: &Target,
@@ -553,11 +561,15 @@ impl Executor {
         loop {
             self.rate_limit(&key, target, timeout).await?;
             run.attempts += 1;
+            let span = trace::attempt(run.attempts);
+            let sent_at = clock.instant();
             let outcome = self
                 .inner
                 .transport
                 .send(&request, &run.request_id_header, timeout)
+                .instrument(span.clone())
                 .await;
+            trace::attempted(&span, &outcome, clock.instant().duration_since(sent_at));
             if let (Some(guard), Some(seen)) = (&mut breaker, breaker_outcome(&outcome)) {
                 guard.attempted(seen, clock.instant());
             }
@@ -580,6 +592,7 @@ impl Executor {
         }
     }
 
+    #[tracing::instrument(name = "rate_limit", level = "debug", skip_all)]
     async fn rate_limit(&self, key: &str, target: &Target, timeout: Duration) -> Result<(), Error> {
         let Some(policy) = target.integration.policies.rate_limit else {
             return Ok(());
@@ -641,6 +654,7 @@ fn breaker_outcome(outcome: &Result<UpstreamResponse, Error>) -> Option<Outcome>
 
 /// Step 3, then what step 2 drops before judging: the input mapped, without
 /// the nulls sent for optional fields (`validate::without_optional_nulls`).
+#[tracing::instrument(name = "map_input", level = "debug", skip_all)]
 fn prepared_input<'a>(
     target: &Target,
     input: &'a Value,
