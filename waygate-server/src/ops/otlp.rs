@@ -109,9 +109,10 @@ impl Vars {
         }
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &str, range: (T, T)) -> Result<Option<T>, String>
+    /// A whole number within `range`, when set.
+    fn number<T>(&self, name: &str, range: (T, T)) -> Result<Option<T>, String>
     where
-        T: PartialOrd + fmt::Display + Copy,
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
     {
         let Some(text) = self.get(name) else {
             return Ok(None);
