@@ -68,6 +68,13 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
 }
 
 impl Spans {
+    /// Keeps the spans of this thread until the guard is dropped.
+    fn listen() -> (Self, tracing::subscriber::DefaultGuard) {
+        let spans = Self::default();
+        let subscriber = tracing_subscriber::registry().with(spans.clone());
+        (spans, tracing::subscriber::set_default(subscriber))
+    }
+
     fn all(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
@@ -103,9 +110,7 @@ async fn an_invocation_is_one_span_with_a_child_per_step_and_one_per_attempt() {
     // The first attempt fails with 503 and is retried.
     upstream.script([Reply::status(503)]);
     let waygate = waygate(&upstream);
-    let spans = Spans::default();
-    let _default =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let (spans, _default) = Spans::listen();
 
     let invocation = waygate
         .invoke("crm.get_item", json!({"id": "7"}))
@@ -184,9 +189,7 @@ async fn a_failed_invocation_records_its_error_code() {
     let upstream = Upstream::start().await;
     upstream.script([Reply::status(404)]);
     let waygate = waygate(&upstream);
-    let spans = Spans::default();
-    let _default =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let (spans, _default) = Spans::listen();
 
     let e = waygate
         .invoke("crm.get_item", json!({"id": "8"}))
@@ -201,9 +204,7 @@ async fn a_failed_invocation_records_its_error_code() {
     assert_eq!(send.fields["status"], "404");
 
     // Input that fails validation: the span ends at validate_input.
-    let spans = Spans::default();
-    let _default =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let (spans, _default) = Spans::listen();
     let e = waygate
         .invoke("crm.get_item", json!({"id": 8}))
         .await
