@@ -91,7 +91,11 @@ fn waygate(upstream: &Upstream) -> Waygate {
                          "cache": {"ttlSeconds": 60},
                          "inputSchema": {"type": "object", "required": ["id"],
                                          "properties": {"id": {"type": "string"}}},
-                         "outputSchema": {"type": "object"}}]
+                         "outputSchema": {"type": "object"}},
+                        {"slug": "list", "method": "GET", "path": "/items",
+                         "parameters": [{"name": "cursor", "in": "query"}],
+                         "pagination": {"strategy": "cursor", "itemsPath": "/results",
+                                        "cursorPath": "/next_cursor", "cursorParam": "cursor"}}]
         })
         .to_string(),
     )
@@ -214,4 +218,36 @@ async fn a_failed_invocation_records_its_error_code() {
     assert_eq!(invoke.fields["error_code"], e.code());
     assert_eq!(invoke.fields["attempts"], "0");
     assert!(all.iter().all(|s| s.name != "send"), "{all:#?}");
+}
+
+#[tokio::test]
+async fn each_page_of_fetch_all_is_a_span_around_its_attempts() {
+    let upstream = Upstream::start().await;
+    upstream.script([
+        Reply::json(200, json!({"results": [{"id": 1}], "next_cursor": "c2"})),
+        Reply::json(200, json!({"results": [{"id": 2}], "next_cursor": null})),
+    ]);
+    let waygate = waygate(&upstream);
+    let (spans, _default) = Spans::listen();
+
+    let invocation = waygate
+        .invoke("crm.list", json!({}))
+        .fetch_all(waygate_core::pipeline::FetchAll::default())
+        .await
+        .unwrap();
+    assert_eq!(invocation.data, json!([{"id": 1}, {"id": 2}]));
+    let all = spans.all();
+    let invoke = all.iter().position(|s| s.name == "invoke").unwrap();
+    let pages: Vec<usize> = (0..all.len()).filter(|&i| all[i].name == "page").collect();
+    assert_eq!(pages.len(), 2, "{all:#?}");
+    for (number, &page) in pages.iter().enumerate() {
+        assert_eq!(all[page].parent, Some(invoke));
+        assert_eq!(all[page].fields["page"], (number + 1).to_string());
+        let sends: Vec<&Seen> = all
+            .iter()
+            .filter(|s| s.name == "send" && s.parent == Some(page))
+            .collect();
+        assert_eq!(sends.len(), 1, "{all:#?}");
+        assert_eq!(sends[0].fields["status"], "200");
+    }
 }
