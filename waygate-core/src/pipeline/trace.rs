@@ -51,7 +51,9 @@ pub(super) fn invoked(span: &Span, meta: &InvocationMeta, error: Option<&Error>)
     failed(span, error);
 }
 
-/// The span around one attempt of sending a request upstream.
+/// The span around one attempt of sending a request upstream; `number`
+/// counts the invocation's attempts so far, pages included, as
+/// `meta.attempts` does.
 pub(super) fn attempt(number: u32) -> Span {
     tracing::debug_span!(
         "send",
