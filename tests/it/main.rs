@@ -18,6 +18,8 @@ mod mcp;
 mod names;
 mod oauth;
 mod oauth_local;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod paginate;
 mod scrape;
 mod secrets;

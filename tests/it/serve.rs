@@ -76,7 +76,7 @@ async fn first_run_creates_the_data_dir_key_and_database_and_says_so_once() {
 }
 
 /// Runs `waygate serve` expecting a start-up failure; returns its stderr.
-fn fails_to_start(args: &[&str], env: &[(&str, &str)]) -> String {
+pub(crate) fn fails_to_start(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_waygate"))
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)

@@ -257,6 +257,7 @@ impl Breakers {
     /// Admits one invocation of `action` on the connection `key`: both its
     /// host breaker and the action's must let it through. The guard reports
     /// the invocation's outcome when dropped. `Err` holds the wait.
+    #[tracing::instrument(name = "breaker", level = "debug", skip_all)]
     pub(crate) fn admit(
         &self,
         key: &str,

@@ -119,6 +119,7 @@ impl Cacheable {
     }
 
     /// The stored response when it is younger than the TTL at `now`.
+    #[tracing::instrument(name = "cache_lookup", level = "debug", skip_all)]
     pub(crate) async fn lookup(&self, cache: &dyn ResponseCache, now: SystemTime) -> Option<Hit> {
         let stored = cache.get(&self.key).await?;
         // A time in the future (a clock set back) counts as age 0.
@@ -138,6 +139,7 @@ impl Cacheable {
     }
 
     /// Keeps a fresh response; what the meta of this call says.
+    #[tracing::instrument(name = "cache_store", level = "debug", skip_all)]
     pub(crate) async fn store(
         self,
         cache: &dyn ResponseCache,

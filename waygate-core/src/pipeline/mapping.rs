@@ -100,6 +100,7 @@ pub(crate) fn map_input<'a>(
 }
 
 /// Step 11: the response data reshaped by the output mappings.
+#[tracing::instrument(name = "map_output", level = "debug", skip_all)]
 pub(crate) fn map_output(target: &Target, data: &mut Value, report: &mut MappingReport) {
     apply(&of(target).output, Direction::Output, data, report);
 }

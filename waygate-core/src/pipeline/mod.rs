@@ -15,6 +15,7 @@ pub(crate) mod request_id;
 pub(crate) mod resolve;
 mod retry;
 mod send;
+mod trace;
 pub mod transport;
 mod validate;
 mod validate_response;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use http::header::HeaderValue;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 pub(crate) use authorize::fits as credential_fits;
 pub use breaker::BreakerState;
@@ -204,7 +206,8 @@ impl Executor {
         let started_at = self.inner.clock.now();
         let start = self.inner.clock.instant();
         let mut run = Run::new(&call.options);
-        let result = self.run(call, &mut run).await;
+        let span = trace::invoke(call, &run.request_id);
+        let result = self.run(call, &mut run).instrument(span.clone()).await;
         let meta = InvocationMeta {
             request_id: run.request_id.clone(),
             attempts: run.attempts,
@@ -216,6 +219,7 @@ impl Executor {
             validation: run.validation.take(),
             mappings: (!run.mappings.is_empty()).then(|| std::mem::take(&mut run.mappings)),
         };
+        trace::invoked(&span, &meta, result.as_ref().err());
         if let Some(sink) = &self.inner.log_sink {
             sink.record(LogEntry {
                 request_id: run.request_id,
@@ -441,6 +445,7 @@ impl Executor {
     }
 
     /// Step 1: the compiled action, its integration and the connection.
+    #[tracing::instrument(name = "resolve", level = "debug", skip_all)]
     async fn target(&self, call: &Call) -> Result<Target, Error> {
         let connection = call.options.connection.as_deref();
         resolve::target(
@@ -454,11 +459,13 @@ impl Executor {
     }
 
     /// Step 2, on the mapped input (decision 65); never bypassed.
+    #[tracing::instrument(name = "validate_input", level = "debug", skip_all)]
     fn validate(&self, input: &Value, target: &Target) -> Result<(), Error> {
         validate::input(&self.inner.schemas, &target.action, input)
     }
 
     /// The credential to apply now (refreshed first, when a resolver does that).
+    #[tracing::instrument(name = "credential", level = "debug", skip_all)]
     async fn credential(&self, tenant: &str, target: &Target) -> Result<Credential, Error> {
         let integration = &target.integration.def;
         self.inner
@@ -488,6 +495,7 @@ impl Executor {
 
 /// Step 3, then what step 2 drops before judging: the input mapped, without
 /// the nulls sent for optional fields (`validate::without_optional_nulls`).
+#[tracing::instrument(name = "map_input", level = "debug", skip_all)]
 fn prepared_input<'a>(
     target: &Target,
     input: &'a Value,

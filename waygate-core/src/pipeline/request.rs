@@ -119,6 +119,7 @@ pub(crate) fn parse_base(text: &str) -> Option<Url> {
 /// `VALIDATION_ERROR` for values that cannot go where they are bound (an object
 /// in a header, a missing path value), `CONFIGURATION_ERROR` for a missing or
 /// unusable base URL.
+#[tracing::instrument(name = "build_request", level = "debug", skip_all)]
 pub(crate) fn build(
     action: &CompiledAction,
     base: Option<Base<'_>>,

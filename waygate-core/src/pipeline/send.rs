@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use http::header::HeaderValue;
+use tracing::Instrument as _;
 
 use super::breaker::Guard;
 use super::record::Redactor;
 use super::resolve::Target;
 use super::retry::{self, RetryAction, ShouldAttempt, Strategy};
-use super::{CallOptions, Executor, Run, UpstreamResponse, authorize, request::HttpRequest};
+use super::{CallOptions, Executor, Run, UpstreamResponse, authorize, request::HttpRequest, trace};
 use crate::credential::Credential;
 use crate::error::{Error, ErrorKind};
 
@@ -55,11 +56,15 @@ impl Executor {
         loop {
             self.rate_limit(&key, target, timeout).await?;
             run.attempts += 1;
+            let span = trace::attempt(run.attempts);
+            let sent_at = clock.instant();
             let outcome = self
                 .inner
                 .exchange
                 .send(&request, &run.request_id_header, timeout)
+                .instrument(span.clone())
                 .await;
+            trace::attempted(&span, &outcome, clock.instant().duration_since(sent_at));
             let verdict = retry::classify(&outcome, clock.now());
             if let (Some(guard), Some(health)) = (&mut breaker, verdict.health) {
                 guard.attempted(health, clock.instant());
@@ -99,6 +104,7 @@ impl Executor {
 
     /// Step 7b: waits for the outbound rate limit when the wait fits in the
     /// timeout, else refuses at once (decision 3).
+    #[tracing::instrument(name = "rate_limit", level = "debug", skip_all)]
     async fn rate_limit(&self, key: &str, target: &Target, timeout: Duration) -> Result<(), Error> {
         let Some(policy) = target.integration.policies.rate_limit else {
             return Ok(());
@@ -120,6 +126,7 @@ impl Executor {
 /// Steps 5 (the idempotency key, generated when the action takes one) and 6
 /// (the credential, unless the scope carries none), applied once for all
 /// attempts; returns the key.
+#[tracing::instrument(name = "authorize", level = "debug", skip_all)]
 pub(super) fn authorize(
     scope: &Scope<'_>,
     request: &mut HttpRequest,

@@ -125,6 +125,7 @@ pub struct Coercion {
 ///
 /// # Errors
 /// `CONFIGURATION_ERROR` when the output schema does not compile.
+#[tracing::instrument(name = "validate_response", level = "debug", skip_all)]
 pub(crate) fn checked(
     schemas: &SchemaCache,
     target: &Target,

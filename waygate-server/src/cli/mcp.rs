@@ -37,7 +37,7 @@ fn parse_integrations(value: &str) -> Result<std::collections::BTreeSet<String>,
 
 pub(super) async fn run(args: McpArgs) -> Result<(), String> {
     // stdout carries the protocol only: logs go to stderr.
-    let _log_flush = super::serve::init_tracing()?;
+    let _telemetry = crate::ops::logging::init()?;
     let store = args.storage.open().await?;
     let tenant = tenant(&store, args.tenant).await?;
     let settings = Settings {

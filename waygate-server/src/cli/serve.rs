@@ -12,8 +12,6 @@ use crate::app::{
     DEFAULT_RESPONSE_CACHE_BYTES, DEFAULT_SCRAPE_JOBS_PER_TENANT, Settings, causes,
 };
 use crate::ops::cpu::CpuPool;
-use crate::ops::log_format::JsonLines;
-use crate::ops::log_writer::{BatchedStderr, LogFlush};
 use crate::ops::metrics::Metrics;
 
 /// The shortest operator key accepted: it guards every tenant.
@@ -99,8 +97,8 @@ fn admin_key() -> Result<Option<SecretString>, String> {
 }
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
-    // Dropped on every way out of here: buffered log lines are written then.
-    let _log_flush = init_tracing()?;
+    // Dropped on every way out of here: queued spans and log lines are written then.
+    let _telemetry = crate::ops::logging::init()?;
     let settings = Settings {
         admin_key: admin_key()?,
         tenant_rate_limit: args.tenant_rate_limit,
@@ -205,19 +203,4 @@ fn spawn_token_sweep(state: &AppState) {
             }
         }
     });
-}
-
-/// Structured JSON logs on stderr, written in batches; `RUST_LOG` filters
-/// (default `info`).
-pub(super) fn init_tracing() -> Result<LogFlush, String> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn"));
-    let (writer, flush) =
-        BatchedStderr::start().map_err(|e| format!("cannot start the log writer: {e}"))?;
-    let _ = tracing_subscriber::fmt()
-        .event_format(JsonLines)
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .try_init();
-    Ok(flush)
 }

@@ -1,9 +1,11 @@
-//! Operations: bounded CPU work, Prometheus metrics, request ids, the log lines' JSON format and
-//! their batched writer.
+//! Operations: bounded CPU work, Prometheus metrics, request ids, logging and
+//! span export.
 
 pub mod cpu;
-pub mod log_format;
-pub mod log_writer;
+pub mod logging;
 pub mod metrics;
+pub mod otlp;
+#[cfg(feature = "otlp")]
+pub mod otlp_export;
 pub mod request_id;
 pub mod time;

@@ -319,6 +319,8 @@ impl Session {
         Some(self.fetch(position, run).await)
     }
 
+    /// One page, in a `page` span (decision 92).
+    #[tracing::instrument(name = "page", level = "debug", skip_all, fields(page = self.pages + 1))]
     async fn fetch(&mut self, position: Position, run: &mut Run) -> Result<Page, Error> {
         let action = &self.target.action;
         let mut request = self
