@@ -24,7 +24,7 @@ use std::time::Duration;
 use http::header::HeaderValue;
 use serde_json::Value;
 
-pub(crate) use authorize::fits as credential_fits;
+pub use authorize::{auth_scheme, fits as credential_fits};
 pub use breaker::BreakerState;
 pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
 pub use drift::ActionDrift;
@@ -379,8 +379,7 @@ impl Executor {
         let mut request = request::build(&target.action, target.base(), &input)?;
         let key = idempotency_key(&target, &call.options);
         self.authorize(&target, Some(&credential), key.as_deref(), &mut request)?;
-        let request =
-            Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
+        let request = Redactor::for_credential(target.auth(), &credential).request(&request);
         Ok(DryRun { request, notes })
     }
 
@@ -497,7 +496,7 @@ impl Executor {
         }
         match credential {
             Some(credential) => authorize::apply(
-                &target.integration.def.auth,
+                target.auth(),
                 &target.action.def.parameters,
                 credential,
                 request,
@@ -523,7 +522,7 @@ impl Executor {
         self.authorize(target, credential, idempotency_key.as_deref(), &mut request)?;
         let credential = credential.unwrap_or(&Credential::None);
         // Redaction is paid for only when something will be logged or returned.
-        let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
+        let redactor = || Redactor::for_credential(target.auth(), credential);
         let logging = self.inner.log_sink.is_some();
         if logging {
             run.request = Some(redactor().request(&request));

@@ -9,6 +9,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_gateway;
 mod m20261123_000001_action_search;
 mod m20261203_000001_scrape_jobs;
+mod m20261204_000201_connection_auth_scheme;
 
 /// The list of migrations, oldest first.
 pub(crate) struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_gateway::Migration),
             Box::new(m20261123_000001_action_search::Migration),
             Box::new(m20261203_000001_scrape_jobs::Migration),
+            Box::new(m20261204_000201_connection_auth_scheme::Migration),
         ]
     }
 }
