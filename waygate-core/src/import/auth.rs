@@ -361,7 +361,7 @@ fn absolute(raw: &str, base_url: Option<&str>) -> Option<String> {
 /// The schemes an operation's security `requirements` accept on their own
 /// (a requirement naming one scheme), in requirement order; an empty list
 /// means the operation needs no credentials, or only combinations of schemes.
-pub(super) fn accepted<'v>(requirements: &'v Value) -> Vec<&'v str> {
+pub(super) fn accepted(requirements: &Value) -> Vec<&str> {
     requirements
         .as_array()
         .into_iter()
@@ -374,10 +374,7 @@ pub(super) fn accepted<'v>(requirements: &'v Value) -> Vec<&'v str> {
 }
 
 /// The scopes `requirements` ask of the schemes named by `imported`, each once.
-pub(super) fn scopes<'v>(
-    requirements: &'v Value,
-    imported: impl Fn(&str) -> bool,
-) -> Vec<&'v Value> {
+pub(super) fn scopes(requirements: &Value, imported: impl Fn(&str) -> bool) -> Vec<&Value> {
     let mut out: Vec<&Value> = Vec::new();
     let all = requirements
         .as_array()
