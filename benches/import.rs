@@ -1,8 +1,10 @@
-//! OpenAPI import of the largest fixtures, and the same files through Node's
-//! `@apidevtools/swagger-parser` `dereference` for comparison.
+//! OpenAPI import of GitHub's REST description and the largest fixtures, and the
+//! same files through Node's `@apidevtools/swagger-parser` `dereference` for
+//! comparison.
 //!
-//! Run with: benches/import.sh (installs swagger-parser, then runs this bench);
-//! `cargo bench -p waygate-core --bench import` alone skips the comparison.
+//! Run with: benches/import.sh (installs swagger-parser, fetches GitHub's
+//! description into the bench cache, then runs this bench);
+//! `cargo bench -p waygate-core --bench import` alone skips GitHub and the comparison.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,7 +13,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group};
 use waygate_core::import::{self, ImportOptions};
 
-const SPECS: [(&str, &str); 3] = [
+/// The fixtures, under `shared/fixtures/openapi`.
+const FIXTURES: [(&str, &str); 3] = [
     ("slack", "slack/slack_web_openapi_v2.json"),
     (
         "digitalocean",
@@ -23,10 +26,18 @@ const SPECS: [(&str, &str); 3] = [
 /// Runs of each side in the comparison table (after two warm-ups), reported as medians.
 const RUNS: usize = 10;
 
-fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/openapi")
-        .join(file)
+/// The specs to time: GitHub's when `benches/import.sh` fetched it, then the fixtures.
+fn specs() -> Vec<(&'static str, PathBuf)> {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/openapi");
+    let github = std::env::var_os("WAYGATE_GITHUB_SPEC").map(|p| ("github", PathBuf::from(p)));
+    github
+        .into_iter()
+        .chain(
+            FIXTURES
+                .iter()
+                .map(|(name, file)| (*name, fixtures.join(file))),
+        )
+        .collect()
 }
 
 fn import_once(path: &PathBuf) -> usize {
@@ -39,8 +50,7 @@ fn bench_import(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
-    for (name, file) in SPECS {
-        let path = fixture(file);
+    for (name, path) in specs() {
         group.bench_function(name, |b| b.iter(|| import_once(&path)));
     }
     group.finish();
@@ -84,8 +94,10 @@ fn compare() {
         "{:<14} {:>8} {:>12} {:>16} {:>8}",
         "spec", "actions", "waygate", "swagger-parser", "ratio"
     );
-    for (name, file) in SPECS {
-        let path = fixture(file);
+    if std::env::var_os("WAYGATE_GITHUB_SPEC").is_none() {
+        println!("{:<14} not run (benches/import.sh fetches it)", "github");
+    }
+    for (name, path) in specs() {
         let actions = import_once(&path);
         let ours = median_ms(|| {
             std::hint::black_box(import_once(&path));

@@ -1,5 +1,6 @@
 //! End-to-end tests across crates, over real sockets (one test binary).
 
+mod auth_schemes;
 mod breaker;
 mod cache;
 mod catalog;

@@ -301,6 +301,10 @@ pub struct Connection {
     /// This connection's own field mappings, by action slug: each replaces
     /// the action's mappings from the definition (both directions).
     pub mappings: BTreeMap<String, Mappings>,
+    /// The integration's auth scheme this connection uses, by name (`default`
+    /// or a key of its `authSchemes`); `None`: the one its credential suits
+    /// ([`auth_scheme`](crate::pipeline::auth_scheme)).
+    pub auth_scheme: Option<String>,
 }
 
 impl Connection {
@@ -315,6 +319,7 @@ impl Connection {
             credential,
             status: ConnectionStatus::Active,
             mappings: BTreeMap::new(),
+            auth_scheme: None,
         }
     }
 
@@ -326,6 +331,13 @@ impl Connection {
     /// Sets the base URL override.
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
+        self
+    }
+
+    /// Chooses the integration's auth scheme named `name` (Figma's `OAuth2`
+    /// beside its personal-token default).
+    pub fn with_auth_scheme(mut self, name: impl Into<String>) -> Self {
+        self.auth_scheme = Some(name.into());
         self
     }
 }

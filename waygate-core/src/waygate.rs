@@ -484,8 +484,8 @@ fn add_connection(
         )));
     };
     crate::pipeline::credential_fits(
-        &stored.def.auth,
-        &stored.def.actions,
+        &stored.def,
+        connection.auth_scheme.as_deref(),
         &connection.credential,
     )
     .map_err(|e| {

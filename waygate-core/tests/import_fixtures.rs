@@ -225,22 +225,6 @@ fn twilio_path_level_servers_and_form_bodies() {
 }
 
 #[test]
-fn figma_picks_one_scheme_and_records_the_rest() {
-    let result = import_file("figma/openapi.yaml", &ImportOptions::default());
-    assert!(
-        matches!(result.integration.auth, AuthSpec::Oauth2 { .. }),
-        "{:?}",
-        result.integration.auth
-    );
-    assert!(
-        result
-            .warnings
-            .iter()
-            .any(|w| w.message.contains("security schemes"))
-    );
-}
-
-#[test]
 fn select_keeps_only_the_named_actions() {
     let options = ImportOptions {
         select: Some(vec!["users_list".into(), "nope".into()]),

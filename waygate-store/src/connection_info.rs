@@ -20,6 +20,8 @@ pub struct ConnectionInfo {
     pub name: String,
     /// The base URL override, if any.
     pub base_url: Option<String>,
+    /// The auth scheme the connection names, if any.
+    pub auth_scheme: Option<String>,
     /// `active`, `expired`, `needs_reauth` or `error`.
     pub status: String,
     /// The last health check's verdict (`unknown` before the first).
@@ -37,7 +39,7 @@ pub struct ConnectionInfo {
 }
 
 const INFO_QUERY: &str =
-    "SELECT c.id, i.slug AS integration, c.name, c.base_url, c.status, c.health,
+    "SELECT c.id, i.slug AS integration, c.name, c.base_url, c.auth_scheme, c.status, c.health,
         COALESCE(k.kind, 'none') AS kind, k.expires_at, COALESCE(k.scopes, '[]') AS scopes,
         c.created_at, c.updated_at
      FROM connections c
@@ -112,6 +114,7 @@ fn info(row: &sea_orm::QueryResult) -> Result<ConnectionInfo> {
         integration: get(row, "integration")?,
         name: get(row, "name")?,
         base_url: get(row, "base_url")?,
+        auth_scheme: get(row, "auth_scheme")?,
         status: get(row, "status")?,
         health: get(row, "health")?,
         credential_type: get(row, "kind")?,

@@ -38,11 +38,11 @@ impl Store {
         let row = db::one(
             &tx,
             &context,
-            "INSERT INTO connections (id, tenant_id, integration_id, name, base_url, created_at, updated_at)
-             SELECT $1, $2, i.id, $4, $5, $6, $6 FROM integrations i WHERE i.tenant_id = $2 AND i.slug = $3
+            "INSERT INTO connections (id, tenant_id, integration_id, name, base_url, auth_scheme, created_at, updated_at)
+             SELECT $1, $2, i.id, $4, $5, $7, $6, $6 FROM integrations i WHERE i.tenant_id = $2 AND i.slug = $3
              ON CONFLICT (tenant_id, integration_id, name) DO UPDATE SET
-               base_url = excluded.base_url, updated_at = excluded.updated_at,
-               status = 'active'
+               base_url = excluded.base_url, auth_scheme = excluded.auth_scheme,
+               updated_at = excluded.updated_at, status = 'active'
              RETURNING id",
             vec![
                 uuid::Uuid::new_v4().to_string().into(),
@@ -51,6 +51,7 @@ impl Store {
                 connection.name.as_str().into(),
                 connection.base_url.clone().into(),
                 now.into(),
+                connection.auth_scheme.clone().into(),
             ],
         )
         .await?
@@ -93,7 +94,7 @@ impl Store {
         let row = db::one(
             self.db(),
             "reading a connection",
-            "SELECT c.name, c.base_url, c.status, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
+            "SELECT c.name, c.base_url, c.auth_scheme, c.status, k.id AS credential_id, k.key_id, k.nonce, k.ciphertext
              FROM connections c
              JOIN integrations i ON i.id = c.integration_id
              LEFT JOIN credentials k ON k.connection_id = c.id
@@ -119,11 +120,44 @@ impl Store {
         };
         let mut connection = Connection::new(get::<String>(&row, "name")?, credential);
         connection.base_url = get(&row, "base_url")?;
+        connection.auth_scheme = get(&row, "auth_scheme")?;
         connection.status = ConnectionStatus::parse(&get::<String>(&row, "status")?);
         connection.mappings = self
             .connection_mappings(tenant, integration, &connection.name)
             .await?;
         Ok(Some(connection))
+    }
+
+    /// Sets a connection's base URL override and auth scheme, leaving its
+    /// credential and status as they are; `false` when there is no such connection.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] on database failure.
+    pub async fn update_connection(
+        &self,
+        tenant: &str,
+        integration: &str,
+        name: &str,
+        base_url: Option<&str>,
+        auth_scheme: Option<&str>,
+    ) -> Result<bool> {
+        let changed = db::exec(
+            self.db(),
+            "updating a connection",
+            "UPDATE connections SET base_url = $4, auth_scheme = $5, updated_at = $6
+             WHERE tenant_id = $1 AND name = $3 AND integration_id IN
+               (SELECT id FROM integrations WHERE tenant_id = $1 AND slug = $2)",
+            vec![
+                tenant.into(),
+                integration.into(),
+                name.into(),
+                base_url.map(str::to_owned).into(),
+                auth_scheme.map(str::to_owned).into(),
+                now_ms().into(),
+            ],
+        )
+        .await?;
+        Ok(changed > 0)
     }
 
     /// Deletes a connection and its credential; `false` when there was none.

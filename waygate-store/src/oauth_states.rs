@@ -37,6 +37,9 @@ pub struct PendingAuthorization {
     /// The OAuth client, when `/connect` received it (the connection has none
     /// yet); sealed with the verifier.
     pub client: Option<OAuthClient>,
+    /// The integration's OAuth2 scheme the connection will use, when it is
+    /// not the integration's `auth` (decision 86).
+    pub auth_scheme: Option<String>,
 }
 
 /// An OAuth app's client id and secret.
@@ -57,6 +60,9 @@ struct Sealed {
     client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
+    /// Not secret; kept with the rest so the table needs no new column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_scheme: Option<String>,
 }
 
 /// What consuming a `state` found.
@@ -104,6 +110,7 @@ impl Store {
                 .client
                 .as_ref()
                 .map(|c| c.secret.expose_secret().to_owned()),
+            auth_scheme: pending.auth_scheme.clone(),
         };
         let plain = Zeroizing::new(serde_json::to_vec(&secrets).expect("serialising to memory"));
         let sealed = self
@@ -207,6 +214,7 @@ impl Store {
                 }),
                 _ => None,
             },
+            auth_scheme: secrets.auth_scheme.take(),
             tenant,
         }))
     }

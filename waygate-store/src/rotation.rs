@@ -297,6 +297,7 @@ mod tests {
             redirect_uri: "https://gw.example/oauth/callback".into(),
             verifier: Some(verifier.clone()),
             client: None,
+            auth_scheme: None,
         };
         store
             .create_oauth_state("state-1", &pending, Duration::from_secs(600))

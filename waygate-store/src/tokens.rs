@@ -181,6 +181,7 @@ impl TokenStore for Store {
         Ok(connection.map(|c| StoredTokens {
             credential: c.credential,
             status: c.status,
+            auth_scheme: c.auth_scheme,
         }))
     }
 

@@ -277,6 +277,7 @@ async fn authorization_code_with_pkce_end_to_end() {
             id: "client-a".into(),
             secret: SecretString::from("secret-a".to_owned()),
         }),
+        auth_scheme: None,
     };
     db.store
         .create_oauth_state(&start.state, &pending, Duration::from_secs(600))

@@ -52,6 +52,7 @@ fn pending(tenant: &str, verifier: Option<PkceVerifier>) -> PendingAuthorization
         redirect_uri: "https://gw.example.com/oauth/callback".into(),
         verifier,
         client: None,
+        auth_scheme: None,
     }
 }
 

@@ -1,66 +1,108 @@
 //! Security schemes (`components.securitySchemes`, Swagger's `securityDefinitions`)
-//! → [`AuthSpec`].
+//! → [`AuthSpec`]s.
 //!
-//! The integration gets one scheme: the first one the top-level `security` names,
-//! else the first one defined (in key order). The others are reported as a warning;
-//! operations whose `security` does not accept the chosen scheme say so in their
-//! `metadata.security` (see `operation`).
+//! The integration's `auth` is one scheme: the first one the top-level `security`
+//! names, else the first one defined (in key order). Every other usable scheme is
+//! kept in its `authSchemes` under its document name (made a valid scheme name),
+//! so a connection can choose it (decision 86). Operations whose `security`
+//! accepts only some of the schemes list them in their `authSchemes`; those
+//! whose requirements no single scheme meets keep them in `metadata.security`
+//! (see `operation`).
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use super::ImportWarning;
 use super::error::ImportError;
 use super::resolve::{At, Docs};
-use crate::model::{ApiKeyLocation, AuthSpec, OAuth2Flow, ParamLocation};
+use crate::model::{
+    ApiKeyLocation, AuthSpec, DEFAULT_AUTH_SCHEME, OAuth2Flow, ParamLocation, scheme_name_problem,
+};
 
-/// The scheme chosen for the integration.
+/// The schemes imported for the integration.
 pub(super) struct Auth {
-    /// The scheme as the model has it.
+    /// The default scheme as the model has it.
     pub(super) spec: AuthSpec,
     /// Its name in the document, when there is one.
     pub(super) scheme: Option<String>,
+    /// The other usable schemes: document name, name in the definition, spec.
+    pub(super) others: Vec<(String, String, AuthSpec)>,
 }
 
 impl Auth {
-    /// Whether the credential supplies the parameter `name` in `location`, so it is
-    /// not an input: the API key's own parameter, or a `token`/`access_token`
+    /// Whether a scheme supplies the parameter `name` in `location`, so it is
+    /// not an input: an API key's own parameter, or a `token`/`access_token`
     /// parameter next to an OAuth2 or bearer scheme (Slack's `token`).
     pub(super) fn supplies(&self, location: ParamLocation, name: &str) -> bool {
-        self.places(location, name) || self.token_parameter(location, name)
+        self.places(location, name) || self.specs().any(|s| token_parameter(s, location, name))
     }
 
-    /// Whether the scheme itself puts the credential in `location` as `name`
+    /// Whether a scheme itself puts the credential in `location` as `name`
     /// (an API key's own parameter).
     pub(super) fn places(&self, location: ParamLocation, name: &str) -> bool {
-        match &self.spec {
-            AuthSpec::ApiKey {
-                location: at,
-                name: key,
-                ..
-            } => {
-                let same = matches!(
-                    (at, location),
-                    (ApiKeyLocation::Header, ParamLocation::Header)
-                        | (ApiKeyLocation::Query, ParamLocation::Query)
-                        | (ApiKeyLocation::Cookie, ParamLocation::Cookie)
-                );
-                same && key.eq_ignore_ascii_case(name)
-            }
-            _ => false,
-        }
+        self.specs().any(|s| places(s, location, name))
     }
 
-    /// A `token`/`access_token` parameter next to an OAuth2 or bearer scheme.
-    fn token_parameter(&self, location: ParamLocation, name: &str) -> bool {
-        matches!(self.spec, AuthSpec::Oauth2 { .. } | AuthSpec::Bearer)
-            && location != ParamLocation::Path
-            && ["token", "access_token"]
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(name))
+    fn specs(&self) -> impl Iterator<Item = &AuthSpec> {
+        std::iter::once(&self.spec).chain(self.others.iter().map(|(_, _, s)| s))
+    }
+
+    /// How many schemes the integration gets.
+    pub(super) fn count(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// The definition's name of the document's scheme `scheme`, if imported.
+    pub(super) fn name_of(&self, scheme: &str) -> Option<&str> {
+        if self.scheme.as_deref() == Some(scheme) {
+            return Some(DEFAULT_AUTH_SCHEME);
+        }
+        self.others
+            .iter()
+            .find(|(doc, _, _)| doc == scheme)
+            .map(|(_, name, _)| name.as_str())
+    }
+
+    /// The integration's `authSchemes`.
+    pub(super) fn schemes(&self) -> BTreeMap<String, AuthSpec> {
+        self.others
+            .iter()
+            .map(|(_, name, spec)| (name.clone(), spec.clone()))
+            .collect()
     }
 }
 
-/// Picks and converts the integration's scheme.
+/// Whether `spec` puts an API key in `location` as `name`.
+fn places(spec: &AuthSpec, location: ParamLocation, name: &str) -> bool {
+    match spec {
+        AuthSpec::ApiKey {
+            location: at,
+            name: key,
+            ..
+        } => {
+            let same = matches!(
+                (at, location),
+                (ApiKeyLocation::Header, ParamLocation::Header)
+                    | (ApiKeyLocation::Query, ParamLocation::Query)
+                    | (ApiKeyLocation::Cookie, ParamLocation::Cookie)
+            );
+            same && key.eq_ignore_ascii_case(name)
+        }
+        _ => false,
+    }
+}
+
+/// A `token`/`access_token` parameter next to an OAuth2 or bearer scheme.
+fn token_parameter(spec: &AuthSpec, location: ParamLocation, name: &str) -> bool {
+    matches!(spec, AuthSpec::Oauth2 { .. } | AuthSpec::Bearer)
+        && location != ParamLocation::Path
+        && ["token", "access_token"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(name))
+}
+
+/// Picks the default scheme and converts every usable one.
 ///
 /// `base_url` resolves relative OAuth2 URLs.
 ///
@@ -94,6 +136,7 @@ pub(super) fn import(
         return Ok(Auth {
             spec: AuthSpec::None,
             scheme: None,
+            others: Vec::new(),
         });
     };
     let top = docs.section(root_at, root, "security")?;
@@ -107,30 +150,49 @@ pub(super) fn import(
         .or_else(|| schemes.keys().next())
         .cloned()
         .unwrap_or_default();
-    if schemes.len() > 1 {
-        let others: Vec<&str> = schemes
-            .keys()
-            .map(String::as_str)
-            .filter(|n| *n != chosen)
-            .collect();
-        warnings.push(ImportWarning::at(
-            &at,
-            format!(
-                "{} security schemes; using '{chosen}', not {}",
-                schemes.len(),
-                others.join(", ")
-            ),
-        ));
+    let mut spec = AuthSpec::None;
+    let mut others: Vec<(String, String, AuthSpec)> = Vec::new();
+    for (name, raw) in schemes {
+        let scheme_at = at.key(name);
+        let node = docs.follow(&scheme_at, raw)?;
+        let scheme = node.as_ref().map_or(raw, |n| n.value());
+        let converted = convert(scheme, base_url, &scheme_at, warnings);
+        if *name == chosen {
+            spec = converted;
+            continue;
+        }
+        if converted == AuthSpec::None {
+            continue;
+        }
+        let clean = definition_name(name);
+        if others.iter().any(|(_, n, _)| *n == clean) || scheme_name_problem(&clean).is_some() {
+            warnings.push(ImportWarning::at(
+                &scheme_at,
+                format!("no usable name for security scheme '{name}' in authSchemes; left out"),
+            ));
+            continue;
+        }
+        others.push((name.clone(), clean, converted));
     }
-    let scheme_at = at.key(&chosen);
-    let raw = &schemes[&chosen];
-    let node = docs.follow(&scheme_at, raw)?;
-    let scheme = node.as_ref().map_or(raw, |n| n.value());
-    let spec = convert(scheme, base_url, &scheme_at, warnings);
     Ok(Auth {
         spec,
         scheme: Some(chosen),
+        others,
     })
+}
+
+/// A document's scheme name as a definition's: `[A-Za-z0-9._-]`, at most 64.
+fn definition_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
 }
 
 fn convert(
@@ -296,26 +358,39 @@ fn absolute(raw: &str, base_url: Option<&str>) -> Option<String> {
     (matches!(parsed.scheme(), "http" | "https") && parsed.has_host()).then(|| parsed.to_string())
 }
 
-/// Whether an operation's security `requirements` accept `scheme` on its own;
-/// an empty list means the operation needs no credentials.
-pub(super) fn accepts(requirements: &Value, scheme: &str) -> bool {
-    requirements.as_array().is_some_and(|reqs| {
-        reqs.iter()
-            .filter_map(Value::as_object)
-            .any(|req| req.len() == 1 && req.contains_key(scheme))
-    })
-}
-
-/// The scopes `requirements` ask of `scheme`.
-pub(super) fn scopes<'v>(requirements: &'v Value, scheme: &str) -> Vec<&'v Value> {
+/// The schemes an operation's security `requirements` accept on their own
+/// (a requirement naming one scheme), in requirement order; an empty list
+/// means the operation needs no credentials, or only combinations of schemes.
+pub(super) fn accepted(requirements: &Value) -> Vec<&str> {
     requirements
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|r| r.get(scheme))
-        .filter_map(Value::as_array)
-        .flatten()
+        .filter_map(Value::as_object)
+        .filter(|req| req.len() == 1)
+        .flat_map(Map::keys)
+        .map(String::as_str)
         .collect()
+}
+
+/// The scopes `requirements` ask of the schemes named by `imported`, each once.
+pub(super) fn scopes(requirements: &Value, imported: impl Fn(&str) -> bool) -> Vec<&Value> {
+    let mut out: Vec<&Value> = Vec::new();
+    let all = requirements
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flatten()
+        .filter(|(scheme, _)| imported(scheme))
+        .filter_map(|(_, scopes)| scopes.as_array())
+        .flatten();
+    for scope in all {
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -326,6 +401,11 @@ mod tests {
     use crate::import::load::NoLoader;
 
     fn auth(doc: Value) -> (AuthSpec, Option<String>, usize) {
+        let (a, warnings) = auth_with_others(doc);
+        (a.spec, a.scheme, warnings)
+    }
+
+    fn auth_with_others(doc: Value) -> (Auth, usize) {
         let url = url::Url::parse("memory:/root").unwrap();
         let (docs, root) = Docs::new(&NoLoader, &url, doc);
         let mut warnings = Vec::new();
@@ -337,7 +417,7 @@ mod tests {
             &mut warnings,
         )
         .unwrap();
-        (a.spec, a.scheme, warnings.len())
+        (a, warnings.len())
     }
 
     #[test]
@@ -378,7 +458,31 @@ mod tests {
                 prefix: None
             }
         );
-        assert_eq!(warnings, 1);
+        assert_eq!(warnings, 0);
+    }
+
+    #[test]
+    fn every_usable_scheme_is_kept_by_name() {
+        let (a, warnings) = auth_with_others(json!({
+            "components": {"securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "X-Token"},
+                "Org OAuth": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "/t", "scopes": {}}}},
+                "odd": {"type": "mutualTLS"},
+            }},
+        }));
+        assert_eq!(
+            a.scheme.as_deref(),
+            Some("Org OAuth"),
+            "first defined is the default"
+        );
+        assert!(matches!(a.spec, AuthSpec::Oauth2 { .. }));
+        let schemes = a.schemes();
+        let names: Vec<&str> = schemes.keys().map(String::as_str).collect();
+        assert_eq!(names, ["token"], "the unsupported scheme is left out");
+        assert_eq!(a.name_of("Org OAuth"), Some("default"));
+        assert_eq!(a.name_of("token"), Some("token"));
+        assert!(a.places(ParamLocation::Header, "x-token"));
+        assert_eq!(warnings, 1, "mutualTLS is not supported");
     }
 
     #[test]
@@ -402,9 +506,9 @@ mod tests {
 
     #[test]
     fn requirements() {
-        let reqs = json!([{"a": ["x"]}, {"b": [], "c": []}]);
-        assert!(accepts(&reqs, "a"));
-        assert!(!accepts(&reqs, "b"));
-        assert_eq!(scopes(&reqs, "a"), [&json!("x")]);
+        let reqs = json!([{"a": ["x"]}, {"b": [], "c": []}, {"d": ["x", "y"]}]);
+        assert_eq!(accepted(&reqs), ["a", "d"]);
+        assert_eq!(scopes(&reqs, |s| s == "a"), [&json!("x")]);
+        assert_eq!(scopes(&reqs, |_| true), [&json!("x"), &json!("y")]);
     }
 }

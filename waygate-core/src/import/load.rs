@@ -89,12 +89,20 @@ impl Loader for NoLoader {
 pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with(['{', '[']) {
-        crate::limits::check_json_text(trimmed).map_err(|e| {
+        let over = |e: crate::limits::LimitError, file: Option<String>| {
             ImportError::new(ImportErrorKind::TooLarge, e.message())
-                .in_file(file.clone())
+                .in_file(file)
                 .at_line(e.line(), e.column())
-        })?;
+        };
+        crate::limits::check_size(trimmed.len()).map_err(|e| over(e, file.clone()))?;
+        // serde_json refuses nesting past its own recursion limit (128, as
+        // ours), so the nesting scan, a pass over the whole text, is paid only
+        // by a document that fails to parse: it tells a document too deep from
+        // one with a syntax error (decision 85).
         return serde_json::from_str(trimmed).map_err(|e| {
+            if let Err(limit) = crate::limits::check_json_text(trimmed) {
+                return over(limit, file);
+            }
             let line = (e.line() > 0).then_some(e.line());
             ImportError::new(ImportErrorKind::Syntax, format!("invalid JSON: {e}"))
                 .in_file(file)

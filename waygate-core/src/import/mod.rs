@@ -31,8 +31,10 @@
 //!   scheme does not place itself are kept as credential parameters
 //!   ([`Parameter::credential`](crate::model::Parameter)), filled from the credential.
 //! - Auth, pagination hints and wishlist ranking: see the `auth`, `pagination` and
-//!   `wishlist` modules. Actions record `operationId`, `scopes`, and `security` when
-//!   their security differs from the integration's scheme, in `metadata`.
+//!   `wishlist` modules. Every usable security scheme is kept: the default as
+//!   `auth`, the others in `authSchemes`; an action accepting only some of them
+//!   lists them in its `authSchemes`. Actions record `operationId`, `scopes`, and
+//!   `security` when no single imported scheme meets it, in `metadata`.
 //!
 //! # Base URLs
 //! The default server is the document's first server (variable defaults
@@ -344,6 +346,7 @@ fn import(
     integration.description = text("description").map(str::to_owned);
     integration.version = text("version").map(str::to_owned);
     integration.base_url = base_url;
+    integration.auth_schemes = auth.schemes();
     integration.auth = auth.spec;
     integration.actions = actions;
     Ok(ImportResult {

@@ -123,9 +123,8 @@ impl Walk<'_, '_> {
             self.warn(
                 root_at,
                 format!(
-                    "{} actions do not accept the '{}' scheme; see their metadata.security",
-                    self.other_security,
-                    self.auth.scheme.as_deref().unwrap_or_default()
+                    "{} actions accept none of the imported schemes on its own; see their metadata.security",
+                    self.other_security
                 ),
             );
         }
@@ -363,26 +362,39 @@ impl Walk<'_, '_> {
         Ok(Some(action))
     }
 
-    /// Records scopes, and security that differs from the integration's scheme.
+    /// Records scopes, the schemes the operation accepts when not all of the
+    /// integration's, and requirements no single imported scheme meets.
     fn security(&mut self, op: &Value, action: &mut ActionDef) {
         let Some(requirements) = op.get("security").or_else(|| self.root.get("security")) else {
             return;
         };
-        let Some(scheme) = self.auth.scheme.as_deref() else {
+        if self.auth.scheme.is_none() {
             return;
-        };
-        let scopes = auth::scopes(requirements, scheme);
+        }
+        let auth = self.auth;
+        let scopes = auth::scopes(requirements, |s| auth.name_of(s).is_some());
         if !scopes.is_empty() {
             action.metadata.insert(
                 "scopes".into(),
                 Value::Array(scopes.into_iter().cloned().collect()),
             );
         }
-        if !auth::accepts(requirements, scheme) {
+        let mut names: Vec<String> = Vec::new();
+        for name in auth::accepted(requirements)
+            .into_iter()
+            .filter_map(|s| auth.name_of(s))
+        {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        if names.is_empty() {
             self.other_security += 1;
             action
                 .metadata
                 .insert("security".into(), requirements.clone());
+        } else if names.len() < auth.count() {
+            action.auth_schemes = names;
         }
     }
 

@@ -84,6 +84,11 @@ pub struct ActionDef {
     /// Anything else worth keeping about the action (source, confidence, scopes…).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, Value>,
+    /// The integration's auth schemes this action accepts, by name (`default`
+    /// is the integration's `auth`); empty: every one. A call through a
+    /// connection that uses another scheme is refused before anything is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_schemes: Vec<String>,
 }
 
 fn any_object() -> Value {
@@ -123,6 +128,7 @@ impl ActionDef {
             idempotency_key: false,
             deprecated: false,
             metadata: BTreeMap::new(),
+            auth_schemes: Vec::new(),
         }
     }
 

@@ -77,7 +77,14 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
             c.problem(format!("tags[{i}]"), problem);
         }
     }
-    c.auth(&def.auth);
+    c.auth("auth", &def.auth);
+    for (name, scheme) in &def.auth_schemes {
+        let field = format!("authSchemes.{name}");
+        if let Some(problem) = scheme_name_problem(name) {
+            c.problem(&field, problem);
+        }
+        c.auth(&field, scheme);
+    }
     c.defaults(&def.defaults);
     let mut slugs = HashSet::new();
     for (i, action) in def.actions.iter().enumerate() {
@@ -89,6 +96,16 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
             );
         }
         c.action(&at, action);
+        for (j, name) in action.auth_schemes.iter().enumerate() {
+            if def.auth_scheme(name).is_none() {
+                c.problem(
+                    format!("{at}.authSchemes[{j}]"),
+                    format!(
+                        "'{name}' is neither 'default' nor one of the integration's authSchemes"
+                    ),
+                );
+            }
+        }
     }
     if c.problems.is_empty() {
         Ok(())
@@ -96,6 +113,23 @@ pub fn check(def: &IntegrationDef) -> Result<(), DefinitionError> {
         Err(DefinitionError {
             problems: c.problems,
         })
+    }
+}
+
+/// What is wrong with `name` as the name of one of an integration's
+/// `authSchemes`, if anything: 1 to 64 characters of `[A-Za-z0-9._-]`, and not
+/// `default`, which names the integration's own `auth`.
+pub fn scheme_name_problem(name: &str) -> Option<&'static str> {
+    if name == super::DEFAULT_AUTH_SCHEME {
+        Some("'default' names the integration's own auth; give this scheme another name")
+    } else if !(1..=64).contains(&name.len())
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        Some("a scheme name is 1 to 64 characters of letters, digits, '_', '-' and '.'")
+    } else {
+        None
     }
 }
 
@@ -165,11 +199,11 @@ impl Checker {
         }
     }
 
-    fn auth(&mut self, auth: &AuthSpec) {
+    fn auth(&mut self, at: &str, auth: &AuthSpec) {
         match auth {
             AuthSpec::ApiKey { name, .. } if name.trim().is_empty() => {
                 self.problem(
-                    "auth.name",
+                    format!("{at}.name"),
                     "an api_key scheme needs the header, parameter or field name",
                 );
             }
@@ -181,22 +215,25 @@ impl Checker {
                 ..
             } => {
                 for (field, url) in [
-                    ("auth.authorizationUrl", authorization_url),
-                    ("auth.tokenUrl", token_url),
-                    ("auth.refreshUrl", refresh_url),
+                    ("authorizationUrl", authorization_url),
+                    ("tokenUrl", token_url),
+                    ("refreshUrl", refresh_url),
                 ] {
                     if let Some(url) = url {
-                        self.http_url(field, url);
+                        self.http_url(&format!("{at}.{field}"), url);
                     }
                 }
                 if flows.contains(&OAuth2Flow::AuthorizationCode) && authorization_url.is_none() {
                     self.problem(
-                        "auth.authorizationUrl",
+                        format!("{at}.authorizationUrl"),
                         "the authorization_code flow needs it",
                     );
                 }
                 if token_url.is_none() && !flows.iter().all(|f| *f == OAuth2Flow::Implicit) {
-                    self.problem("auth.tokenUrl", "needed by every flow but implicit");
+                    self.problem(
+                        format!("{at}.tokenUrl"),
+                        "needed by every flow but implicit",
+                    );
                 }
             }
             _ => {}

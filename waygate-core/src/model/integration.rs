@@ -1,5 +1,7 @@
 //! The integration: one configured external API and its actions.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::action::ActionDef;
@@ -24,9 +26,14 @@ pub struct IntegrationDef {
     /// Where requests go unless a connection overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// How credentials are applied to requests.
+    /// How credentials are applied to requests: the scheme named
+    /// [`DEFAULT_AUTH_SCHEME`], used by connections that choose no other.
     #[serde(default)]
     pub auth: AuthSpec,
+    /// Further schemes the API accepts (Figma: a personal token or OAuth2), by
+    /// name; a connection chooses one with its `authScheme` (decision 86).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub auth_schemes: BTreeMap<String, AuthSpec>,
     /// Defaults for every action; actions may override parts of them.
     #[serde(default, skip_serializing_if = "Defaults::is_empty")]
     pub defaults: Defaults,
@@ -50,6 +57,7 @@ impl IntegrationDef {
             description: None,
             base_url: None,
             auth: AuthSpec::None,
+            auth_schemes: BTreeMap::new(),
             defaults: Defaults::default(),
             tags: Vec::new(),
             version: None,
@@ -96,7 +104,27 @@ impl IntegrationDef {
     pub fn action(&self, slug: &str) -> Option<&ActionDef> {
         self.actions.iter().find(|a| a.slug == slug)
     }
+
+    /// The auth scheme named `name`: [`DEFAULT_AUTH_SCHEME`] is
+    /// [`auth`](Self::auth), any other a key of [`auth_schemes`](Self::auth_schemes).
+    pub fn auth_scheme(&self, name: &str) -> Option<&AuthSpec> {
+        if name == DEFAULT_AUTH_SCHEME {
+            Some(&self.auth)
+        } else {
+            self.auth_schemes.get(name)
+        }
+    }
+
+    /// Every auth scheme with its name, the default first.
+    pub fn schemes(&self) -> impl Iterator<Item = (&str, &AuthSpec)> {
+        std::iter::once((DEFAULT_AUTH_SCHEME, &self.auth))
+            .chain(self.auth_schemes.iter().map(|(n, s)| (n.as_str(), s)))
+    }
 }
+
+/// The name of an integration's own [`auth`](IntegrationDef::auth) scheme
+/// among its [`auth_schemes`](IntegrationDef::auth_schemes).
+pub const DEFAULT_AUTH_SCHEME: &str = "default";
 
 /// Defaults that apply to every action of an integration.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -18,10 +18,11 @@ pub use action::{
 };
 pub use auth::{ApiKeyLocation, AuthSpec, OAuth2Flow};
 pub use check::{
-    DefinitionError, MAX_TAG_CHARS, MAX_TAGS, Problem, check, check_mappings, tag_problem,
+    DefinitionError, MAX_TAG_CHARS, MAX_TAGS, Problem, check, check_mappings, scheme_name_problem,
+    tag_problem,
 };
 pub use format::FormatError;
-pub use integration::{Defaults, IntegrationDef};
+pub use integration::{DEFAULT_AUTH_SCHEME, Defaults, IntegrationDef};
 pub use mapping::{FieldMapping, Mappings, Transform};
 pub use policy::{BreakerConfig, RateLimitConfig, RetryConfig};
 pub use template::{PathTemplate, Segment};

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use crate::credential::{ConnectionStatus, Credential};
+use crate::error::Error;
+use crate::model::{AuthSpec, IntegrationDef};
 use crate::storage::StoreError;
 
 /// Which credential: a tenant's connection of an integration.
@@ -40,6 +42,20 @@ pub struct StoredTokens {
     pub credential: Credential,
     /// The connection's status.
     pub status: ConnectionStatus,
+    /// The auth scheme the connection names, if any (its OAuth2 endpoints).
+    pub auth_scheme: Option<String>,
+}
+
+impl StoredTokens {
+    /// The auth spec of `integration` these tokens belong to: the scheme the
+    /// connection names, else the one its credential suits.
+    ///
+    /// # Errors
+    /// `CONFIGURATION_ERROR` for a scheme the integration does not have.
+    pub fn auth<'d>(&self, integration: &'d IntegrationDef) -> Result<&'d AuthSpec, Error> {
+        crate::pipeline::auth_scheme(integration, self.auth_scheme.as_deref(), &self.credential)
+            .map(|(_, auth)| auth)
+    }
 }
 
 /// A held cross-process refresh lock.

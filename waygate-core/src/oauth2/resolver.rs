@@ -20,6 +20,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::credential::{Connection, ConnectionStatus, Credential, ResolveCredential};
 use crate::error::Error;
 use crate::model::{AuthSpec, IntegrationDef};
+use crate::pipeline::auth_scheme;
 use crate::storage::IntegrationStore;
 use crate::url_policy::UrlPolicy;
 
@@ -120,16 +121,17 @@ impl OAuth2Resolver {
         if stored.status == ConnectionStatus::NeedsReauth {
             return Err(Error::needs_reauth(connection));
         }
+        let auth = stored.auth(integration)?;
         let fresh = match &stored.credential {
             Credential::Oauth2Tokens { access_token, .. } => {
                 let want = Want::Replacing(access_token.clone());
-                self.inner.refresh(&key, &integration.auth, want).await?
+                self.inner.refresh(&key, auth, want).await?
             }
             Credential::Oauth2ClientCredentials { client_id, .. } => {
                 let cache_key = (key.clone(), client_id.clone());
                 self.inner.client_tokens.forget(&cache_key);
                 self.inner
-                    .client_token(key, &integration.auth, &stored.credential)
+                    .client_token(key, auth, &stored.credential)
                     .await?
             }
             other => {
@@ -164,11 +166,17 @@ impl OAuth2Resolver {
                 .integration(&key.tenant, &key.integration)
                 .await
             {
-                Ok(Some(stored)) => {
-                    self.inner
-                        .refresh(&key, &stored.def.auth, Want::Fresh)
-                        .await
-                }
+                Ok(Some(stored)) => match self.inner.store.load_tokens(&key).await {
+                    Ok(Some(tokens)) => match tokens.auth(&stored.def) {
+                        Ok(auth) => self.inner.refresh(&key, auth, Want::Fresh).await,
+                        Err(e) => Err(e),
+                    },
+                    Ok(None) => Err(Error::not_found(format!(
+                        "connection '{}' of integration '{}'",
+                        key.connection, key.integration
+                    ))),
+                    Err(e) => Err(e.into()),
+                },
                 Ok(None) => Err(Error::not_found(format!(
                     "integration '{}'",
                     key.integration
@@ -265,15 +273,15 @@ impl ResolveCredential for OAuth2Resolver {
             }
             Credential::Oauth2Tokens { .. } => {
                 let key = CredentialKey::new(tenant, &integration.slug, &connection.name);
-                self.inner
-                    .refresh(&key, &integration.auth, Want::Fresh)
-                    .await
+                let (_, auth) =
+                    auth_scheme(integration, connection.auth_scheme.as_deref(), credential)?;
+                self.inner.refresh(&key, auth, Want::Fresh).await
             }
             Credential::Oauth2ClientCredentials { .. } => {
                 let key = CredentialKey::new(tenant, &integration.slug, &connection.name);
-                self.inner
-                    .client_token(key, &integration.auth, credential)
-                    .await
+                let (_, auth) =
+                    auth_scheme(integration, connection.auth_scheme.as_deref(), credential)?;
+                self.inner.client_token(key, auth, credential).await
             }
             other => Ok(other.clone()),
         }

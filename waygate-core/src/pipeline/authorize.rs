@@ -9,7 +9,10 @@ use serde_json::Value;
 use super::request::{HttpRequest, Part, RequestBody};
 use crate::credential::Credential;
 use crate::error::Error;
-use crate::model::{ApiKeyLocation, AuthSpec, ParamLocation, Parameter};
+use crate::model::{
+    ActionDef, ApiKeyLocation, AuthSpec, DEFAULT_AUTH_SCHEME, IntegrationDef, ParamLocation,
+    Parameter,
+};
 
 /// Applies `credential` to `request`, then fills the action's credential
 /// parameters (see [`Parameter::credential`]) with its key or token.
@@ -46,26 +49,112 @@ pub(crate) fn apply(
     Ok(())
 }
 
-/// Whether `credential` can be applied to every action of an integration with
-/// `auth`: checked when a connection is built or stored, and again per call.
+/// Whether a connection's credential can be applied to every action of the
+/// integration `def` that accepts its auth scheme: checked when a connection
+/// is built or stored, and again per call. Returns the scheme's name and spec
+/// (see [`auth_scheme`]).
 ///
 /// # Errors
 /// What [`apply`] would answer at call time: `CREDENTIALS_ERROR` for a missing
-/// credential, `CONFIGURATION_ERROR` for one that cannot be placed.
-pub(crate) fn fits(
-    auth: &AuthSpec,
-    actions: &[crate::model::ActionDef],
+/// credential, `CONFIGURATION_ERROR` for one that cannot be placed, an unknown
+/// scheme name, or a credential that fits none of the schemes.
+pub fn fits<'d>(
+    def: &'d IntegrationDef,
+    named: Option<&str>,
     credential: &Credential,
-) -> Result<(), Error> {
+) -> Result<(&'d str, &'d AuthSpec), Error> {
+    let (name, auth) = auth_scheme(def, named, credential)?;
     fits_scheme(auth, credential)?;
-    for p in actions
+    for p in def
+        .actions
         .iter()
+        .filter(|a| accepts(a, name))
         .flat_map(|a| &a.parameters)
         .filter(|p| p.credential)
     {
         token_for_parameter(p, credential)?;
     }
-    Ok(())
+    Ok((name, auth))
+}
+
+/// The auth scheme of `def` a connection uses, by name and spec (decision 86):
+/// the scheme it `named`; else, when the integration has only its `auth`, that
+/// one; else the first scheme (`default` first, then by name) whose mechanism
+/// suits the credential: an OAuth2 token goes to an `oauth2` or `bearer`
+/// scheme, an API key to an `api_key` one, and so on.
+///
+/// ```
+/// use waygate_core::model::{AuthSpec, IntegrationDef};
+/// use waygate_core::{Credential, pipeline::auth_scheme};
+///
+/// let mut def = IntegrationDef::new("figma", "Figma");
+/// def.auth = AuthSpec::ApiKey { location: waygate_core::model::ApiKeyLocation::Header, name: "X-Figma-Token".into(), prefix: None };
+/// def.auth_schemes.insert("OAuth2".into(), AuthSpec::Bearer);
+/// let token = Credential::Bearer { token: "t".to_owned().into() };
+/// assert_eq!(auth_scheme(&def, None, &token).unwrap().0, "OAuth2");
+/// assert!(auth_scheme(&def, Some("Other"), &token).is_err());
+/// ```
+///
+/// # Errors
+/// `CONFIGURATION_ERROR` naming the integration's schemes when `named` is not
+/// one of them, or when no scheme suits the credential.
+pub fn auth_scheme<'d>(
+    def: &'d IntegrationDef,
+    named: Option<&str>,
+    credential: &Credential,
+) -> Result<(&'d str, &'d AuthSpec), Error> {
+    if let Some(name) = named {
+        return def.schemes().find(|(n, _)| *n == name).ok_or_else(|| {
+            Error::config(format!(
+                "auth scheme '{name}' is not one of the integration's: {}",
+                scheme_list(def)
+            ))
+        });
+    }
+    if def.auth_schemes.is_empty() {
+        return Ok((DEFAULT_AUTH_SCHEME, &def.auth));
+    }
+    def.schemes()
+        .find(|(_, spec)| suits(spec, credential))
+        .ok_or_else(|| {
+            Error::config(format!(
+                "a {} credential fits none of the integration's auth schemes: {}",
+                credential.kind(),
+                scheme_list(def)
+            ))
+        })
+}
+
+/// Whether `action` may be sent with the scheme `name`.
+pub(crate) fn accepts(action: &ActionDef, name: &str) -> bool {
+    action.auth_schemes.is_empty() || action.auth_schemes.iter().any(|n| n == name)
+}
+
+/// `default (api_key), OAuth2 (oauth2)`: the schemes for messages.
+fn scheme_list(def: &IntegrationDef) -> String {
+    def.schemes()
+        .map(|(name, spec)| format!("{name} ({})", spec.kind()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether the credential's own mechanism is one the scheme expects: what
+/// picks a scheme when a connection names none.
+fn suits(auth: &AuthSpec, credential: &Credential) -> bool {
+    use Credential as C;
+    match auth {
+        AuthSpec::None => matches!(credential, C::None),
+        AuthSpec::ApiKey { .. } => matches!(credential, C::ApiKey { .. } | C::CustomHeaders { .. }),
+        AuthSpec::Basic => matches!(credential, C::Basic { .. } | C::CustomHeaders { .. }),
+        AuthSpec::Bearer | AuthSpec::Oauth2 { .. } => matches!(
+            credential,
+            C::Bearer { .. }
+                | C::Oauth2Tokens { .. }
+                | C::Oauth2ClientCredentials { .. }
+                | C::CustomHeaders { .. }
+        ),
+        AuthSpec::CustomHeaders { .. } => matches!(credential, C::CustomHeaders { .. }),
+    }
 }
 
 /// The credential's mechanism against the auth spec: a credential where one

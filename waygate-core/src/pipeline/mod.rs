@@ -29,7 +29,7 @@ use http::header::HeaderValue;
 use serde_json::Value;
 use tracing::Instrument as _;
 
-pub(crate) use authorize::fits as credential_fits;
+pub use authorize::{auth_scheme, fits as credential_fits};
 pub use breaker::BreakerState;
 pub use cache::{CacheKey, CacheMeta, CachedResponse, MemoryResponseCache, ResponseCache};
 pub use drift::ActionDrift;
@@ -396,8 +396,7 @@ impl Executor {
             options: &call.options,
         };
         send::authorize(&scope, &mut request)?;
-        let request =
-            Redactor::for_credential(&target.integration.def.auth, &credential).request(&request);
+        let request = Redactor::for_credential(target.auth(), &credential).request(&request);
         Ok(DryRun { request, notes })
     }
 

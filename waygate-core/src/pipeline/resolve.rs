@@ -17,7 +17,9 @@ use super::drift::{ActionDrift, Drift};
 use super::request::{self, Base};
 use crate::credential::{Connection, Credential};
 use crate::error::Error;
-use crate::model::{ActionDef, AuthSpec, Defaults, IntegrationDef, Parameter, PathTemplate};
+use crate::model::{
+    ActionDef, AuthSpec, DEFAULT_AUTH_SCHEME, Defaults, IntegrationDef, Parameter, PathTemplate,
+};
 use crate::policy::{ActionPolicies, IntegrationPolicies};
 
 /// An integration ready to run.
@@ -147,9 +149,20 @@ pub(crate) struct Target {
     pub(crate) integration: Arc<CompiledIntegration>,
     pub(crate) action: Arc<CompiledAction>,
     pub(crate) connection: Arc<Connection>,
+    /// The connection's auth scheme when it is not the integration's default.
+    auth_scheme: Option<String>,
 }
 
 impl Target {
+    /// The auth spec the connection's credential is applied by (decision 86).
+    pub(crate) fn auth(&self) -> &AuthSpec {
+        let def = &self.integration.def;
+        self.auth_scheme
+            .as_deref()
+            .and_then(|name| def.auth_scheme(name))
+            .unwrap_or(&def.auth)
+    }
+
     /// The base URL: the action's own server, else the connection's override,
     /// else the integration's.
     pub(crate) fn base_url(&self) -> Option<&str> {
@@ -218,10 +231,25 @@ pub(crate) async fn target(
             )));
         }
     };
+    let (scheme, _) = super::authorize::auth_scheme(
+        &integration.def,
+        connection.auth_scheme.as_deref(),
+        &connection.credential,
+    )
+    .map_err(|e| e.in_context(&format!("connection '{name}' of integration '{slug}'")))?;
+    if !super::authorize::accepts(&action.def, scheme) {
+        return Err(Error::config(format!(
+            "action '{slug}.{}' accepts the auth schemes {}, but connection '{name}' uses '{scheme}': call it through a connection that uses one of them",
+            action.def.slug,
+            action.def.auth_schemes.join(", ")
+        )));
+    }
+    let auth_scheme = (scheme != DEFAULT_AUTH_SCHEME).then(|| scheme.to_owned());
     Ok(Target {
         integration,
         action,
         connection,
+        auth_scheme,
     })
 }
 

@@ -41,7 +41,7 @@ impl Executor {
         let credential = scope.credential.unwrap_or(&Credential::None);
         // Step 12's request half. Redaction is paid for only when something
         // will be logged or returned.
-        let redactor = || Redactor::for_credential(&target.integration.def.auth, credential);
+        let redactor = || Redactor::for_credential(target.auth(), credential);
         let logging = self.inner.log_sink.is_some();
         if logging {
             run.request = Some(redactor().request(&request));
@@ -136,7 +136,7 @@ pub(super) fn authorize(
     set_idempotency_key(target, key.as_deref(), request)?;
     if let Some(credential) = scope.credential {
         authorize::apply(
-            &target.integration.def.auth,
+            target.auth(),
             &target.action.def.parameters,
             credential,
             request,

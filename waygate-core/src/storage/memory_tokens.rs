@@ -76,6 +76,7 @@ impl TokenStore for MemoryStore {
             .map(|c| StoredTokens {
                 credential: c.credential.clone(),
                 status: c.status,
+                auth_scheme: c.auth_scheme.clone(),
             }))
     }
 

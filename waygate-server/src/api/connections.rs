@@ -13,7 +13,7 @@ use waygate_store::ConnectionInfo;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult, store_error};
-use super::integrations::find;
+use super::integrations::{definition, find};
 use super::page::Page;
 use crate::app::AppState;
 
@@ -29,6 +29,10 @@ pub struct ConnectionView {
     pub integration: String,
     /// The base URL override, if any.
     pub base_url: Option<String>,
+    /// The integration's auth scheme the connection names; absent: the one its
+    /// credential suits (the integration's `auth` when it has no others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_scheme: Option<String>,
     /// `active`, `expired`, `needs_reauth` or `error`.
     pub status: String,
     /// The last health check's verdict.
@@ -52,6 +56,7 @@ impl From<ConnectionInfo> for ConnectionView {
             name: c.name,
             integration: c.integration,
             base_url: c.base_url,
+            auth_scheme: c.auth_scheme,
             status: c.status,
             health: c.health,
             credential_type: c.credential_type,
@@ -73,9 +78,35 @@ pub struct CreateConnection {
     /// Base URL override for this connection.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Which of the integration's auth schemes the credential is for: `default`
+    /// (its `auth`) or a key of its `authSchemes`; absent: the one the
+    /// credential suits.
+    #[serde(default)]
+    pub auth_scheme: Option<String>,
     /// The credential: `{"type": "api_key"|"basic"|"bearer"|"custom_headers"|"none"|"oauth2_client_credentials"|"oauth2_tokens", …}`.
     #[schema(value_type = Object)]
     pub credential: Value,
+}
+
+/// Body of `PATCH /integrations/{idOrSlug}/connections/{name}`: the fields
+/// given are set (`null` clears one), the others kept; the credential is
+/// replaced only by creating the connection again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateConnection {
+    /// Base URL override; `null` removes it.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    pub base_url: Option<Option<String>>,
+    /// The integration's auth scheme to use; `null`: the one the credential suits.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    pub auth_scheme: Option<Option<String>>,
+}
+
+/// A field that is present (`Some`), possibly `null` (`Some(None)`).
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Body of `POST /integrations/{idOrSlug}/disconnect`.
@@ -92,6 +123,17 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn check_base_url(url: &str) -> ApiResult<()> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::bad_request(format!("baseUrl '{url}' is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::bad_request(
+            "baseUrl must be an http or https URL",
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a credential body. The error names what is wrong without echoing values.
@@ -131,15 +173,12 @@ pub async fn create(
         ));
     }
     if let Some(url) = &body.base_url {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| ApiError::bad_request(format!("baseUrl '{url}' is not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ApiError::bad_request(
-                "baseUrl must be an http or https URL",
-            ));
-        }
+        check_base_url(url)?;
     }
     let credential = credential(body.credential)?;
+    let def = definition(&app, &tenant, &integration.slug).await?;
+    waygate_core::pipeline::credential_fits(&def, body.auth_scheme.as_deref(), &credential)
+        .map_err(|e| ApiError::bad_request(format!("credential: {e}")))?;
     let existing = app
         .store
         .connection_info(&tenant, &integration.slug, &name)
@@ -152,6 +191,7 @@ pub async fn create(
     }
     let mut connection = Connection::new(name.clone(), credential);
     connection.base_url = body.base_url;
+    connection.auth_scheme = body.auth_scheme;
     app.writes()
         .store_connection(&tenant, &integration.slug, &connection)
         .await
@@ -163,6 +203,69 @@ pub async fn create(
         .map_err(|e| store_error("reading the connection", &e))?
         .ok_or_else(|| ApiError::not_found(format!("connection '{name}'")))?;
     Ok((StatusCode::CREATED, Json(info.into())))
+}
+
+/// Change a connection's base URL override or auth scheme.
+#[utoipa::path(
+    patch,
+    operation_id = "updateConnection", path = "/integrations/{idOrSlug}/connections/{name}", tag = "connections",
+    params(("idOrSlug" = String, Path, description = "Integration id or slug"),
+        ("name" = String, Path, description = "Connection name")),
+    request_body = UpdateConnection,
+    responses((status = 200, body = ConnectionView), (status = 400, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn update(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path((id, name)): Path<(String, String)>,
+    Json(body): Json<UpdateConnection>,
+) -> ApiResult<Json<ConnectionView>> {
+    let integration = find(&app, &tenant, &id).await?;
+    let slug = &integration.slug;
+    let mut connection = app
+        .store
+        .load_connection(&tenant, slug, &name)
+        .await
+        .map_err(|e| store_error("reading the connection", &e))?
+        .ok_or_else(|| ApiError::not_found(format!("connection '{name}'")))?;
+    if let Some(url) = body.base_url {
+        if let Some(url) = &url {
+            check_base_url(url)?;
+        }
+        connection.base_url = url;
+    }
+    if let Some(scheme) = body.auth_scheme {
+        connection.auth_scheme = scheme;
+    }
+    let def = definition(&app, &tenant, slug).await?;
+    waygate_core::pipeline::credential_fits(
+        &def,
+        connection.auth_scheme.as_deref(),
+        &connection.credential,
+    )
+    .map_err(|e| ApiError::bad_request(format!("credential: {e}")))?;
+    let found = app
+        .store
+        .update_connection(
+            &tenant,
+            slug,
+            &name,
+            connection.base_url.as_deref(),
+            connection.auth_scheme.as_deref(),
+        )
+        .await
+        .map_err(|e| store_error("updating the connection", &e))?;
+    app.connections.invalidate(&tenant, slug, &name);
+    let info = match found {
+        true => app
+            .store
+            .connection_info(&tenant, slug, &name)
+            .await
+            .map_err(|e| store_error("reading the connection", &e))?,
+        false => None,
+    };
+    info.map(|i| Json(i.into()))
+        .ok_or_else(|| ApiError::not_found(format!("connection '{name}'")))
 }
 
 /// List an integration's connections.

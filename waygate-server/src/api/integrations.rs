@@ -78,6 +78,10 @@ pub struct IntegrationDetail {
     /// How credentials are applied (no secrets: the credential lives on a connection).
     #[schema(value_type = Object)]
     pub auth: Value,
+    /// Further auth schemes a connection may choose by name (`authScheme`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub auth_schemes: Option<Value>,
     /// Timeout, retry, circuit breaker and rate limit defaults.
     #[schema(value_type = Object)]
     pub defaults: Value,
@@ -289,6 +293,8 @@ fn detail(summary: IntegrationSummary, def: &IntegrationDef) -> IntegrationDetai
         description: def.description.clone(),
         base_url: def.base_url.clone(),
         auth: serde_json::to_value(&def.auth).unwrap_or(Value::Null),
+        auth_schemes: (!def.auth_schemes.is_empty())
+            .then(|| serde_json::to_value(&def.auth_schemes).unwrap_or(Value::Null)),
         defaults: serde_json::to_value(&def.defaults).unwrap_or(Value::Null),
         summary: summary.into(),
     }

@@ -190,6 +190,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::health))
         .routes(routes!(mappings::get, mappings::put))
         .routes(routes!(connections::create, connections::list))
+        .routes(routes!(connections::update))
         .routes(routes!(connections::disconnect))
         .routes(routes!(oauth::connect))
         .routes(routes!(oauth::refresh))

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use waygate_core::credential::ConnectionStatus;
 use waygate_core::error::ErrorKind as CoreKind;
-use waygate_core::model::AuthSpec;
+use waygate_core::model::{AuthSpec, DEFAULT_AUTH_SCHEME, IntegrationDef};
 use waygate_core::oauth2::{CredentialKey, begin_authorization};
 use waygate_core::{Connection, Credential};
 use waygate_store::{OAuthClient, PendingAuthorization, StateOutcome};
@@ -41,6 +41,10 @@ pub struct ConnectRequest {
     /// The connection to store the tokens on; `default` when absent.
     #[serde(default)]
     pub connection: Option<String>,
+    /// The integration's OAuth2 scheme to authorize with (`default` or a key of
+    /// its `authSchemes`); absent: the connection's, else the first OAuth2 one.
+    #[serde(default)]
+    pub auth_scheme: Option<String>,
     /// Where the provider sends the user back: this gateway's `/oauth/callback`
     /// (the default, from `WAYGATE_PUBLIC_URL` or the request's host).
     #[serde(default)]
@@ -145,6 +149,35 @@ fn stored_client(credential: &Credential) -> Option<OAuthClient> {
     }
 }
 
+/// The OAuth2 scheme a flow authorizes with: the one `named`, else the
+/// integration's `auth` when it is OAuth2, else its first OAuth2 `authSchemes`.
+fn oauth2_scheme<'d>(
+    def: &'d IntegrationDef,
+    named: Option<&str>,
+) -> ApiResult<(&'d str, &'d AuthSpec)> {
+    let oauth2 = |spec: &AuthSpec| matches!(spec, AuthSpec::Oauth2 { .. });
+    let found = match named {
+        Some(name) => {
+            let (name, spec) = def.schemes().find(|(n, _)| *n == name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "integration '{}' has no auth scheme '{name}'",
+                    def.slug
+                ))
+            })?;
+            oauth2(spec).then_some((name, spec))
+        }
+        None => def.schemes().find(|(_, spec)| oauth2(spec)),
+    };
+    found.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "integration '{}' has no OAuth2 scheme{} (its auth is '{}')",
+            def.slug,
+            named.map(|n| format!(" named '{n}'")).unwrap_or_default(),
+            def.auth.kind()
+        ))
+    })
+}
+
 /// Start OAuth2 authorization code + PKCE for a connection.
 #[utoipa::path(
     post,
@@ -165,13 +198,6 @@ pub async fn connect(
     let Json(body) = body.unwrap_or_default();
     let summary = find(&app, &tenant, &id).await?;
     let def = definition(&app, &tenant, &summary.slug).await?;
-    if !matches!(def.auth, AuthSpec::Oauth2 { .. }) {
-        return Err(ApiError::bad_request(format!(
-            "integration '{}' does not use OAuth2 (its auth is '{}')",
-            def.slug,
-            def.auth.kind()
-        )));
-    }
     let connection = body
         .connection
         .unwrap_or_else(|| Connection::DEFAULT.to_owned());
@@ -189,6 +215,10 @@ pub async fn connect(
         .load_connection(&tenant, &def.slug, &connection)
         .await
         .map_err(|e| store_error("reading the connection", &e))?;
+    let named = body
+        .auth_scheme
+        .or_else(|| existing.as_ref().and_then(|c| c.auth_scheme.clone()));
+    let (scheme, auth) = oauth2_scheme(&def, named.as_deref())?;
     let client_id = client
         .as_ref()
         .map(|c| c.id.clone())
@@ -204,7 +234,7 @@ pub async fn connect(
             ))
         })?;
     let redirect = redirect_uri(&app, &headers, body.redirect_uri)?;
-    let start = begin_authorization(&def.auth, &client_id, &redirect, body.scopes.as_deref())?;
+    let start = begin_authorization(auth, &client_id, &redirect, body.scopes.as_deref())?;
     let pending = PendingAuthorization {
         tenant: tenant.clone(),
         integration: def.slug.clone(),
@@ -212,6 +242,7 @@ pub async fn connect(
         redirect_uri: redirect,
         verifier: start.verifier,
         client,
+        auth_scheme: (scheme != DEFAULT_AUTH_SCHEME).then(|| scheme.to_owned()),
     };
     app.store
         .create_oauth_state(&start.state, &pending, STATE_TTL)
@@ -315,10 +346,16 @@ async fn finish(
         .clone()
         .or_else(|| existing.as_ref().and_then(|c| stored_client(&c.credential)))
         .ok_or_else(|| bad("the connection has no OAuth client"))?;
+    let auth = match pending.auth_scheme.as_deref() {
+        Some(name) => def.auth_scheme(name).ok_or_else(|| {
+            bad("the integration no longer has the auth scheme the flow started with")
+        })?,
+        None => &def.auth,
+    };
     let exchanged = app
         .oauth
         .exchange_code(
-            &def.auth,
+            auth,
             &client.id,
             &client.secret,
             code,
@@ -330,6 +367,7 @@ async fn finish(
         Ok(credential) => {
             let mut connection = Connection::new(name.clone(), credential);
             connection.base_url = existing.and_then(|c| c.base_url);
+            connection.auth_scheme = pending.auth_scheme.clone();
             app.writes()
                 .store_connection(tenant, slug, &connection)
                 .await

@@ -310,6 +310,8 @@ pub async fn create_connection(
     let body = credential(&form).map(|credential| CreateConnection {
         name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
         base_url: Some(form.base_url.trim().to_owned()).filter(|u| !u.is_empty()),
+        // The scheme the credential suits (decision 86); the form offers no choice yet.
+        auth_scheme: None,
         credential,
     });
     let created = match body {

@@ -10,6 +10,7 @@ mod m20261122_000002_gateway;
 mod m20261123_000001_action_search;
 mod m20261203_000001_scrape_jobs;
 mod m20261204_000001_dashboard_sessions;
+mod m20261204_000201_connection_auth_scheme;
 
 /// The list of migrations, oldest first.
 pub(crate) struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_action_search::Migration),
             Box::new(m20261203_000001_scrape_jobs::Migration),
             Box::new(m20261204_000001_dashboard_sessions::Migration),
+            Box::new(m20261204_000201_connection_auth_scheme::Migration),
         ]
     }
 }
