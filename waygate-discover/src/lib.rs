@@ -534,6 +534,7 @@ fn draft(
 ) -> IntegrationDef {
     let all: Vec<&Endpoint> = facts.iter().flat_map(|f| &f.endpoints).collect();
     let any_strong = all.iter().any(|e| e.strength == Strength::Strong);
+    let mut promoted: BTreeMap<(String, String), (Endpoint, usize)> = BTreeMap::new();
     // Key: (method, shape) → the best endpoint and how many times it was seen.
     let mut merged: BTreeMap<(String, String), (Endpoint, usize)> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
@@ -600,18 +601,41 @@ fn draft(
         }
     }
     if any_strong {
-        let weak = all.iter().filter(|e| e.strength == Strength::Weak).count();
-        // Examples that instantiate a declared template confirm it.
+        let vocabulary = vocabulary(merged.values().map(|(e, _)| e.path.as_str()));
+        let mut dropped = 0usize;
         for e in all.iter().filter(|e| e.strength == Strength::Weak) {
+            // Examples that instantiate a declared template confirm it.
+            let mut confirms = false;
             for ((method, _), (best, _)) in &mut merged {
-                if *method == e.method && instantiates(&best.path, &e.path) {
+                if *method == e.method && fills_in(&best.path, &e.path, &vocabulary) {
                     best.confidence = (best.confidence + 0.05).min(0.95);
+                    confirms = true;
                 }
             }
+            if confirms {
+                continue;
+            }
+            // An example made only of the site's API words (`GET _cat/indices`
+            // where `/_cat/indices/{index}` is declared) is an endpoint shown by
+            // example; one naming the reader's own things (`/books/_search`) is not.
+            let key = (e.method.clone(), shape(&e.path));
+            if let Some((_, seen)) = promoted.get_mut(&key) {
+                *seen += 1;
+            } else if api_words_only(&e.path, &vocabulary) {
+                let mut found = (*e).clone();
+                found.confidence = 0.5;
+                promoted.insert(key, (found, 1));
+            } else {
+                dropped += 1;
+            }
         }
-        if weak > 0 {
+        for (key, found) in promoted {
+            order.push(key.clone());
+            merged.insert(key, found);
+        }
+        if dropped > 0 {
             warnings.push(format!(
-                "{weak} example requests were not taken as endpoints: the site declares its endpoints"
+                "{dropped} example requests were not taken as endpoints: the site declares its endpoints, and they name things of the examples' own"
             ));
         }
     }
@@ -694,6 +718,34 @@ fn draft(
         def.actions.push(a);
     }
     def
+}
+
+/// The literal segments of declared templates (paths with a placeholder): the
+/// API's own words. Concrete declarations are left out, so that an example
+/// a page presents as a declaration does not make its names API words.
+fn vocabulary<'a>(paths: impl Iterator<Item = &'a str>) -> std::collections::HashSet<String> {
+    paths
+        .filter(|p| p.contains('{'))
+        .flat_map(|p| p.split('/'))
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `path` has literal segments and every one is in `vocabulary`.
+fn api_words_only(path: &str, vocabulary: &std::collections::HashSet<String>) -> bool {
+    let mut literals = path.split('/').filter(|s| !s.is_empty() && !s.contains('{')).peekable();
+    literals.peek().is_some() && literals.all(|s| vocabulary.contains(s))
+}
+
+/// Whether the example `path` fills in the `template`'s placeholders with values
+/// rather than with the API's own words (`PUT _bulk` does not fill in `PUT /{index}`).
+fn fills_in(template: &str, path: &str, vocabulary: &std::collections::HashSet<String>) -> bool {
+    instantiates(template, path)
+        && template
+            .split('/')
+            .zip(path.split('/'))
+            .all(|(t, p)| !t.starts_with('{') || t == p || !vocabulary.contains(p))
 }
 
 /// Whether the concrete `path` fills in the `template`'s placeholders.
