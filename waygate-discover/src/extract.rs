@@ -137,8 +137,7 @@ static DECLARATION_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 /// A heading that is only "Request" / "HTTP request": the section shows the call.
-static REQUEST_HEADING: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)^\s*(?:http\s+)?request\s*$"));
+static REQUEST_HEADING: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^\s*(?:http\s+)?request\s*$"));
 static EXAMPLE_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(examples?|samples?|response|responses|tutorial|try|demo|output|quick\s*start|getting\s+started|step)\b",
@@ -301,8 +300,7 @@ fn code_block(
         let block = if EXAMPLE_HEADING.is_match(section) && !heading {
             Strength::Weak
         } else if REQUEST_HEADING.is_match(section)
-            || only_declarations
-                && (heading || declared.iter().any(|(_, p)| has_placeholder(p)))
+            || only_declarations && (heading || declared.iter().any(|(_, p)| has_placeholder(p)))
         {
             Strength::Strong
         } else {
@@ -404,7 +402,8 @@ fn has_value_segment(path: &str) -> bool {
             s.bytes().all(|b| b.is_ascii_digit())
                 || (s.len() >= 16
                     && digits
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
                     && ((upper && lower) || (hex && (upper || lower))))
         })
 }
@@ -445,7 +444,10 @@ pub fn endpoint_path(target: &str, base_urls: &mut BTreeMap<String, usize>) -> O
 /// `name:port` (the name may be a placeholder).
 fn host_and_port(segment: &str) -> bool {
     segment.rsplit_once(':').is_some_and(|(host, port)| {
-        !host.is_empty() && !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+        !host.is_empty()
+            && !port.is_empty()
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
     })
 }
 
@@ -944,6 +946,97 @@ mod tests {
         );
         assert_eq!(facts.endpoints[0].name.as_deref(), Some("Delete a message"));
         assert_eq!(facts.auth.api_key_headers.get("X-API-Key"), Some(&1));
+    }
+
+    fn pairs(facts: &PageFacts) -> Vec<(String, Strength)> {
+        facts
+            .endpoints
+            .iter()
+            .map(|e| (format!("{} {}", e.method, e.path), e.strength))
+            .collect()
+    }
+
+    #[test]
+    fn templates_declare_wherever_they_stand() {
+        // Colon parameters in a curl sample beside a body, braces in prose, and a
+        // template under an "Example request" heading: none is sent literally.
+        let doc = from_markdown(
+            "# Invoices\n\n## Example request\n\n```sh\ncurl -X POST https://api.billfold.test/v3/invoices/:invoice/finalize \\\n  -d auto_advance=true\n```\n\nTo read one repository send `GET /orgs/{org}/repos/{repo}` with your token.\n\n```http\nPATCH /v3/invoices/<invoice>\n{\"memo\": \"thanks\"}\n```\n",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                (
+                    "POST /v3/invoices/{invoice}/finalize".to_owned(),
+                    Strength::Strong
+                ),
+                ("GET /orgs/{org}/repos/{repo}".to_owned(), Strength::Strong),
+                ("PATCH /v3/invoices/{invoice}".to_owned(), Strength::Strong),
+            ]
+        );
+    }
+
+    #[test]
+    fn concrete_records_are_examples_even_when_presented_as_declarations() {
+        let doc = from_html(
+            "<h3>GET /v1/parcels/prc_9Hq2LmXw4TzR8vKd</h3>\
+             <table><tr><th>Verb</th><th>Route</th></tr>\
+             <tr><td>delete</td><td>/v1/parcels/1042</td></tr>\
+             <tr><td>GET</td><td>/v1/parcels/{parcel_id}/events</td></tr></table>\
+             <h3>Endpoint</h3><pre><code>PUT /fleet/7c9e6679-7425-40de-944b-e07fc1f90ae7</code></pre>",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                (
+                    "GET /v1/parcels/prc_9Hq2LmXw4TzR8vKd".to_owned(),
+                    Strength::Weak
+                ),
+                ("DELETE /v1/parcels/1042".to_owned(), Strength::Weak),
+                (
+                    "GET /v1/parcels/{parcel_id}/events".to_owned(),
+                    Strength::Strong
+                ),
+                (
+                    "PUT /fleet/7c9e6679-7425-40de-944b-e07fc1f90ae7".to_owned(),
+                    Strength::Weak
+                ),
+            ]
+        );
+        assert!(!has_value_segment("/v2/2019-08-15/batch_jobs/_export"));
+    }
+
+    #[test]
+    fn hosts_without_a_scheme_and_value_lists() {
+        let doc = from_markdown(
+            "## Routes\n\n```\nGET localhost:8080/admin/queues\nGET <broker>:15672/api/overview\nDELETE /api/queues/{vhost},{vhost2},.../purge\n```\n",
+        );
+        let found: Vec<String> = pairs(&page(&doc, &url()))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "GET /admin/queues",
+                "GET /api/overview",
+                "DELETE /api/queues/{vhost}/purge"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_request_section_declares_its_call_and_body() {
+        let doc = from_markdown(
+            "### Rename a board\n\n#### Request\n\n```json\nPATCH /boards/current/title\n{\"title\": \"Q3 roadmap\"}\n```\n\n#### Sample request\n\n```json\nPOST /boards/current/cards\n{\"text\": \"x\"}\n```\n",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                ("PATCH /boards/current/title".to_owned(), Strength::Strong),
+                ("POST /boards/current/cards".to_owned(), Strength::Weak),
+            ]
+        );
     }
 
     #[test]

@@ -613,6 +613,7 @@ fn draft(
                 }
             }
             if confirms {
+                dropped += 1;
                 continue;
             }
             // An example made only of the site's API words (`GET _cat/indices`
@@ -635,7 +636,7 @@ fn draft(
         }
         if dropped > 0 {
             warnings.push(format!(
-                "{dropped} example requests were not taken as endpoints: the site declares its endpoints, and they name things of the examples' own"
+                "{dropped} example requests were not taken as endpoints: the site declares its endpoints, and they fill in a declared template or name things of their own"
             ));
         }
     }
@@ -734,7 +735,10 @@ fn vocabulary<'a>(paths: impl Iterator<Item = &'a str>) -> std::collections::Has
 
 /// Whether `path` has literal segments and every one is in `vocabulary`.
 fn api_words_only(path: &str, vocabulary: &std::collections::HashSet<String>) -> bool {
-    let mut literals = path.split('/').filter(|s| !s.is_empty() && !s.contains('{')).peekable();
+    let mut literals = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .peekable();
     literals.peek().is_some() && literals.all(|s| vocabulary.contains(s))
 }
 
@@ -1062,6 +1066,47 @@ mod tests {
                 .actions
                 .iter()
                 .any(|a| a.method == "DELETE")
+        );
+    }
+
+    #[test]
+    fn examples_in_the_apis_own_words_become_endpoints() {
+        // The site declares templates; its examples name either the API's own
+        // words (`GET /spaces` where `/spaces/{space}` is declared, `POST /search`
+        // beside `POST /{space}/search`) or the reader's things.
+        let page = text::from_markdown(
+            "# Spaces\n\n## Endpoints\n\n```\nGET /spaces/{space}\nPUT /{space}\nPOST /{space}/search\n```\n\n## Examples\n\n```\nGET /spaces\n```\n\n```\nPUT /search\n{}\n```\n\n```\nPUT /gardening\n{}\n```\n\n```\nGET /spaces/my-notes\n```\n\n```\nPOST /gardening/search\n{\"q\": \"tomatoes\"}\n```\n\n```\nGET /gardening/tomatoes\n```\n",
+        );
+        let facts = vec![extract::page(
+            &page,
+            &Url::parse("http://docs.test/").unwrap(),
+        )];
+        let mut warnings = Vec::new();
+        let def = draft(&facts, "Spaces", "docs.test", &mut warnings);
+        let found: Vec<(String, String, f64)> = def
+            .actions
+            .iter()
+            .map(|a| {
+                (
+                    a.method.clone(),
+                    a.path.clone(),
+                    a.metadata["confidence"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("GET".into(), "/spaces/{space}".into(), 0.95),
+                ("PUT".into(), "/{space}".into(), 0.95),
+                ("POST".into(), "/{space}/search".into(), 0.95),
+                ("GET".into(), "/spaces".into(), 0.5),
+                ("PUT".into(), "/search".into(), 0.5),
+            ]
+        );
+        assert!(
+            warnings.iter().any(|w| w.starts_with("4 example requests")),
+            "{warnings:?}"
         );
     }
 
