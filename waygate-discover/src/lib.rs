@@ -20,6 +20,7 @@ pub mod llm;
 pub mod rate;
 pub mod robots;
 pub mod text;
+pub mod wish;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -261,11 +262,14 @@ pub async fn discover(
             .unwrap_or_else(|| "no reachable page".into());
         return Err(DiscoverError::NothingFetched(why));
     }
+    // Chunks the LLM may still be asked about; the wishlist's question is one.
+    let mut llm_budget = options.llm_max_chunks;
     if let Some(model) = &options.llm {
         progress(Progress::Stage("llm"));
         let found = with_llm(
             model.as_ref(),
             &for_llm,
+            &mut llm_budget,
             options.llm_max_chunks,
             &mut warnings,
         )
@@ -352,7 +356,24 @@ pub async fn discover(
         ));
         def.defaults.rate_limit = Some(config);
     }
-    import::wish(&options.wishlist, &mut def.actions);
+    let wish_model = match &options.llm {
+        Some(model) if llm_budget > 0 => Some(model.as_ref()),
+        Some(_) if !options.wishlist.is_empty() => {
+            warnings.push(format!(
+                "the LLM's budget of {} chunks is spent: the wishlist was matched by words only",
+                options.llm_max_chunks
+            ));
+            None
+        }
+        _ => None,
+    };
+    wish::rank(
+        &options.wishlist,
+        &mut def.actions,
+        wish_model,
+        &mut warnings,
+    )
+    .await;
     if let Err(e) = waygate_core::model::check(&def) {
         // The builder only emits what check accepts; should a page defeat it, the
         // offending actions are dropped rather than the whole draft.
@@ -396,21 +417,21 @@ pub async fn discover(
 async fn with_llm(
     model: &dyn llm::LlmProvider,
     pages: &[(Url, text::Doc)],
+    budget: &mut usize,
     max_chunks: usize,
     warnings: &mut Vec<String>,
 ) -> Vec<PageFacts> {
     let mut out = Vec::new();
-    let mut budget = max_chunks;
     let mut failures = 0usize;
     for (url, doc) in pages {
-        if budget == 0 {
+        if *budget == 0 {
             warnings.push(format!(
                 "the LLM's budget of {max_chunks} chunks is spent: later pages used heuristics only"
             ));
             break;
         }
-        let parts = llm::chunks(doc, budget);
-        budget -= parts.len();
+        let parts = llm::chunks(doc, *budget);
+        *budget -= parts.len();
         let mut facts = PageFacts::default();
         for part in parts {
             match model.extract(url.as_str(), &part).await {
@@ -867,6 +888,12 @@ mod tests {
     impl llm::LlmProvider for Canned {
         fn name(&self) -> &str {
             "canned"
+        }
+        async fn ask(&self, _: &llm::Task) -> Result<Value, llm::LlmError> {
+            Err(llm::LlmError {
+                provider: "canned".into(),
+                message: "only extraction is canned".into(),
+            })
         }
         async fn extract(&self, _: &str, _: &str) -> Result<Vec<llm::LlmAction>, llm::LlmError> {
             self.0.clone()
