@@ -410,19 +410,34 @@ async fn the_tenant_limit_cancel_login_walls_and_a_crash() {
 }
 
 /// A vendor on loopback speaking Anthropic's Messages API (a tool call with
-/// one finding) or failing like an overloaded Gemini.
+/// one finding; for the wishlist, the numbered action that creates widgets) or
+/// failing like an overloaded Gemini.
 async fn llm_vendor() -> String {
     let router = axum::Router::new()
         .route(
             "/v1/messages",
             axum::routing::post(|headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| async move {
                 assert_eq!(headers["x-api-key"], "anthropic-test-key");
-                assert_eq!(body["tool_choice"]["name"], "record_endpoints");
+                let tool = body["tool_choice"]["name"].as_str().unwrap_or_default().to_owned();
+                let input = match tool.as_str() {
+                    "record_endpoints" => json!({"actions": [{"method": "POST", "path": "/widgets",
+                        "summary": "Create a widget", "parameters": [{"name": "colour", "in": "body", "required": true}]}]}),
+                    "match_wishes" => {
+                        let question = body["messages"][0]["content"].as_str().unwrap_or_default();
+                        let actions = question.split("Actions:\n").nth(1).unwrap_or_default();
+                        let number = actions
+                            .lines()
+                            .find(|l| l.contains("POST /widgets"))
+                            .and_then(|l| l.split('.').next())
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .expect("the draft's actions, numbered");
+                        json!({"matches": [{"wish": 0, "actions": [number]}]})
+                    }
+                    other => panic!("unexpected tool {other}"),
+                };
                 axum::Json(json!({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                     "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1},
-                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "record_endpoints",
-                        "input": {"actions": [{"method": "POST", "path": "/widgets", "summary": "Create a widget",
-                            "parameters": [{"name": "colour", "in": "body", "required": true}]}]}}]}))
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": input}]}))
             }),
         )
         .route(
@@ -438,7 +453,9 @@ async fn llm_vendor() -> String {
 async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
     let site = slow_site().await;
     let vendor = llm_vendor().await;
-    let body = json!({"urls": [format!("{site}/")], "mode": "specific"});
+    // "make a gadget" shares no word with "Create a widget": only a model matches it.
+    let body =
+        json!({"urls": [format!("{site}/")], "mode": "specific", "wishlist": ["make a gadget"]});
     let gw = Gateway::start(&[
         ("WAYGATE_LLM_PROVIDER", "anthropic"),
         ("WAYGATE_LLM_BASE_URL", &vendor),
@@ -455,6 +472,11 @@ async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
         .find(|a| a["method"] == "POST")
         .expect("the model's finding");
     assert_eq!(post["metadata"]["extractedBy"], "llm", "{post}");
+    assert_eq!(
+        actions[0]["method"], "POST",
+        "the wished action first: {job}"
+    );
+    assert_eq!(actions[0]["metadata"]["wished"], true, "{job}");
     assert!(
         actions
             .iter()
@@ -472,6 +494,10 @@ async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
     assert_eq!(job["status"], "succeeded", "{job}");
     let warnings = job["result"]["warnings"].to_string();
     assert!(warnings.contains("gemini: HTTP 503"), "{warnings}");
+    assert!(
+        warnings.contains("the wishlist was matched by words only: gemini: HTTP 503"),
+        "{warnings}"
+    );
     assert!(!warnings.contains("gemini-test-key"));
     assert_eq!(pairs(&job["result"]), ["GET /widgets"]);
 }
