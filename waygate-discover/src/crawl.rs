@@ -184,10 +184,7 @@ impl Fetcher {
         if let Some(page) = cached.as_ref().filter(|c| c.reusable) {
             let kind = kind_of(&page.content_type, url)
                 .ok_or_else(|| FetchError::ContentType(page.content_type.clone()))?;
-            self.report
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .reused += 1;
+            self.report.lock().unwrap_or_else(|e| e.into_inner()).reused += 1;
             return Ok(Fetched {
                 url: url.clone(),
                 kind,

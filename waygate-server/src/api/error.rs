@@ -229,6 +229,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.0.code
     }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
 }
 
 /// The gateway's HTTP status for an engine error (DESIGN.md §4).
