@@ -1061,7 +1061,8 @@ mod tests {
                 new: 0,
                 changed: 1,
                 not_modified: 1,
-                same_hash: 2
+                same_hash: 2,
+                reused: 0,
             }
         );
         // The 304 page's endpoint is still in the draft, from the cached content.
