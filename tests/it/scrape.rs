@@ -1,10 +1,14 @@
 //! Scrape jobs over the real binary: a crawl of OpenSearch pages served by
 //! docsite.py into a draft, applied as an integration; a re-scrape through the
 //! page cache with a diff; tenant isolation; the per-tenant limit, cancel,
-//! pages behind a login pasted instead, and a job interrupted by a crash.
+//! pages behind a login pasted instead, and a job interrupted by a crash
+//! resumed from the pages it had fetched.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::response::IntoResponse as _;
 use axum::routing::get;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -325,7 +329,7 @@ async fn slow_site() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_tenant_limit_cancel_login_walls_and_a_crash() {
+async fn the_tenant_limit_cancel_and_login_walls() {
     let site = slow_site().await;
     let gw = Gateway::start(&[("WAYGATE_SCRAPE_JOBS_PER_TENANT", "1")]);
     let (_, key) = gw.tenant("limited").await;
@@ -397,32 +401,47 @@ async fn the_tenant_limit_cancel_login_walls_and_a_crash() {
     assert!(found.iter().any(|p| p == "GET /widgets"), "{found:?}");
     assert_eq!(job["result"]["loginRequired"], json!([]), "{job}");
 
-    // The other tenant's job is still running when the gateway dies; after a
-    // restart it is failed, not left running.
-    gw.kill();
-    let gw = gw.restart();
-    let job = finished(&gw, &other, &theirs).await;
-    assert_eq!(job["status"], "failed", "{job}");
-    assert!(
-        job["error"].as_str().unwrap().contains("interrupted"),
-        "{job}"
-    );
+    // The other tenant's job is unaffected by all this.
+    let (_, job) = gw
+        .call(
+            Method::GET,
+            &format!("/api/v1/scrape/{theirs}"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(job["status"], "running", "{job}");
 }
 
 /// A vendor on loopback speaking Anthropic's Messages API (a tool call with
-/// one finding) or failing like an overloaded Gemini.
+/// one finding; for the wishlist, the numbered action that creates widgets) or
+/// failing like an overloaded Gemini.
 async fn llm_vendor() -> String {
     let router = axum::Router::new()
         .route(
             "/v1/messages",
             axum::routing::post(|headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| async move {
                 assert_eq!(headers["x-api-key"], "anthropic-test-key");
-                assert_eq!(body["tool_choice"]["name"], "record_endpoints");
+                let tool = body["tool_choice"]["name"].as_str().unwrap_or_default().to_owned();
+                let input = match tool.as_str() {
+                    "record_endpoints" => json!({"actions": [{"method": "POST", "path": "/widgets",
+                        "summary": "Create a widget", "parameters": [{"name": "colour", "in": "body", "required": true}]}]}),
+                    "match_wishes" => {
+                        let question = body["messages"][0]["content"].as_str().unwrap_or_default();
+                        let actions = question.split("Actions:\n").nth(1).unwrap_or_default();
+                        let number = actions
+                            .lines()
+                            .find(|l| l.contains("POST /widgets"))
+                            .and_then(|l| l.split('.').next())
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .expect("the draft's actions, numbered");
+                        json!({"matches": [{"wish": 0, "actions": [number]}]})
+                    }
+                    other => panic!("unexpected tool {other}"),
+                };
                 axum::Json(json!({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                     "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1},
-                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "record_endpoints",
-                        "input": {"actions": [{"method": "POST", "path": "/widgets", "summary": "Create a widget",
-                            "parameters": [{"name": "colour", "in": "body", "required": true}]}]}}]}))
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": input}]}))
             }),
         )
         .route(
@@ -438,7 +457,9 @@ async fn llm_vendor() -> String {
 async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
     let site = slow_site().await;
     let vendor = llm_vendor().await;
-    let body = json!({"urls": [format!("{site}/")], "mode": "specific"});
+    // "make a gadget" shares no word with "Create a widget": only a model matches it.
+    let body =
+        json!({"urls": [format!("{site}/")], "mode": "specific", "wishlist": ["make a gadget"]});
     let gw = Gateway::start(&[
         ("WAYGATE_LLM_PROVIDER", "anthropic"),
         ("WAYGATE_LLM_BASE_URL", &vendor),
@@ -455,6 +476,11 @@ async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
         .find(|a| a["method"] == "POST")
         .expect("the model's finding");
     assert_eq!(post["metadata"]["extractedBy"], "llm", "{post}");
+    assert_eq!(
+        actions[0]["method"], "POST",
+        "the wished action first: {job}"
+    );
+    assert_eq!(actions[0]["metadata"]["wished"], true, "{job}");
     assert!(
         actions
             .iter()
@@ -472,6 +498,90 @@ async fn jobs_use_the_configured_llm_and_degrade_to_heuristics() {
     assert_eq!(job["status"], "succeeded", "{job}");
     let warnings = job["result"]["warnings"].to_string();
     assert!(warnings.contains("gemini: HTTP 503"), "{warnings}");
+    assert!(
+        warnings.contains("the wishlist was matched by words only: gemini: HTTP 503"),
+        "{warnings}"
+    );
     assert!(!warnings.contains("gemini-test-key"));
     assert_eq!(pairs(&job["result"]), ["GET /widgets"]);
+}
+
+/// A site of three linked pages and a fourth whose first request hangs (the
+/// gateway is killed while it waits); it counts the requests per path.
+async fn hanging_site() -> (String, Arc<Mutex<HashMap<String, usize>>>) {
+    let served: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let count = served.clone();
+    let router = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let count = count.clone();
+        async move {
+            let path = uri.path().to_owned();
+            let seen = {
+                let mut all = count.lock().unwrap();
+                let n = all.entry(path.clone()).or_default();
+                *n += 1;
+                *n
+            };
+            let page = |body: &str| axum::response::Html(body.to_owned()).into_response();
+            match path.as_str() {
+                "/" => page(r#"<h1>Kennel API</h1><p>GET /dogs</p><a href="/a">a</a> <a href="/b">b</a> <a href="/hang">hang</a>"#),
+                "/a" => page("<h2>Adopt a dog</h2><p>POST /dogs/{dog_id}/adoptions</p>"),
+                "/b" => page("<h2>Walk a dog</h2><p>PUT /dogs/{dog_id}/walks/{walk_id}</p>"),
+                "/hang" => {
+                    if seen == 1 {
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                    }
+                    page("<h2>Feed a dog</h2><p>POST /dogs/{dog_id}/meals</p>")
+                }
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    (serve_upstream(router).await, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_interrupted_by_a_crash_resumes_from_the_pages_it_fetched() {
+    let (site, served) = hanging_site().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("kennel").await;
+    let id = start(&gw, &key, json!({"urls": [format!("{site}/")]})).await;
+    let count = |path: &str| served.lock().unwrap().get(path).copied().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count("/hang") == 0 || count("/a") == 0 || count("/b") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the crawl did not reach the pages"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The pages read are in the page cache; the gateway dies mid-crawl.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gw.kill();
+    let gw = gw.restart();
+    // Once its lease has run out, the restarted gateway takes the job over.
+    let job = finished(&gw, &key, &id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["result"];
+    let mut found = pairs(result);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "GET /dogs",
+            "POST /dogs/{dog_id}/adoptions",
+            "POST /dogs/{dog_id}/meals",
+            "PUT /dogs/{dog_id}/walks/{walk_id}",
+        ],
+        "{job}"
+    );
+    // The pages the first run had read were not asked for again.
+    assert_eq!((count("/"), count("/a"), count("/b")), (1, 1, 1));
+    assert_eq!(count("/hang"), 2);
+    assert_eq!(result["cache"]["reused"], 3, "{job}");
+    assert!(
+        result["warnings"]
+            .to_string()
+            .contains("resumed after the gateway running it stopped: 3 pages"),
+        "{job}"
+    );
 }

@@ -21,6 +21,9 @@ pub struct CachedPage {
     pub etag: Option<String>,
     /// Its `Last-Modified`, when the server sent one.
     pub last_modified: Option<String>,
+    /// The cache vouches for it without asking the server: it was fetched by the
+    /// interrupted run of the job this crawl resumes (decision 101).
+    pub reusable: bool,
 }
 
 /// Where the crawler keeps pages between crawls.
@@ -70,6 +73,8 @@ pub struct CacheReport {
     pub not_modified: usize,
     /// Pages fetched whole whose content hash was unchanged.
     pub same_hash: usize,
+    /// Pages an interrupted run of the same job had fetched, used without a request.
+    pub reused: usize,
 }
 
 /// SHA-256 of `body`, hex.

@@ -180,6 +180,18 @@ impl Fetcher {
             Some(cache) => cache.get(&key).await,
             None => None,
         };
+        // A resumed job's pages from its interrupted run are not asked for again.
+        if let Some(page) = cached.as_ref().filter(|c| c.reusable) {
+            let kind = kind_of(&page.content_type, url)
+                .ok_or_else(|| FetchError::ContentType(page.content_type.clone()))?;
+            self.report.lock().unwrap_or_else(|e| e.into_inner()).reused += 1;
+            return Ok(Fetched {
+                url: url.clone(),
+                kind,
+                body: page.body.clone(),
+                depth,
+            });
+        }
         let got = self
             .get(url, self.max_page_bytes, false, cached.as_ref())
             .await?;
@@ -207,6 +219,7 @@ impl Fetcher {
                     content_type: got.content_type.clone(),
                     etag: got.etag.clone(),
                     last_modified: got.last_modified.clone(),
+                    reusable: false,
                 })
                 .await;
         }

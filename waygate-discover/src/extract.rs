@@ -133,9 +133,11 @@ static BASIC: LazyLock<Regex> = LazyLock::new(|| {
 static OAUTH_URL: LazyLock<Regex> = LazyLock::new(|| re(r#"https?://[^\s'"<>)`]+"#));
 static DECLARATION_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(endpoints?|paths?|routes?|http\s+methods?|methods?|syntax|request\s+(?:line|url|format)|url|definition|resource\s+url)\b",
+        r"(?i)\b(endpoints?|paths?|routes?|http\s+methods?|methods?|syntax|request\s+(?:line|url|format)|url|definition|resource\s+url)\b|^\s*(?:http\s+)?request\s*$",
     )
 });
+/// A heading that is only "Request" / "HTTP request": the section shows the call.
+static REQUEST_HEADING: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^\s*(?:http\s+)?request\s*$"));
 static EXAMPLE_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(examples?|samples?|response|responses|tutorial|try|demo|output|quick\s*start|getting\s+started|step)\b",
@@ -163,6 +165,18 @@ pub fn page(doc: &Doc, url: &Url) -> PageFacts {
             .or_else(|| first_paragraph.clone());
         let mut push = |facts: &mut PageFacts, method: &str, target: &str, strength, conf| {
             if let Some(path) = endpoint_path(target, &mut facts.base_urls) {
+                // A path naming a concrete record (`/_doc/1`, `/customers/cus_4fQ…`)
+                // is an example of an endpoint, however it is presented.
+                // A target written with placeholders is a template, wherever it
+                // stands (prose, a curl command, beside a body): nobody sends
+                // `<role>` or `{id}` literally, so it declares the endpoint.
+                let (strength, conf) = if has_value_segment(&path) {
+                    (Strength::Weak, f64::min(conf, 0.4))
+                } else if has_placeholder(target) {
+                    (Strength::Strong, f64::max(conf, 0.6))
+                } else {
+                    (strength, conf)
+                };
                 facts.endpoints.push(Endpoint {
                     method: method.to_ascii_uppercase(),
                     path,
@@ -280,24 +294,25 @@ fn code_block(
         .collect();
     if !declared.is_empty() {
         let only_declarations = declared.len() == lines.len();
-        let strength =
-            if EXAMPLE_HEADING.is_match(section) && !DECLARATION_HEADING.is_match(section) {
-                Strength::Weak
-            } else if only_declarations
-                && (DECLARATION_HEADING.is_match(section)
-                    || declared.iter().any(|(_, p)| has_placeholder(p)))
-            {
-                Strength::Strong
-            } else {
-                Strength::Weak
-            };
-        let confidence = match strength {
-            Strength::Strong if DECLARATION_HEADING.is_match(section) => 0.9,
+        let heading = DECLARATION_HEADING.is_match(section);
+        // Under a heading that is only "Request" the request line may be followed
+        // by its body's format; elsewhere a body makes the block an example.
+        let block = if EXAMPLE_HEADING.is_match(section) && !heading {
+            Strength::Weak
+        } else if REQUEST_HEADING.is_match(section)
+            || only_declarations && (heading || declared.iter().any(|(_, p)| has_placeholder(p)))
+        {
+            Strength::Strong
+        } else {
+            Strength::Weak
+        };
+        let confidence = match block {
+            Strength::Strong if heading => 0.9,
             Strength::Strong => 0.7,
             Strength::Weak => 0.4,
         };
         for (method, target) in declared {
-            push(facts, &method, &target, strength, confidence);
+            push(facts, &method, &target, block, confidence);
         }
         return;
     }
@@ -372,6 +387,27 @@ fn looks_like_path(target: &str) -> bool {
         && (t.contains('/') || t.starts_with('_') || has_placeholder(t))
 }
 
+/// Whether a literal segment of `path` is a value rather than a name: all digits
+/// (`/orders/1042`), a UUID, or an opaque identifier (16 characters or more with
+/// digits, and either both letter cases or only hexadecimal: `IJAXz4QBrmVplM4J`,
+/// `cus_Nf8rFeUfNV2Hib`, `5f2b9c1e7a4d3b60`). API words are not like that.
+fn has_value_segment(path: &str) -> bool {
+    path.split(['/', ','])
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .any(|s| {
+            let digits = s.bytes().any(|b| b.is_ascii_digit());
+            let upper = s.bytes().any(|b| b.is_ascii_uppercase());
+            let lower = s.bytes().any(|b| b.is_ascii_lowercase());
+            let hex = s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+            s.bytes().all(|b| b.is_ascii_digit())
+                || (s.len() >= 16
+                    && digits
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && ((upper && lower) || (hex && (upper || lower))))
+        })
+}
+
 fn has_placeholder(path: &str) -> bool {
     path.contains('{') || path.contains('<') || path.split('/').any(|s| s.starts_with(':'))
 }
@@ -395,8 +431,24 @@ pub fn endpoint_path(target: &str, base_urls: &mut BTreeMap<String, usize>) -> O
     } else {
         format!("/{target}")
     };
+    // `localhost:9200/_search`, `<host>:8080/v1/items`: a host and port written
+    // without a scheme, not a path segment.
+    let path = match path[1..].split_once('/') {
+        Some((first, rest)) if host_and_port(first) => format!("/{rest}"),
+        _ => path,
+    };
     let path = path.split(['?', '#']).next().unwrap_or("");
     normalise_path(path)
+}
+
+/// `name:port` (the name may be a placeholder).
+fn host_and_port(segment: &str) -> bool {
+    segment.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty()
+            && !port.is_empty()
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// Placeholders in every common style → `{name}`: `{id}`, `:id`, `<id>`, `{channel.id}`,
@@ -476,7 +528,26 @@ pub fn normalise_path(path: &str) -> Option<String> {
     while out.len() > 1 && out.ends_with('/') {
         out.pop();
     }
-    Some(out)
+    Some(list_placeholders(&out))
+}
+
+/// A segment that is only placeholders joined by commas (`{index1},{index2}`,
+/// `{id},{id_2},...`) takes a list of values: it is one placeholder, the first.
+fn list_placeholders(path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            let parts: Vec<&str> = segment.split(',').collect();
+            let list = parts.len() > 1
+                && parts[0].starts_with('{')
+                && parts.iter().all(|p| {
+                    (p.starts_with('{') && p.ends_with('}') && p.matches('{').count() == 1)
+                        || p.chars().all(|c| c == '.' || c == '…')
+                });
+            if list { parts[0] } else { segment }
+        })
+        .collect();
+    segments.join("/")
 }
 
 /// A placeholder's or parameter's name in the one form both are compared in.
@@ -786,7 +857,9 @@ mod tests {
             "/channels/{channel_id}/messages"
         );
         assert_eq!(n("/a/{id}/b/{id}"), "/a/{id}/b/{id_2}");
-        assert_eq!(n("/<a>,<b>/_mapping"), "/{a},{b}/_mapping");
+        assert_eq!(n("/<a>,<b>/_mapping"), "/{a}/_mapping");
+        assert_eq!(n("/tags/{a},{b},.../items"), "/tags/{a}/items");
+        assert_eq!(n("/x/{a},b"), "/x/{a},b");
         assert_eq!(
             n("/v1/accounts/$ACCOUNT_SID/calls.json"),
             "/v1/accounts/{ACCOUNT_SID}/calls.json"
@@ -873,6 +946,97 @@ mod tests {
         );
         assert_eq!(facts.endpoints[0].name.as_deref(), Some("Delete a message"));
         assert_eq!(facts.auth.api_key_headers.get("X-API-Key"), Some(&1));
+    }
+
+    fn pairs(facts: &PageFacts) -> Vec<(String, Strength)> {
+        facts
+            .endpoints
+            .iter()
+            .map(|e| (format!("{} {}", e.method, e.path), e.strength))
+            .collect()
+    }
+
+    #[test]
+    fn templates_declare_wherever_they_stand() {
+        // Colon parameters in a curl sample beside a body, braces in prose, and a
+        // template under an "Example request" heading: none is sent literally.
+        let doc = from_markdown(
+            "# Invoices\n\n## Example request\n\n```sh\ncurl -X POST https://api.billfold.test/v3/invoices/:invoice/finalize \\\n  -d auto_advance=true\n```\n\nTo read one repository send `GET /orgs/{org}/repos/{repo}` with your token.\n\n```http\nPATCH /v3/invoices/<invoice>\n{\"memo\": \"thanks\"}\n```\n",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                (
+                    "POST /v3/invoices/{invoice}/finalize".to_owned(),
+                    Strength::Strong
+                ),
+                ("GET /orgs/{org}/repos/{repo}".to_owned(), Strength::Strong),
+                ("PATCH /v3/invoices/{invoice}".to_owned(), Strength::Strong),
+            ]
+        );
+    }
+
+    #[test]
+    fn concrete_records_are_examples_even_when_presented_as_declarations() {
+        let doc = from_html(
+            "<h3>GET /v1/parcels/prc_9Hq2LmXw4TzR8vKd</h3>\
+             <table><tr><th>Verb</th><th>Route</th></tr>\
+             <tr><td>delete</td><td>/v1/parcels/1042</td></tr>\
+             <tr><td>GET</td><td>/v1/parcels/{parcel_id}/events</td></tr></table>\
+             <h3>Endpoint</h3><pre><code>PUT /fleet/7c9e6679-7425-40de-944b-e07fc1f90ae7</code></pre>",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                (
+                    "GET /v1/parcels/prc_9Hq2LmXw4TzR8vKd".to_owned(),
+                    Strength::Weak
+                ),
+                ("DELETE /v1/parcels/1042".to_owned(), Strength::Weak),
+                (
+                    "GET /v1/parcels/{parcel_id}/events".to_owned(),
+                    Strength::Strong
+                ),
+                (
+                    "PUT /fleet/7c9e6679-7425-40de-944b-e07fc1f90ae7".to_owned(),
+                    Strength::Weak
+                ),
+            ]
+        );
+        assert!(!has_value_segment("/v2/2019-08-15/batch_jobs/_export"));
+    }
+
+    #[test]
+    fn hosts_without_a_scheme_and_value_lists() {
+        let doc = from_markdown(
+            "## Routes\n\n```\nGET localhost:8080/admin/queues\nGET <broker>:15672/api/overview\nDELETE /api/queues/{vhost},{vhost2},.../purge\n```\n",
+        );
+        let found: Vec<String> = pairs(&page(&doc, &url()))
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "GET /admin/queues",
+                "GET /api/overview",
+                "DELETE /api/queues/{vhost}/purge"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_request_section_declares_its_call_and_body() {
+        let doc = from_markdown(
+            "### Rename a board\n\n#### Request\n\n```json\nPATCH /boards/current/title\n{\"title\": \"Q3 roadmap\"}\n```\n\n#### Sample request\n\n```json\nPOST /boards/current/cards\n{\"text\": \"x\"}\n```\n",
+        );
+        assert_eq!(
+            pairs(&page(&doc, &url())),
+            [
+                ("PATCH /boards/current/title".to_owned(), Strength::Strong),
+                ("POST /boards/current/cards".to_owned(), Strength::Weak),
+            ]
+        );
     }
 
     #[test]

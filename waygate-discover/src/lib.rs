@@ -20,6 +20,7 @@ pub mod llm;
 pub mod rate;
 pub mod robots;
 pub mod text;
+pub mod wish;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -261,11 +262,14 @@ pub async fn discover(
             .unwrap_or_else(|| "no reachable page".into());
         return Err(DiscoverError::NothingFetched(why));
     }
+    // Chunks the LLM may still be asked about; the wishlist's question is one.
+    let mut llm_budget = options.llm_max_chunks;
     if let Some(model) = &options.llm {
         progress(Progress::Stage("llm"));
         let found = with_llm(
             model.as_ref(),
             &for_llm,
+            &mut llm_budget,
             options.llm_max_chunks,
             &mut warnings,
         )
@@ -352,7 +356,24 @@ pub async fn discover(
         ));
         def.defaults.rate_limit = Some(config);
     }
-    import::wish(&options.wishlist, &mut def.actions);
+    let wish_model = match &options.llm {
+        Some(model) if llm_budget > 0 => Some(model.as_ref()),
+        Some(_) if !options.wishlist.is_empty() => {
+            warnings.push(format!(
+                "the LLM's budget of {} chunks is spent: the wishlist was matched by words only",
+                options.llm_max_chunks
+            ));
+            None
+        }
+        _ => None,
+    };
+    wish::rank(
+        &options.wishlist,
+        &mut def.actions,
+        wish_model,
+        &mut warnings,
+    )
+    .await;
     if let Err(e) = waygate_core::model::check(&def) {
         // The builder only emits what check accepts; should a page defeat it, the
         // offending actions are dropped rather than the whole draft.
@@ -396,21 +417,21 @@ pub async fn discover(
 async fn with_llm(
     model: &dyn llm::LlmProvider,
     pages: &[(Url, text::Doc)],
+    budget: &mut usize,
     max_chunks: usize,
     warnings: &mut Vec<String>,
 ) -> Vec<PageFacts> {
     let mut out = Vec::new();
-    let mut budget = max_chunks;
     let mut failures = 0usize;
     for (url, doc) in pages {
-        if budget == 0 {
+        if *budget == 0 {
             warnings.push(format!(
                 "the LLM's budget of {max_chunks} chunks is spent: later pages used heuristics only"
             ));
             break;
         }
-        let parts = llm::chunks(doc, budget);
-        budget -= parts.len();
+        let parts = llm::chunks(doc, *budget);
+        *budget -= parts.len();
         let mut facts = PageFacts::default();
         for part in parts {
             match model.extract(url.as_str(), &part).await {
@@ -534,6 +555,7 @@ fn draft(
 ) -> IntegrationDef {
     let all: Vec<&Endpoint> = facts.iter().flat_map(|f| &f.endpoints).collect();
     let any_strong = all.iter().any(|e| e.strength == Strength::Strong);
+    let mut promoted: BTreeMap<(String, String), (Endpoint, usize)> = BTreeMap::new();
     // Key: (method, shape) → the best endpoint and how many times it was seen.
     let mut merged: BTreeMap<(String, String), (Endpoint, usize)> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
@@ -600,18 +622,42 @@ fn draft(
         }
     }
     if any_strong {
-        let weak = all.iter().filter(|e| e.strength == Strength::Weak).count();
-        // Examples that instantiate a declared template confirm it.
+        let vocabulary = vocabulary(merged.values().map(|(e, _)| e.path.as_str()));
+        let mut dropped = 0usize;
         for e in all.iter().filter(|e| e.strength == Strength::Weak) {
+            // Examples that instantiate a declared template confirm it.
+            let mut confirms = false;
             for ((method, _), (best, _)) in &mut merged {
-                if *method == e.method && instantiates(&best.path, &e.path) {
+                if *method == e.method && fills_in(&best.path, &e.path, &vocabulary) {
                     best.confidence = (best.confidence + 0.05).min(0.95);
+                    confirms = true;
                 }
             }
+            if confirms {
+                dropped += 1;
+                continue;
+            }
+            // An example made only of the site's API words (`GET _cat/indices`
+            // where `/_cat/indices/{index}` is declared) is an endpoint shown by
+            // example; one naming the reader's own things (`/books/_search`) is not.
+            let key = (e.method.clone(), shape(&e.path));
+            if let Some((_, seen)) = promoted.get_mut(&key) {
+                *seen += 1;
+            } else if api_words_only(&e.path, &vocabulary) {
+                let mut found = (*e).clone();
+                found.confidence = 0.5;
+                promoted.insert(key, (found, 1));
+            } else {
+                dropped += 1;
+            }
         }
-        if weak > 0 {
+        for (key, found) in promoted {
+            order.push(key.clone());
+            merged.insert(key, found);
+        }
+        if dropped > 0 {
             warnings.push(format!(
-                "{weak} example requests were not taken as endpoints: the site declares its endpoints"
+                "{dropped} example requests were not taken as endpoints: the site declares its endpoints, and they fill in a declared template or name things of their own"
             ));
         }
     }
@@ -694,6 +740,37 @@ fn draft(
         def.actions.push(a);
     }
     def
+}
+
+/// The literal segments of declared templates (paths with a placeholder): the
+/// API's own words. Concrete declarations are left out, so that an example
+/// a page presents as a declaration does not make its names API words.
+fn vocabulary<'a>(paths: impl Iterator<Item = &'a str>) -> std::collections::HashSet<String> {
+    paths
+        .filter(|p| p.contains('{'))
+        .flat_map(|p| p.split('/'))
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `path` has literal segments and every one is in `vocabulary`.
+fn api_words_only(path: &str, vocabulary: &std::collections::HashSet<String>) -> bool {
+    let mut literals = path
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .peekable();
+    literals.peek().is_some() && literals.all(|s| vocabulary.contains(s))
+}
+
+/// Whether the example `path` fills in the `template`'s placeholders with values
+/// rather than with the API's own words (`PUT _bulk` does not fill in `PUT /{index}`).
+fn fills_in(template: &str, path: &str, vocabulary: &std::collections::HashSet<String>) -> bool {
+    instantiates(template, path)
+        && template
+            .split('/')
+            .zip(path.split('/'))
+            .all(|(t, p)| !t.starts_with('{') || t == p || !vocabulary.contains(p))
 }
 
 /// Whether the concrete `path` fills in the `template`'s placeholders.
@@ -811,6 +888,12 @@ mod tests {
     impl llm::LlmProvider for Canned {
         fn name(&self) -> &str {
             "canned"
+        }
+        async fn ask(&self, _: &llm::Task) -> Result<Value, llm::LlmError> {
+            Err(llm::LlmError {
+                provider: "canned".into(),
+                message: "only extraction is canned".into(),
+            })
         }
         async fn extract(&self, _: &str, _: &str) -> Result<Vec<llm::LlmAction>, llm::LlmError> {
             self.0.clone()
@@ -978,7 +1061,8 @@ mod tests {
                 new: 0,
                 changed: 1,
                 not_modified: 1,
-                same_hash: 2
+                same_hash: 2,
+                reused: 0,
             }
         );
         // The 304 page's endpoint is still in the draft, from the cached content.
@@ -1010,6 +1094,47 @@ mod tests {
                 .actions
                 .iter()
                 .any(|a| a.method == "DELETE")
+        );
+    }
+
+    #[test]
+    fn examples_in_the_apis_own_words_become_endpoints() {
+        // The site declares templates; its examples name either the API's own
+        // words (`GET /spaces` where `/spaces/{space}` is declared, `POST /search`
+        // beside `POST /{space}/search`) or the reader's things.
+        let page = text::from_markdown(
+            "# Spaces\n\n## Endpoints\n\n```\nGET /spaces/{space}\nPUT /{space}\nPOST /{space}/search\n```\n\n## Examples\n\n```\nGET /spaces\n```\n\n```\nPUT /search\n{}\n```\n\n```\nPUT /gardening\n{}\n```\n\n```\nGET /spaces/my-notes\n```\n\n```\nPOST /gardening/search\n{\"q\": \"tomatoes\"}\n```\n\n```\nGET /gardening/tomatoes\n```\n",
+        );
+        let facts = vec![extract::page(
+            &page,
+            &Url::parse("http://docs.test/").unwrap(),
+        )];
+        let mut warnings = Vec::new();
+        let def = draft(&facts, "Spaces", "docs.test", &mut warnings);
+        let found: Vec<(String, String, f64)> = def
+            .actions
+            .iter()
+            .map(|a| {
+                (
+                    a.method.clone(),
+                    a.path.clone(),
+                    a.metadata["confidence"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("GET".into(), "/spaces/{space}".into(), 0.95),
+                ("PUT".into(), "/{space}".into(), 0.95),
+                ("POST".into(), "/{space}/search".into(), 0.95),
+                ("GET".into(), "/spaces".into(), 0.5),
+                ("PUT".into(), "/search".into(), 0.5),
+            ]
+        );
+        assert!(
+            warnings.iter().any(|w| w.starts_with("4 example requests")),
+            "{warnings:?}"
         );
     }
 

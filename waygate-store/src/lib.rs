@@ -87,7 +87,7 @@ pub use log_stats::ActionStats;
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use page_cache::CachedPage;
-pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob};
+pub use scrape_jobs::{JobOutcome, JobStatus, ScrapeJob, TakenJob};
 pub use search::{ActionPage, ActionQuery};
 pub use sessions::SessionInfo;
 pub use store::{Backend, Store};

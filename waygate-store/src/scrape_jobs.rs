@@ -6,8 +6,11 @@
 //! claims it (`queued` → `running`) with a lease it renews while it works;
 //! progress is written with each renewal. Every later write is a compare-and-set
 //! on the status and the owner, so a cancelled job stays cancelled and a job
-//! whose process died is failed by [`Store::fail_abandoned_scrape_jobs`] once
-//! its lease has run out, never resurrected by a late write.
+//! whose process died is never resurrected by a late write. Once its lease has
+//! run out, another process takes it over once
+//! ([`Store::take_over_abandoned_scrape_jobs`], decision 101); a job interrupted
+//! again, or queued by a process that died before starting it, is failed by
+//! [`Store::fail_abandoned_scrape_jobs`].
 
 use std::time::{Duration, SystemTime};
 
@@ -100,6 +103,22 @@ pub enum JobOutcome<'a> {
 
 const ACTIVE: &str = "('queued', 'running')";
 
+/// Runs a job gets at most: the first, and one resumed after an interruption.
+const RUNS: i64 = 2;
+
+/// A running job whose process stopped, now taken over by another.
+#[derive(Debug, Clone)]
+pub struct TakenJob {
+    /// Its tenant.
+    pub tenant: String,
+    /// Its id.
+    pub id: String,
+    /// The request it was started with.
+    pub request: Value,
+    /// When it was created: pages cached since then were fetched for it.
+    pub created_at: SystemTime,
+}
+
 fn parse_json(text: &str, column: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
         Error::new(
@@ -132,7 +151,7 @@ impl Store {
             &format!(
                 "INSERT INTO jobs (id, tenant_id, kind, status, payload, progress, attempts, max_attempts,
                    run_at, created_at, updated_at)
-                 SELECT $1, $2, 'scrape', 'queued', $3, $4, 0, 1, $5, $5, $5
+                 SELECT $1, $2, 'scrape', 'queued', $3, $4, 0, {RUNS}, $5, $5, $5
                  WHERE (SELECT COUNT(*) FROM jobs
                         WHERE tenant_id = $2 AND kind = 'scrape' AND status IN {ACTIVE}) < $6"
             ),
@@ -307,9 +326,63 @@ impl Store {
         self.scrape_job(tenant, id).await
     }
 
-    /// Fails every job whose process is gone (decision 72): running jobs whose
-    /// lease ran out, and queued jobs nobody claimed within `grace` (the
-    /// process that accepted them stopped first). Returns how many.
+    /// Takes over, for `owner` with a lease of `lease`, running jobs whose lease
+    /// ran out and that have a run left (decision 101); each is a compare-and-set,
+    /// so of several processes sweeping at once one takes a job. At most `limit`.
+    ///
+    /// # Errors
+    /// `Unavailable` on database failure or an unreadable row.
+    pub async fn take_over_abandoned_scrape_jobs(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<TakenJob>> {
+        let now = now_ms();
+        let rows = db::all(
+            self.db(),
+            "finding abandoned scrape jobs",
+            "SELECT id, tenant_id, payload, created_at FROM jobs
+             WHERE kind = 'scrape' AND status = 'running' AND locked_until < $1
+               AND attempts < max_attempts
+             ORDER BY created_at LIMIT $2",
+            vec![now.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+        )
+        .await?;
+        let mut taken = Vec::new();
+        for row in rows {
+            let id: String = get(&row, "id")?;
+            let n = db::exec(
+                self.db(),
+                "taking over a scrape job",
+                "UPDATE jobs SET locked_by = $2, locked_until = $3, attempts = attempts + 1,
+                   updated_at = $4
+                 WHERE id = $1 AND kind = 'scrape' AND status = 'running' AND locked_until < $4
+                   AND attempts < max_attempts",
+                vec![
+                    id.as_str().into(),
+                    owner.into(),
+                    now.saturating_add(duration_ms(lease)).into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+            if n == 1 {
+                taken.push(TakenJob {
+                    tenant: get(&row, "tenant_id")?,
+                    id,
+                    request: parse_json(&get::<String>(&row, "payload")?, "request")?,
+                    created_at: from_ms(get(&row, "created_at")?),
+                });
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Fails every job whose process is gone and that is not taken over
+    /// (decision 72): running jobs whose lease ran out after their last run,
+    /// and queued jobs nobody claimed within `grace` (the process that accepted
+    /// them stopped first). Returns how many.
     ///
     /// # Errors
     /// `Unavailable` on database failure.
@@ -319,10 +392,12 @@ impl Store {
             self.db(),
             "failing abandoned scrape jobs",
             "UPDATE jobs SET status = 'failed',
-               last_error = 'interrupted: the gateway running it stopped; start it again',
+               last_error = CASE WHEN status = 'running'
+                 THEN 'interrupted: the gateway running it stopped, and again after it was resumed; start it again'
+                 ELSE 'interrupted: the gateway that accepted it stopped before starting it; start it again' END,
                locked_by = NULL, locked_until = NULL, updated_at = $1
              WHERE kind = 'scrape' AND (
-               (status = 'running' AND locked_until < $1)
+               (status = 'running' AND locked_until < $1 AND attempts >= max_attempts)
                OR (status = 'queued' AND created_at < $2))",
             vec![now.into(), now.saturating_sub(duration_ms(grace)).into()],
         )

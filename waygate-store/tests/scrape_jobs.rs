@@ -111,8 +111,8 @@ async fn jobs_move_by_compare_and_set(db: &TestDb) {
         JobStatus::Cancelled
     );
 
-    // A runner whose lease ran out (its process died) is failed by the sweep;
-    // one with a live lease is not.
+    // A runner whose lease ran out (its process died) is taken over once, by
+    // one of the processes sweeping; one with a live lease is not.
     assert!(
         s.claim_scrape_job("a", "j3", "dead", Duration::ZERO)
             .await
@@ -120,12 +120,45 @@ async fn jobs_move_by_compare_and_set(db: &TestDb) {
     );
     assert!(s.claim_scrape_job("b", "k1", "alive", LEASE).await.unwrap());
     tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(s.fail_abandoned_scrape_jobs(LEASE).await.unwrap(), 0);
+    let (first, second) = tokio::join!(
+        s.take_over_abandoned_scrape_jobs("heir", Duration::ZERO, 10),
+        s.take_over_abandoned_scrape_jobs("rival", Duration::ZERO, 10),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.len() + second.len(), 1, "{first:?} {second:?}");
+    let taken = first.iter().chain(&second).next().unwrap();
+    let heir = if first.is_empty() { "rival" } else { "heir" };
+    assert_eq!((taken.tenant.as_str(), taken.id.as_str()), ("a", "j3"));
+    assert_eq!(taken.request, request);
+    // The dead runner's late writes are refused; the heir's are taken.
+    assert!(
+        !s.renew_scrape_job("a", "j3", "dead", LEASE, &step)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.renew_scrape_job("a", "j3", heir, Duration::ZERO, &step)
+            .await
+            .unwrap()
+    );
+    // Interrupted again (the heir's lease ran out too): no third run, failed.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(
+        s.take_over_abandoned_scrape_jobs("third", LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.fail_abandoned_scrape_jobs(LEASE).await.unwrap(), 1);
     let failed = s.scrape_job("a", "j3").await.unwrap().unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
-    assert!(failed.error.unwrap().contains("interrupted"));
     assert!(
-        !s.finish_scrape_job("a", "j3", "dead", JobOutcome::Succeeded(&result), &step)
+        failed.error.unwrap().contains("again after it was resumed"),
+        "interrupted twice"
+    );
+    assert!(
+        !s.finish_scrape_job("a", "j3", heir, JobOutcome::Succeeded(&result), &step)
             .await
             .unwrap()
     );

@@ -393,12 +393,36 @@ fn not_openapi(url: &Url, message: String) -> ImportError {
 
 /// Ranks wished actions first (in wishlist order), flags them, returns their slugs.
 pub fn wish(wishlist: &[String], actions: &mut Vec<crate::model::ActionDef>) -> Vec<String> {
-    let mut picked: Vec<usize> = Vec::new();
-    for index in wishlist::rank(wishlist, actions).into_iter().flatten() {
-        if !picked.contains(&index) {
-            picked.push(index);
+    let picked: Vec<usize> = wish_matches(wishlist, actions)
+        .into_iter()
+        .flatten()
+        .collect();
+    put_wished_first(&picked, actions)
+}
+
+/// The lexical match for each wishlist phrase: the index of the action that fits
+/// it best, if any does.
+pub fn wish_matches(
+    wishlist: &[String],
+    actions: &[crate::model::ActionDef],
+) -> Vec<Option<usize>> {
+    wishlist::rank(wishlist, actions)
+}
+
+/// Moves the actions at `picked` (indexes into `actions`, in the order wanted;
+/// repeats and indexes out of range are ignored) first, flags them
+/// `metadata.wished`, and returns their slugs.
+pub fn put_wished_first(
+    picked: &[usize],
+    actions: &mut Vec<crate::model::ActionDef>,
+) -> Vec<String> {
+    let mut unique: Vec<usize> = Vec::with_capacity(picked.len());
+    for &index in picked {
+        if index < actions.len() && !unique.contains(&index) {
+            unique.push(index);
         }
     }
+    let picked = unique;
     let mut wished_actions = Vec::with_capacity(picked.len());
     let mut rest = Vec::with_capacity(actions.len());
     let mut slots: Vec<Option<crate::model::ActionDef>> = actions.drain(..).map(Some).collect();

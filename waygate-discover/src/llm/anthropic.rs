@@ -4,19 +4,14 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
-};
+use super::{LlmError, LlmProvider, Target, Task, fail, post};
 
 const NAME: &str = "anthropic";
 
 /// The Messages API version sent.
 const API_VERSION: &str = "2023-06-01";
 
-/// The tool the model must call with its findings.
-const TOOL: &str = "record_endpoints";
-
-/// Output tokens per chunk at most: room for the schema's 20 actions.
+/// Output tokens per answer at most: room for the extraction schema's 20 actions.
 const MAX_TOKENS: u32 = 4096;
 
 /// Anthropic's Messages API with a tool for structured output.
@@ -47,19 +42,19 @@ impl LlmProvider for Anthropic {
         NAME
     }
 
-    async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
+    async fn ask(&self, task: &Task) -> Result<Value, LlmError> {
         let body = json!({
             "model": self.target.model,
             "max_tokens": MAX_TOKENS,
             "temperature": 0,
-            "system": PROMPT,
-            "messages": [{"role": "user", "content": user_text(url, text)}],
+            "system": task.instructions,
+            "messages": [{"role": "user", "content": task.user}],
             "tools": [{
-                "name": TOOL,
-                "description": "Records the HTTP endpoints the documentation declares.",
-                "input_schema": output_schema(),
+                "name": task.name,
+                "description": task.purpose,
+                "input_schema": task.schema,
             }],
-            "tool_choice": {"type": "tool", "name": TOOL},
+            "tool_choice": {"type": "tool", "name": task.name},
         });
         let request = self
             .target
@@ -80,12 +75,12 @@ impl LlmProvider for Anthropic {
             .and_then(|blocks| {
                 blocks.iter().find(|b| {
                     b.get("type").and_then(Value::as_str) == Some("tool_use")
-                        && b.get("name").and_then(Value::as_str) == Some(TOOL)
+                        && b.get("name").and_then(Value::as_str) == Some(task.name)
                 })
             })
             .and_then(|b| b.get("input"))
-            .ok_or_else(|| fail(NAME, format!("the answer has no {TOOL} tool call")))?;
-        answer(NAME, input.clone())
+            .ok_or_else(|| fail(NAME, format!("the answer has no {} tool call", task.name)))?;
+        Ok(input.clone())
     }
 }
 
@@ -94,6 +89,7 @@ mod tests {
     use axum::http::StatusCode;
 
     use super::super::testing::{only, vendor};
+    use super::super::{EXTRACT_TOOL as TOOL, PROMPT, output_schema};
     use super::*;
 
     fn provider(base: &str) -> Anthropic {

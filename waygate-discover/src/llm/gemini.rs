@@ -5,9 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
-};
+use super::{LlmError, LlmProvider, Target, Task, fail, post};
 
 const NAME: &str = "gemini";
 
@@ -83,14 +81,14 @@ impl LlmProvider for Gemini {
         NAME
     }
 
-    async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
+    async fn ask(&self, task: &Task) -> Result<Value, LlmError> {
         let body = json!({
-            "systemInstruction": {"parts": [{"text": PROMPT}]},
-            "contents": [{"role": "user", "parts": [{"text": user_text(url, text)}]}],
+            "systemInstruction": {"parts": [{"text": task.instructions}]},
+            "contents": [{"role": "user", "parts": [{"text": task.user}]}],
             "generationConfig": {
                 "temperature": 0,
                 "responseMimeType": "application/json",
-                "responseSchema": response_schema(&output_schema()),
+                "responseSchema": response_schema(&task.schema),
             }
         });
         let request = self
@@ -126,9 +124,8 @@ impl LlmProvider for Gemini {
                     .collect()
             })
             .unwrap_or_default();
-        let output = serde_json::from_str(&text)
-            .map_err(|e| fail(NAME, format!("the model's answer is not JSON: {e}")))?;
-        answer(NAME, output)
+        serde_json::from_str(&text)
+            .map_err(|e| fail(NAME, format!("the model's answer is not JSON: {e}")))
     }
 }
 
@@ -136,6 +133,7 @@ impl LlmProvider for Gemini {
 mod tests {
     use axum::http::StatusCode;
 
+    use super::super::PROMPT;
     use super::super::testing::{only, vendor};
     use super::*;
 

@@ -28,7 +28,7 @@ mod anthropic;
 mod gemini;
 mod openai;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use anthropic::Anthropic;
 pub use gemini::Gemini;
@@ -80,17 +80,55 @@ pub struct LlmError {
     pub message: String,
 }
 
-/// A model that extracts actions from documentation text.
+/// One structured question to a model: instructions, the user's text, and the
+/// JSON Schema the answer must follow. Each provider sends it in its vendor's
+/// structured-output form.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The schema's name (OpenAI's `json_schema.name`, Anthropic's tool name).
+    pub name: &'static str,
+    /// What answering records (Anthropic's tool description).
+    pub purpose: &'static str,
+    /// The system prompt.
+    pub instructions: &'static str,
+    /// The user message.
+    pub user: String,
+    /// The JSON Schema of the answer; bounded everywhere.
+    pub schema: Value,
+}
+
+/// The schema name (and Anthropic tool) of extraction.
+pub const EXTRACT_TOOL: &str = "record_endpoints";
+
+/// A model that answers structured questions about documentation.
 #[async_trait::async_trait]
 pub trait LlmProvider: Send + Sync {
     /// A short name for messages (`openai-compatible`).
     fn name(&self) -> &str;
+
+    /// The model's answer to `task`: JSON that should follow `task.schema`
+    /// (callers check it).
+    ///
+    /// # Errors
+    /// [`LlmError`] for transport failures, error statuses, refusals and answers
+    /// that are not JSON.
+    async fn ask(&self, task: &Task) -> Result<Value, LlmError>;
+
     /// The actions documented in `text` (one chunk of the page at `url`).
     ///
     /// # Errors
-    /// [`LlmError`] for transport failures, error statuses and answers that are not
-    /// JSON of [`output_schema`]'s shape.
-    async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError>;
+    /// As [`LlmProvider::ask`], and for answers that are not JSON of
+    /// [`output_schema`]'s shape.
+    async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
+        let task = Task {
+            name: EXTRACT_TOOL,
+            purpose: "Records the HTTP endpoints the documentation declares.",
+            instructions: PROMPT,
+            user: user_text(url, text),
+            schema: output_schema(),
+        };
+        answer(self.name(), self.ask(&task).await?)
+    }
 }
 
 /// The JSON Schema the model's answer must follow; bounded everywhere.
@@ -155,7 +193,8 @@ fn user_text(url: &str, text: &str) -> String {
     format!("Page: {url}\n\n{text}")
 }
 
-fn fail(provider: &str, message: impl Into<String>) -> LlmError {
+/// An error of `provider` saying `message`.
+pub(crate) fn fail(provider: &str, message: impl Into<String>) -> LlmError {
     LlmError {
         provider: provider.to_owned(),
         message: message.into(),

@@ -3,9 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{
-    LlmAction, LlmError, LlmProvider, PROMPT, Target, answer, fail, output_schema, post, user_text,
-};
+use super::{LlmError, LlmProvider, Target, Task, fail, post};
 
 const NAME: &str = "openai-compatible";
 
@@ -38,16 +36,16 @@ impl LlmProvider for OpenAiCompatible {
         NAME
     }
 
-    async fn extract(&self, url: &str, text: &str) -> Result<Vec<LlmAction>, LlmError> {
+    async fn ask(&self, task: &Task) -> Result<Value, LlmError> {
         let body = json!({
             "model": self.target.model,
             "temperature": 0,
             "messages": [
-                {"role": "system", "content": PROMPT},
-                {"role": "user", "content": user_text(url, text)}
+                {"role": "system", "content": task.instructions},
+                {"role": "user", "content": task.user}
             ],
             "response_format": {"type": "json_schema", "json_schema": {
-                "name": "endpoints", "strict": true, "schema": output_schema()
+                "name": task.name, "strict": true, "schema": task.schema
             }}
         });
         let mut request = self
@@ -63,9 +61,8 @@ impl LlmProvider for OpenAiCompatible {
             .pointer("/choices/0/message/content")
             .and_then(Value::as_str)
             .ok_or_else(|| fail(NAME, "the answer has no choices[0].message.content"))?;
-        let output = serde_json::from_str(content)
-            .map_err(|e| fail(NAME, format!("the model's answer is not JSON: {e}")))?;
-        answer(NAME, output)
+        serde_json::from_str(content)
+            .map_err(|e| fail(NAME, format!("the model's answer is not JSON: {e}")))
     }
 }
 
@@ -73,6 +70,7 @@ impl LlmProvider for OpenAiCompatible {
 mod tests {
     use axum::http::StatusCode;
 
+    use super::super::output_schema;
     use super::super::testing::{only, vendor};
     use super::*;
 

@@ -9,11 +9,11 @@ use axum::routing::post;
 use serde_json::Value;
 
 /// What the fake vendor received: headers and body per request.
-pub(super) type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
 
 /// Serves `route` on 127.0.0.1, answering `status` and `answer`; returns the
 /// base URL (`http://addr`) and what it receives.
-pub(super) async fn vendor(route: &str, status: StatusCode, answer: Value) -> (String, Seen) {
+pub(crate) async fn vendor(route: &str, status: StatusCode, answer: Value) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let app = axum::Router::new().route(
@@ -34,7 +34,7 @@ pub(super) async fn vendor(route: &str, status: StatusCode, answer: Value) -> (S
 }
 
 /// The one request the vendor received.
-pub(super) fn only(seen: &Seen) -> (HeaderMap, Value) {
+pub(crate) fn only(seen: &Seen) -> (HeaderMap, Value) {
     let mut all = seen.lock().unwrap();
     assert_eq!(all.len(), 1, "one request expected");
     all.pop().unwrap()

@@ -220,7 +220,8 @@ impl ApiError {
         self
     }
 
-    /// The message for people (the dashboard shows it on its pages).
+    /// The message for people (the dashboard shows it on its pages, scrape
+    /// jobs keep it).
     pub fn message(&self) -> &str {
         &self.0.message
     }

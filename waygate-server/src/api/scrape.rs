@@ -172,6 +172,17 @@ pub struct ApplyRequest {
     pub overrides: Option<serde_json::Map<String, Value>>,
 }
 
+/// What a stored job's request runs, checked again as when it was accepted
+/// (a job taken over after an interruption runs from its stored request).
+///
+/// # Errors
+/// Why the stored request is no longer acceptable.
+pub(crate) fn stored_spec(app: &AppState, request: &Value) -> Result<ScrapeSpec, String> {
+    let request: ScrapeRequest = serde_json::from_value(request.clone())
+        .map_err(|e| format!("the stored scrape request is not valid: {e}"))?;
+    spec(app, request).map_err(|e| e.message().to_owned())
+}
+
 /// Checks a request and turns it into what the job runs.
 fn spec(app: &AppState, request: ScrapeRequest) -> ApiResult<ScrapeSpec> {
     if request.urls.is_empty() && request.pages.is_empty() {

@@ -145,7 +145,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         );
     }
     spawn_token_sweep(&state);
-    crate::jobs::scrape::sweep_abandoned(state.store.clone());
+    crate::jobs::scrape::sweep_abandoned(state.clone());
     if let Some(listener) = metrics_listener {
         crate::http::spawn_metrics(listener, state.clone())?;
     }

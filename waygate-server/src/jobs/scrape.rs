@@ -5,11 +5,13 @@
 //!
 //! Cancelling is a status change in the store: the runner learns of it at its
 //! next heartbeat (whatever replica it runs on) and drops the crawl. A runner
-//! whose process dies stops renewing its lease; [`sweep_abandoned`] then fails
-//! the job.
+//! whose process dies stops renewing its lease; [`sweep_abandoned`] then takes
+//! the job over and runs it again from its stored request, reusing the pages
+//! the interrupted run cached without asking for them again (decision 101); a
+//! job interrupted a second time is failed.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use url::Url;
@@ -18,7 +20,7 @@ use waygate_core::storage::IntegrationStore as _;
 use waygate_discover::cache::{CachedPage, PageCache};
 use waygate_discover::llm::LlmProvider;
 use waygate_discover::{DiscoverOptions, Discovery, Mode, Pasted, Progress, diff, discover};
-use waygate_store::{JobOutcome, Store};
+use waygate_store::{JobOutcome, Store, TakenJob};
 
 use crate::app::{AppState, causes};
 
@@ -97,8 +99,47 @@ impl ScrapeJobs {
     pub fn start(&self, app: &AppState, tenant: String, id: String, spec: ScrapeSpec) {
         let app = app.clone();
         self.runtime.spawn(async move {
-            if let Err(e) = run(&app, &tenant, &id, spec).await {
+            let outcome = match app
+                .store
+                .claim_scrape_job(&tenant, &id, &app.scrapes.owner, LEASE)
+                .await
+            {
+                Ok(true) => run(&app, &tenant, &id, spec, None).await,
+                Ok(false) => Ok(()), // cancelled before it started
+                Err(e) => Err(e),
+            };
+            if let Err(e) = outcome {
                 tracing::warn!(job = %id, error = %causes(&e), "a scrape job's state could not be written");
+            }
+        });
+    }
+
+    /// Runs a job this process has taken over after its runner stopped.
+    fn resume(&self, app: &AppState, job: TakenJob) {
+        let app = app.clone();
+        self.runtime.spawn(async move {
+            let TakenJob {
+                tenant,
+                id,
+                request,
+                created_at,
+            } = job;
+            let outcome = match crate::api::scrape::stored_spec(&app, &request) {
+                Ok(spec) => run(&app, &tenant, &id, spec, Some(created_at)).await,
+                Err(error) => app
+                    .store
+                    .finish_scrape_job(
+                        &tenant,
+                        &id,
+                        &app.scrapes.owner,
+                        JobOutcome::Failed(&format!("interrupted, and not resumed: {error}")),
+                        &Step::default().to_json(),
+                    )
+                    .await
+                    .map(drop),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(job = %id, error = %causes(&e), "a resumed scrape job's state could not be written");
             }
         });
     }
@@ -128,20 +169,17 @@ pub fn queued_progress(pages_total: usize) -> Value {
     .to_json()
 }
 
+/// Runs a job this process holds the lease of. `resumed_from` is set when an
+/// interrupted run is taken over: pages cached since then are reused.
 async fn run(
     app: &AppState,
     tenant: &str,
     id: &str,
     spec: ScrapeSpec,
+    resumed_from: Option<SystemTime>,
 ) -> Result<(), waygate_store::Error> {
     let jobs = &app.scrapes;
     let store = &app.store;
-    if !store
-        .claim_scrape_job(tenant, id, &jobs.owner, LEASE)
-        .await?
-    {
-        return Ok(()); // cancelled before it started
-    }
     let step = Arc::new(Mutex::new(Step {
         stage: "crawling",
         pages_fetched: 0,
@@ -174,6 +212,7 @@ async fn run(
     options.cache = Some(Arc::new(TenantPages {
         store: store.clone(),
         tenant: tenant.to_owned(),
+        reuse_since: resumed_from,
     }));
     let discovery = discover(&options, &report);
     tokio::pin!(discovery);
@@ -197,7 +236,13 @@ async fn run(
     let mut last = now();
     last.stage = "done";
     match outcome {
-        Ok(found) => {
+        Ok(mut found) => {
+            if resumed_from.is_some() {
+                found.warnings.push(format!(
+                    "resumed after the gateway running it stopped: {} pages fetched before were reused",
+                    found.cache.reused
+                ));
+            }
             let result = result(app, tenant, &spec, found).await;
             store
                 .finish_scrape_job(
@@ -264,6 +309,7 @@ async fn result(app: &AppState, tenant: &str, spec: &ScrapeSpec, found: Discover
             "changed": cache.changed,
             "notModified": cache.not_modified,
             "sameHash": cache.same_hash,
+            "reused": cache.reused,
         },
         "rateLimits": {
             "statements": rate.statements.iter().map(|s| json!({
@@ -308,13 +354,30 @@ fn compact_len<T: serde::Serialize>(value: &T) -> usize {
     serde_json::to_string(value).map_or(usize::MAX, |t| t.len())
 }
 
-/// Fails jobs whose process is gone, now and every [`SWEEP`]; purges jobs
+/// Jobs one sweep takes over at most.
+const TAKE_OVER_PER_SWEEP: u64 = 4;
+
+/// Now and every [`SWEEP`]: takes over jobs whose process is gone and runs them
+/// again (once), fails those interrupted twice or never started, and purges jobs
 /// finished more than [`KEEP_FINISHED`] ago.
-pub fn sweep_abandoned(store: Store) {
+pub fn sweep_abandoned(app: AppState) {
     tokio::spawn(async move {
+        let store = app.store.clone();
         let mut tick = tokio::time::interval(SWEEP);
         loop {
             tick.tick().await;
+            match store
+                .take_over_abandoned_scrape_jobs(&app.scrapes.owner, LEASE, TAKE_OVER_PER_SWEEP)
+                .await
+            {
+                Ok(taken) => {
+                    for job in taken {
+                        tracing::info!(job = %job.id, "resuming a scrape job whose gateway stopped");
+                        app.scrapes.resume(&app, job);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %causes(&e), "taking over scrape jobs failed"),
+            }
             match store.fail_abandoned_scrape_jobs(LEASE).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(jobs = n, "failed scrape jobs whose gateway stopped"),
@@ -332,6 +395,8 @@ pub fn sweep_abandoned(store: Store) {
 struct TenantPages {
     store: Store,
     tenant: String,
+    /// A resumed job's creation: pages cached since are vouched reusable.
+    reuse_since: Option<SystemTime>,
 }
 
 #[async_trait::async_trait]
@@ -345,6 +410,7 @@ impl PageCache for TenantPages {
                 content_type: p.content_type,
                 etag: p.etag,
                 last_modified: p.last_modified,
+                reusable: self.reuse_since.is_some_and(|since| p.fetched_at >= since),
             }),
             Err(e) => {
                 tracing::warn!(error = %causes(&e), "reading the page cache failed");
