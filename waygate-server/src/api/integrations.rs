@@ -421,8 +421,20 @@ pub async fn import_openapi(
         warnings,
         suggested_tags,
     } = import_document(&app, body).await?;
+    store_imported(&app, &tenant, def, warnings, suggested_tags).await
+}
+
+/// Stores an imported or reviewed definition as a new integration: the 201
+/// answer of import and of scrape-apply.
+pub(super) async fn store_imported(
+    app: &AppState,
+    tenant: &str,
+    def: IntegrationDef,
+    warnings: Vec<String>,
+    suggested_tags: Vec<String>,
+) -> ApiResult<(StatusCode, Json<ImportResponse>)> {
     let action_count = def.actions.len();
-    let integration = create(&app, &tenant, def).await?;
+    let integration = create(app, tenant, def).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportResponse {

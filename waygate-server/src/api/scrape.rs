@@ -16,7 +16,7 @@ use waygate_store::{JobStatus, ScrapeJob};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult, store_error};
-use super::integrations::{ImportResponse, checked, create};
+use super::integrations::{ImportResponse, checked, store_imported};
 use crate::app::AppState;
 use crate::jobs::scrape::{HEARTBEAT, ScrapeSpec, queued_progress};
 use crate::ops::time::rfc3339;
@@ -405,17 +405,7 @@ pub async fn apply(
             Ok::<_, ApiError>((def, suggested))
         })
         .await??;
-    let action_count = def.actions.len();
-    let integration = create(&app, &tenant, def).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ImportResponse {
-            integration,
-            action_count,
-            warnings,
-            suggested_tags,
-        }),
-    ))
+    store_imported(&app, &tenant, def, warnings, suggested_tags).await
 }
 
 /// The draft with the caller's slug, selection and overrides, checked.
