@@ -456,3 +456,98 @@ async fn settings_are_saved_through_the_apis_checks() {
         .await;
     assert_eq!(read["status"], "disabled");
 }
+
+#[tokio::test]
+async fn the_connection_form_offers_each_auth_scheme_and_stores_the_chosen_one() {
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("schemes").await;
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        json!({"slug": "two", "name": "Two Ways", "baseUrl": "http://127.0.0.1:9",
+               "auth": {"type": "bearer"},
+               "authSchemes": {"token": {"type": "api_key", "in": "header", "name": "X-Token"}},
+               "actions": [{"slug": "ping", "method": "GET", "path": "/ping"}]}),
+    )
+    .await;
+    let s = sign_in(&gw, &key).await;
+
+    let form = get(&gw, "/integrations/two/connections/new", &s.cookie).await;
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="authScheme" value="default""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="token""#), "the bearer form: {html}");
+    assert!(html.contains("connections/new?scheme=token"), "{html}");
+
+    let form = get(
+        &gw,
+        "/integrations/two/connections/new?scheme=token",
+        &s.cookie,
+    )
+    .await;
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="authScheme" value="token""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="key""#) && html.contains("header X-Token"),
+        "{html}"
+    );
+
+    let saved = post(
+        &gw,
+        "/integrations/two/connections",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("name", "tok"),
+            ("authScheme", "token"),
+            ("type", "api_key"),
+            ("key", "k-1"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (status, list) = gw
+        .call(
+            Method::GET,
+            "/api/v1/integrations/two/connections",
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tok = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "tok")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(tok["authScheme"], "token", "{tok}");
+
+    // A credential that does not suit the chosen scheme is refused on the same form.
+    let refused = post(
+        &gw,
+        "/integrations/two/connections",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("name", "bad"),
+            ("authScheme", "token"),
+            ("type", "basic"),
+            ("username", "u"),
+            ("password", "p"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="authScheme" value="token""#),
+        "{html}"
+    );
+    assert!(html.contains("inline-error"), "{html}");
+}

@@ -156,10 +156,18 @@ fn an_unknown_scheme_or_a_credential_that_fits_none_fails_at_build() {
         username: "u".into(),
         password: "p".to_owned().into(),
     };
-    let e = build(Connection::new("y", basic));
+    let e = build(Connection::new("y", basic.clone()));
     assert!(
         e.to_string()
             .contains("a basic credential fits none of the integration's auth schemes"),
+        "{e}"
+    );
+    // A named scheme must suit the credential, not only exist.
+    let e = build(Connection::new("z", basic).with_auth_scheme("PersonalAccessToken"));
+    assert!(
+        e.to_string().contains(
+            "a basic credential does not suit the auth scheme 'PersonalAccessToken' (api_key)"
+        ),
         "{e}"
     );
     // Naming the token scheme for an API key is the same as letting it be chosen.

@@ -64,6 +64,16 @@ pub fn fits<'d>(
     credential: &Credential,
 ) -> Result<(&'d str, &'d AuthSpec), Error> {
     let (name, auth) = auth_scheme(def, named, credential)?;
+    // A scheme the connection names is a promise about its credential: a
+    // basic login on an API-key scheme would be sent in a way the API never
+    // documented, so it is refused here rather than at the upstream.
+    if named.is_some() && !suits(auth, credential) {
+        return Err(Error::config(format!(
+            "a {} credential does not suit the auth scheme '{name}' ({})",
+            credential.kind(),
+            auth.kind()
+        )));
+    }
     fits_scheme(auth, credential)?;
     for p in def
         .actions

@@ -16,7 +16,7 @@ use crate::api::connections::{self, ConnectionView, CreateConnection, Disconnect
 use crate::api::error::ApiError;
 use crate::api::integrations::{self, HealthView, IntegrationDetail, UpdateIntegration};
 use crate::app::AppState;
-use waygate_core::model::Defaults;
+use waygate_core::model::{DEFAULT_AUTH_SCHEME, Defaults};
 
 /// An action in the browser.
 pub struct ActionRow {
@@ -195,13 +195,26 @@ pub struct ConnectionPage {
     auth_type: String,
     /// For an API key: where it goes (`header X-Api-Key`).
     key_place: String,
+    /// The scheme the form is for (decision 86): `default` or a name of the
+    /// integration's `authSchemes`.
+    scheme: String,
+    /// Every scheme with its type, when the integration has more than one.
+    schemes: Vec<(String, String)>,
     error: Option<String>,
+}
+
+/// `?scheme=`: which of the integration's auth schemes the form is for.
+#[derive(Debug, Default, Deserialize)]
+pub struct SchemeChoice {
+    #[serde(default)]
+    scheme: Option<String>,
 }
 
 async fn connection_page(
     app: &AppState,
     session: &Session,
     slug: String,
+    scheme: Option<String>,
     error: Option<String>,
 ) -> PageResult<ConnectionPage> {
     let detail = integrations::get(
@@ -211,28 +224,52 @@ async fn connection_page(
     )
     .await?
     .0;
-    let key_place = match (detail.auth.get("in"), detail.auth.get("name")) {
+    let others = detail
+        .auth_schemes
+        .as_ref()
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let scheme = scheme
+        .filter(|s| others.contains_key(s))
+        .unwrap_or_else(|| DEFAULT_AUTH_SCHEME.to_owned());
+    let auth = others.get(&scheme).unwrap_or(&detail.auth);
+    let key_place = match (auth.get("in"), auth.get("name")) {
         (Some(Value::String(place)), Some(Value::String(name))) => format!("{place} {name}"),
         _ => String::new(),
     };
+    let schemes = if others.is_empty() {
+        Vec::new()
+    } else {
+        std::iter::once((DEFAULT_AUTH_SCHEME.to_owned(), auth_type(&detail.auth)))
+            .chain(
+                others
+                    .iter()
+                    .map(|(name, spec)| (name.clone(), auth_type(spec))),
+            )
+            .collect()
+    };
     Ok(ConnectionPage {
         chrome: session.chrome("integrations"),
-        auth_type: auth_type(&detail.auth),
+        auth_type: auth_type(auth),
         slug: detail.summary.slug,
         name: detail.summary.name,
         base_url: detail.base_url,
         key_place,
+        scheme,
+        schemes,
         error,
     })
 }
 
-/// `GET /integrations/{slug}/connections/new`.
+/// `GET /integrations/{slug}/connections/new[?scheme=NAME]`.
 pub async fn new_connection(
     State(app): State<AppState>,
     session: Session,
     Path(slug): Path<String>,
+    Query(choice): Query<SchemeChoice>,
 ) -> PageResult<ConnectionPage> {
-    connection_page(&app, &session, slug, None).await
+    connection_page(&app, &session, slug, choice.scheme, None).await
 }
 
 /// The connection form's fields; which are used depends on `type`.
@@ -242,6 +279,8 @@ pub struct ConnectionForm {
     name: String,
     #[serde(rename = "baseUrl", default)]
     base_url: String,
+    #[serde(rename = "authScheme", default)]
+    auth_scheme: String,
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
@@ -307,11 +346,12 @@ pub async fn create_connection(
     Path(slug): Path<String>,
     Form(form): Form<ConnectionForm>,
 ) -> PageResult<Response> {
+    let scheme = Some(form.auth_scheme.clone()).filter(|s| !s.is_empty());
     let body = credential(&form).map(|credential| CreateConnection {
         name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
         base_url: Some(form.base_url.trim().to_owned()).filter(|u| !u.is_empty()),
-        // The scheme the credential suits (decision 86); the form offers no choice yet.
-        auth_scheme: None,
+        // Named only when the integration has several (the form then says which).
+        auth_scheme: Some(form.auth_scheme.clone()).filter(|s| !s.is_empty()),
         credential,
     });
     let created = match body {
@@ -330,7 +370,8 @@ pub async fn create_connection(
         Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=connected")).into_response()),
         Err(e) => {
             let status = e.status();
-            let page = connection_page(&app, &session, slug, Some(e.message().to_owned())).await?;
+            let page =
+                connection_page(&app, &session, slug, scheme, Some(e.message().to_owned())).await?;
             Ok((status, page).into_response())
         }
     }
