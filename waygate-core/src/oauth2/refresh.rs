@@ -22,6 +22,7 @@ use super::resolver::Inner;
 use crate::credential::{ConnectionStatus, Credential};
 use crate::error::{Error, ErrorKind};
 use crate::model::AuthSpec;
+use crate::pipeline::retry;
 
 /// What the caller needs from the credential.
 pub(crate) enum Want {
@@ -262,11 +263,8 @@ impl Inner {
                 .await
             {
                 Err(GrantError::Transient(reason)) if attempt < self.config.attempts => {
-                    let cap = self
-                        .config
-                        .backoff
-                        .saturating_mul(1 << (attempt - 1).min(16));
-                    let wait = cap.mul_f64(rand::random::<f64>());
+                    let base = self.config.backoff;
+                    let wait = retry::full_jitter(base, 2.0, base.saturating_mul(1 << 16), attempt);
                     tracing::debug!(attempt, %reason, ?wait, "token request failed; retrying");
                     self.clock.sleep(wait).await;
                     attempt += 1;

@@ -13,7 +13,7 @@ mod record;
 pub(crate) mod request;
 pub(crate) mod request_id;
 pub(crate) mod resolve;
-mod retry;
+pub(crate) mod retry;
 mod send;
 mod trace;
 pub mod transport;

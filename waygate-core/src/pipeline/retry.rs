@@ -159,19 +159,28 @@ impl Strategy {
         }
     }
 
-    /// Full jitter: uniform in `[0, min(cap, base × factor^(n-1))]`.
     fn backoff(&self, attempts: u32) -> Duration {
-        let exp = self
-            .policy
-            .factor
-            .powi(attempts.saturating_sub(1).min(63) as i32);
-        let ceiling = self.policy.base_delay.as_secs_f64() * exp;
-        let ceiling = ceiling.min(self.policy.max_delay.as_secs_f64());
-        if ceiling <= 0.0 {
-            return Duration::ZERO;
-        }
-        Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling))
+        full_jitter(
+            self.policy.base_delay,
+            self.policy.factor,
+            self.policy.max_delay,
+            attempts,
+        )
     }
+}
+
+/// Full jitter after attempt `attempts`: uniform in
+/// `[0, min(max, base × factor^(attempts-1))]`. The one backoff of the
+/// engine: calls' retries and the OAuth2 token requests' both wait by it.
+pub(crate) fn full_jitter(base: Duration, factor: f64, max: Duration, attempts: u32) -> Duration {
+    let exp = factor.powi(attempts.saturating_sub(1).min(63) as i32);
+    let ceiling = (base.as_secs_f64() * exp).min(max.as_secs_f64());
+    if ceiling.is_nan() || ceiling <= 0.0 {
+        return Duration::ZERO;
+    }
+    // `max` may be `Duration::MAX`, whose seconds round up past what a
+    // `Duration` holds as an f64.
+    Duration::try_from_secs_f64(rand::rng().random_range(0.0..=ceiling)).unwrap_or(max)
 }
 
 #[cfg(test)]
@@ -292,6 +301,24 @@ mod tests {
             s.should_attempt(1, connect, false),
             ShouldAttempt::YesAfter(_)
         ));
+    }
+
+    #[test]
+    fn full_jitter_stays_under_its_growing_ceiling() {
+        let base = Duration::from_millis(200);
+        let max = Duration::from_secs(1);
+        for attempts in 1..=8 {
+            let ceiling = (base * 2u32.pow(attempts - 1)).min(max);
+            for _ in 0..50 {
+                assert!(
+                    full_jitter(base, 2.0, max, attempts) <= ceiling,
+                    "{attempts}"
+                );
+            }
+        }
+        assert_eq!(full_jitter(Duration::ZERO, 2.0, max, 3), Duration::ZERO);
+        let huge = Duration::from_secs(u64::MAX / 2);
+        assert!(full_jitter(huge, 4.0, Duration::MAX, u32::MAX) <= Duration::MAX);
     }
 
     #[test]
