@@ -307,8 +307,9 @@ async fn callback_failures_are_pages_and_mark_the_connection() {
     );
     provider.answer(Mode::InvalidGrant);
     let state = connect(&gw, &key, "default", false).await;
-    let (status, _) = callback(&gw, &format!("state={state}&code=abc")).await;
-    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let (status, page) = callback(&gw, &format!("state={state}&code=abc")).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{page}");
+    assert!(page.contains("needs to be authorized again"), "{page}");
     assert_eq!(
         status_of(&connections(&gw, &key).await, "default"),
         "needs_reauth"

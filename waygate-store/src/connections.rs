@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use waygate_core::credential::{Connection, ConnectionStatus, Credential};
 use waygate_core::storage::{ConnectionStore, StoreError};
 
@@ -30,11 +30,7 @@ impl Store {
         let context = format!("storing connection '{}'", connection.name);
         // A new credential (a re-authorization) makes the connection active again.
         let now = now_ms();
-        let tx = self
-            .db()
-            .begin()
-            .await
-            .map_err(|e| Error::db(&context, e))?;
+        let tx = db::write_transaction(self.db(), &context).await?;
         let row = db::one(
             &tx,
             &context,
@@ -171,7 +167,7 @@ impl Store {
         name: &str,
     ) -> Result<bool> {
         let context = "deleting a connection";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
+        let tx = db::write_transaction(self.db(), context).await?;
         let n = db::exec(
             &tx,
             context,

@@ -6,10 +6,30 @@
 
 use std::fmt::Write as _;
 
-use sea_orm::{ConnectionTrait, QueryResult, Statement, TryGetable, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, TryGetable, Value,
+};
 
 use crate::error::{Error, Result};
 use crate::store::Backend;
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN` (`IMMEDIATE`): a deferred transaction that reads first holds a
+/// snapshot that cannot be upgraded once another connection has committed,
+/// and fails at its first write with `SQLITE_BUSY` instead of waiting out the
+/// busy timeout. PostgreSQL ignores the mode.
+pub(crate) async fn write_transaction(
+    db: &DatabaseConnection,
+    context: &str,
+) -> Result<DatabaseTransaction> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+    .map_err(|e| Error::db(context, e))
+}
 
 /// Executes a statement; returns the rows it affected.
 pub(crate) async fn exec<C: ConnectionTrait>(

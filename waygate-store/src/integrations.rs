@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::{TransactionTrait, Value};
+use sea_orm::Value;
 use waygate_core::IntegrationDef;
 use waygate_core::storage::{IntegrationStore, StoreError, StoredIntegration};
 
@@ -91,11 +91,7 @@ impl Store {
         // A revision never goes back, even across delete and re-create: it is at
         // least the time in microseconds, and at least one more than before.
         let floor = now.saturating_mul(1000);
-        let tx = self
-            .db()
-            .begin()
-            .await
-            .map_err(|e| Error::db(&context, e))?;
+        let tx = db::write_transaction(self.db(), &context).await?;
         let on_conflict = match write {
             Write::Replace => {
                 "DO UPDATE SET

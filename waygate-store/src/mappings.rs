@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::TransactionTrait;
 use waygate_core::model::{FieldMapping, Mappings};
 
 use crate::db::{self, get};
@@ -31,7 +30,7 @@ impl Store {
         mappings: &Mappings,
     ) -> Result<()> {
         let context = "storing field mappings";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
+        let tx = db::write_transaction(self.db(), context).await?;
         let row = db::one(
             &tx,
             context,

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use sea_orm::{TransactionTrait, Value};
+use sea_orm::Value;
 
 use crate::db::{self, get};
 use crate::error::{Error, ErrorKind, Result};
@@ -86,16 +86,7 @@ impl Store {
     pub async fn rotate_keys(&self, new_key: MasterKey) -> Result<u64> {
         let next = self.keyring()?.rotated(new_key);
         let context = "rotating the master key";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
-        // Write first, so SQLite takes its write lock before reading (a read
-        // snapshot cannot be upgraded once another writer has committed).
-        db::exec(
-            &tx,
-            context,
-            "UPDATE credentials SET key_id = key_id WHERE key_id = $1",
-            vec![next.current_id().into()],
-        )
-        .await?;
+        let tx = db::write_transaction(self.db(), context).await?;
         let mut count = 0;
         for sealed in SEALED {
             count += reseal(&tx, &next, sealed).await?;

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 use crate::catalog::escape_like;
@@ -90,11 +89,7 @@ impl Store {
         to: &str,
     ) -> Result<Option<Vec<String>>> {
         let context = format!("renaming tag '{from}'");
-        let tx = self
-            .db()
-            .begin()
-            .await
-            .map_err(|e| Error::db(&context, e))?;
+        let tx = db::write_transaction(self.db(), &context).await?;
         // The LIKE narrows the rows (an element quoted as JSON); parsing decides.
         let quoted = serde_json::to_string(from).unwrap_or_default();
         let rows = db::all(

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use waygate_core::credential::{ConnectionStatus, Credential};
 use waygate_core::oauth2::{CredentialKey, StoredTokens, TokenLock, TokenStore};
 use waygate_core::storage::StoreError;
@@ -61,7 +61,7 @@ impl Store {
     ) -> Result<()> {
         let ring = self.keyring()?;
         let context = "saving refreshed tokens";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
+        let tx = db::write_transaction(self.db(), context).await?;
         let (credential_id, connection_id) = credential_ids(&tx, context, key).await?;
         let now = now_ms();
         let row = CredentialRow {
@@ -91,7 +91,7 @@ impl Store {
         status: ConnectionStatus,
     ) -> Result<()> {
         let context = "setting a connection's status";
-        let tx = self.db().begin().await.map_err(|e| Error::db(context, e))?;
+        let tx = db::write_transaction(self.db(), context).await?;
         let (credential_id, connection_id) = credential_ids(&tx, context, key).await?;
         let now = now_ms();
         db::exec(

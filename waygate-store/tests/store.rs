@@ -687,6 +687,49 @@ async fn batches_close_on_their_deadline_and_a_backlog_does_not_wait(db: &TestDb
     assert_eq!(sink.dropped(), 0);
 }
 
+/// Transactions that read before they write (a status change looks up its
+/// rows first) do not fail when other connections commit in between: on
+/// SQLite a deferred transaction's read snapshot cannot be upgraded to a
+/// write after another commit, so every write transaction starts `IMMEDIATE`.
+async fn concurrent_writers_all_succeed(db: &TestDb) {
+    use waygate_core::credential::ConnectionStatus;
+    use waygate_core::oauth2::CredentialKey;
+    let s = &db.store;
+    tenants(s, &["t"]).await;
+    s.put_integration("t", integration("crm", &["a"]))
+        .await
+        .unwrap();
+    for name in ["a", "b"] {
+        s.put_connection("t", "crm", Connection::new(name, Credential::api_key("k")))
+            .await
+            .unwrap();
+    }
+    let flip = async {
+        let key = CredentialKey::new("t", "crm", "a");
+        for i in 0..60 {
+            let status = if i % 2 == 0 {
+                ConnectionStatus::NeedsReauth
+            } else {
+                ConnectionStatus::Active
+            };
+            s.set_connection_status(&key, status).await?;
+        }
+        Ok::<_, waygate_store::Error>(())
+    };
+    let replace = async {
+        for i in 0..60 {
+            let conn = Connection::new("b", Credential::api_key(format!("k{i}")));
+            s.put_connection("t", "crm", conn).await?;
+        }
+        Ok::<_, waygate_core::storage::StoreError>(())
+    };
+    let (flipped, replaced) = tokio::join!(flip, replace);
+    flipped.unwrap();
+    replaced.unwrap();
+    let a = s.connection("t", "crm", "a").await.unwrap().unwrap();
+    assert_eq!(a.status, ConnectionStatus::Active);
+}
+
 mod run {
     crate::on_every_backend!(
         integrations_round_trip,
@@ -705,6 +748,7 @@ mod run {
         request_logs,
         a_full_queue_counts_what_it_drops,
         batches_close_on_their_deadline_and_a_backlog_does_not_wait,
+        concurrent_writers_all_succeed,
     );
 }
 
