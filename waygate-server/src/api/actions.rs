@@ -376,8 +376,7 @@ pub async fn invoke(
 }
 
 /// Runs `call` through the engine and answers with its result: the route's
-/// work once its arguments are extracted, shared with the direct lane
-/// ([`super::direct`]).
+/// work once its arguments are extracted, shared with the dashboard's Try it.
 pub async fn run(app: &AppState, call: Checked) -> Response {
     let Checked { call, passthrough } = call;
     let result = app.executor.invoke(&call).await;
