@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
@@ -172,9 +172,7 @@ where
 /// 401 without a valid key, 429 when the tenant's limit is spent, 503 when
 /// the store cannot be read.
 pub async fn admit(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().map(str::to_owned));
+    let header = headers.get(header::AUTHORIZATION).map(HeaderValue::to_str);
     let principal = principal(app, header).await?;
     if let Principal::Tenant(key) = &principal
         && let Err(wait) = app.limits.check(&key.tenant, key.rate_limit)
@@ -188,9 +186,9 @@ pub async fn admit(app: &AppState, headers: &HeaderMap) -> Result<Principal, Api
 /// The caller named by the `Authorization` header's value (absent, or not text).
 async fn principal(
     app: &AppState,
-    header: Option<Result<String, axum::http::header::ToStrError>>,
+    header: Option<Result<&str, header::ToStrError>>,
 ) -> Result<Principal, ApiError> {
-    let token = bearer(header.as_ref())?;
+    let token = bearer(header)?;
     if is_operator_key(app, token) {
         return Ok(Principal::Operator);
     }
@@ -232,11 +230,10 @@ async fn principal(
 }
 
 /// The key in an `Authorization: Bearer <key>` header's value.
-fn bearer(header: Option<&Result<String, header::ToStrError>>) -> Result<&str, ApiError> {
+fn bearer(header: Option<Result<&str, header::ToStrError>>) -> Result<&str, ApiError> {
     let value = header
         .ok_or_else(|| ApiError::unauthorized("missing 'Authorization: Bearer <key>' header"))?;
     value
-        .as_deref()
         .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
@@ -260,10 +257,8 @@ fn is_operator_key(app: &AppState, token: &str) -> bool {
 /// # Errors
 /// 401 without the operator key (also when none is configured).
 pub fn operator(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().map(str::to_owned));
-    if is_operator_key(app, bearer(header.as_ref())?) {
+    let header = headers.get(header::AUTHORIZATION).map(HeaderValue::to_str);
+    if is_operator_key(app, bearer(header)?) {
         Ok(())
     } else {
         Err(ApiError::unauthorized("this needs the operator key"))
