@@ -221,28 +221,20 @@ async fn who_calls_is_checked_before_the_body_is_read() {
     assert_eq!(missing.code(), "NOT_FOUND");
     let anonymous = invoke(&gw, "nope", None, "{}").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let other = post(
-        &gw,
+    // An unknown integration, and a path that is no route at all.
+    for path in [
         "/api/v1/actions/nowhere/ping",
-        Some(&key),
-        Some("application/json"),
-        &[],
-        "{}",
-    )
-    .await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.body);
-    // A path that is no route at all.
-    let no_route = post(
-        &gw,
         "/api/v1/actions/echo/ping/extra/more",
-        Some(&key),
-        Some("application/json"),
-        &[],
-        "{}",
-    )
-    .await;
-    assert_eq!(no_route.status, StatusCode::NOT_FOUND, "{}", no_route.body);
-    assert_eq!(no_route.code(), "NOT_FOUND");
+    ] {
+        let answer = post(&gw, path, Some(&key), Some("application/json"), &[], "{}").await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.code(), "NOT_FOUND", "{path}");
+    }
 }
 
 #[tokio::test]
