@@ -1,5 +1,5 @@
 //! The request edge under hostile clients: callers are authenticated from
-//! their headers before a body is read (on the direct lane and the router),
+//! their headers before a body is read (on the invocation route and the rest of the API alike),
 //! every body has a total deadline, the bodies held at once stay within the
 //! memory budget, and `/metrics` is for the operator or a private address.
 
@@ -145,7 +145,7 @@ async fn anonymous_callers_are_answered_from_their_headers() {
         let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
         assert_eq!(answer.status, 401, "{path}: {answer:?}");
     }
-    // A tenant's key on the lane: the body is awaited (then cut off below).
+    // A tenant's key: the body is awaited (then cut off below).
     let mut stream = TcpStream::connect(addr(&gw)).await.unwrap();
     stream
         .write_all(head("/api/v1/actions/echo/ping", Some(&key), 100).as_bytes())

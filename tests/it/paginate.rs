@@ -1,6 +1,5 @@
-//! `fetchAll` through the gateway over real HTTP: the direct lane and the
-//! router give the same answers; limits, continuations, `partial` and the
-//! refusal of companion options without `fetchAll`.
+//! `fetchAll` through the gateway over real HTTP: limits, continuations,
+//! `partial` and the refusal of companion options without `fetchAll`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,26 +72,13 @@ async fn gateway(fail: Arc<AtomicBool>) -> (Gateway, String) {
     (gw, key)
 }
 
-/// Invokes `records.{action}` with `options`, through the direct lane
-/// (`application/json`) or the router (a `+json` type it leaves alone).
-async fn invoke(
-    gw: &Gateway,
-    key: &str,
-    action: &str,
-    options: Value,
-    lane: bool,
-) -> (StatusCode, Value) {
-    let content_type = if lane {
-        "application/json"
-    } else {
-        "application/vnd.waygate+json"
-    };
+/// Invokes `records.{action}` with `options`.
+async fn invoke(gw: &Gateway, key: &str, action: &str, options: Value) -> (StatusCode, Value) {
     let response = gw
         .client
         .post(format!("{}/api/v1/actions/records/{action}", gw.url))
         .bearer_auth(key)
-        .header("content-type", content_type)
-        .body(json!({"input": {}, "options": options}).to_string())
+        .json(&json!({"input": {}, "options": options}))
         .send()
         .await
         .unwrap();
@@ -111,45 +97,39 @@ fn ids(data: &Value) -> Vec<u64> {
 #[tokio::test]
 async fn fetch_all_over_http_returns_every_item_and_resumes_exactly() {
     let (gw, key) = gateway(Arc::default()).await;
-    for lane in [true, false] {
-        let (status, all) = invoke(
-            &gw,
-            &key,
-            "list",
-            json!({"fetchAll": true, "maxPages": 100, "maxItems": 5000, "maxCharacters": 1000000}),
-            lane,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{all}");
-        assert_eq!(ids(&all["data"]), (1..=TOTAL).collect::<Vec<_>>());
-        assert_eq!(
-            all["meta"]["pagination"],
-            json!({"pages": 21, "items": 1000, "truncated": false, "stopReason": "empty_page"})
-        );
-        assert_eq!(all["meta"]["attempts"], 21);
-    }
+    let (status, all) = invoke(
+        &gw,
+        &key,
+        "list",
+        json!({"fetchAll": true, "maxPages": 100, "maxItems": 5000, "maxCharacters": 1000000}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(ids(&all["data"]), (1..=TOTAL).collect::<Vec<_>>());
+    assert_eq!(
+        all["meta"]["pagination"],
+        json!({"pages": 21, "items": 1000, "truncated": false, "stopReason": "empty_page"})
+    );
+    assert_eq!(all["meta"]["attempts"], 21);
 
     // Defaults (5 pages, 500 items, 100,000 characters), then 37 items at a
-    // time from each continuation, alternating lanes.
-    let (_, first) = invoke(&gw, &key, "list", json!({"fetchAll": true}), true).await;
+    // time from each continuation.
+    let (_, first) = invoke(&gw, &key, "list", json!({"fetchAll": true})).await;
     assert_eq!(ids(&first["data"]), (1..=250).collect::<Vec<_>>());
     assert_eq!(first["meta"]["pagination"]["stopReason"], "max_pages");
     let mut got = ids(&first["data"]);
     let mut token = first["meta"]["pagination"]["continuation"].clone();
-    let mut lane = false;
     while let Some(t) = token.as_str() {
         let (status, next) = invoke(
             &gw,
             &key,
             "list",
             json!({"fetchAll": true, "maxItems": 37, "continuation": t}),
-            lane,
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{next}");
         got.extend(ids(&next["data"]));
         token = next["meta"]["pagination"]["continuation"].clone();
-        lane = !lane;
         assert!(got.len() <= TOTAL as usize, "items repeated");
     }
     assert_eq!(got, (1..=TOTAL).collect::<Vec<_>>());
@@ -160,7 +140,6 @@ async fn fetch_all_over_http_returns_every_item_and_resumes_exactly() {
         &key,
         "list",
         json!({"fetchAll": true, "continuation": "eyJwIjoiZmlyc3QiLCJzIjowfQ.AAAA"}),
-        true,
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
@@ -175,23 +154,21 @@ async fn fetch_all_over_http_returns_every_item_and_resumes_exactly() {
 #[tokio::test]
 async fn options_without_fetch_all_and_actions_without_pagination_are_refused() {
     let (gw, key) = gateway(Arc::default()).await;
-    for lane in [true, false] {
-        for (options, named) in [
-            (json!({"maxPages": 3}), "options.maxPages"),
-            (json!({"partial": true}), "options.partial"),
-            (json!({"fetchAll": true}), "no pagination"),
-            (json!({"fetchAll": true, "maxItems": 0}), "options.maxItems"),
-        ] {
-            let action = if named == "no pagination" {
-                "one"
-            } else {
-                "list"
-            };
-            let (status, body) = invoke(&gw, &key, action, options.clone(), lane).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{options}: {body}");
-            let text = body["error"].to_string();
-            assert!(text.contains(named), "{options}: {text}");
-        }
+    for (options, named) in [
+        (json!({"maxPages": 3}), "options.maxPages"),
+        (json!({"partial": true}), "options.partial"),
+        (json!({"fetchAll": true}), "no pagination"),
+        (json!({"fetchAll": true, "maxItems": 0}), "options.maxItems"),
+    ] {
+        let action = if named == "no pagination" {
+            "one"
+        } else {
+            "list"
+        };
+        let (status, body) = invoke(&gw, &key, action, options.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{options}: {body}");
+        let text = body["error"].to_string();
+        assert!(text.contains(named), "{options}: {text}");
     }
 }
 
@@ -200,7 +177,7 @@ async fn a_failed_page_fails_the_call_unless_partial() {
     let fail = Arc::new(AtomicBool::new(true));
     let (gw, key) = gateway(fail.clone()).await;
     let options = json!({"fetchAll": true, "maxPages": 100, "maxItems": 5000});
-    let (status, failed) = invoke(&gw, &key, "list", options.clone(), true).await;
+    let (status, failed) = invoke(&gw, &key, "list", options.clone()).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{failed}");
     assert_eq!(failed["error"]["code"], "UPSTREAM_ERROR");
     let fetched = &failed["error"]["details"]["pagination"];
@@ -211,7 +188,7 @@ async fn a_failed_page_fails_the_call_unless_partial() {
 
     let mut partial_options = options.clone();
     partial_options["partial"] = json!(true);
-    let (status, partial) = invoke(&gw, &key, "list", partial_options, false).await;
+    let (status, partial) = invoke(&gw, &key, "list", partial_options).await;
     assert_eq!(status, StatusCode::OK, "{partial}");
     assert_eq!(ids(&partial["data"]), (1..=200).collect::<Vec<_>>());
     let meta = &partial["meta"]["pagination"];
@@ -221,7 +198,7 @@ async fn a_failed_page_fails_the_call_unless_partial() {
     fail.store(false, Ordering::SeqCst);
     let mut resume = options;
     resume["continuation"] = meta["continuation"].clone();
-    let (status, rest) = invoke(&gw, &key, "list", resume, true).await;
+    let (status, rest) = invoke(&gw, &key, "list", resume).await;
     assert_eq!(status, StatusCode::OK, "{rest}");
     assert_eq!(ids(&rest["data"]), (201..=TOTAL).collect::<Vec<_>>());
 }

@@ -1,8 +1,11 @@
 //! Invoking actions: `POST /actions/{integration}/{action}` through the engine's
 //! pipeline, its dry run (`/test`) and its description (`/schema`).
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use std::convert::Infallible;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
@@ -273,6 +276,26 @@ pub struct Checked {
     passthrough: bool,
 }
 
+/// Whether the request carries `X-Waygate-Bypass-Validation: true`: a handler
+/// argument that reads the one header where it is (the `HeaderMap` extractor
+/// would copy them all, on every invocation).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BypassHeader(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for BypassHeader {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self(
+            parts
+                .headers
+                .get(BYPASS_VALIDATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        ))
+    }
+}
+
 /// The engine's call for an invocation request, checked.
 ///
 /// # Errors
@@ -282,18 +305,14 @@ pub fn call(
     integration: String,
     action: String,
     body: InvokeRequest,
-    headers: &HeaderMap,
+    BypassHeader(bypass_header): BypassHeader,
     request_id: Option<String>,
 ) -> ApiResult<Checked> {
     let fetch_all = fetch_all(&body.options)?;
     if !body.input.is_object() {
         return Err(ApiError::bad_request("input must be a JSON object"));
     }
-    let bypass = body.options.bypass_validation
-        || headers
-            .get(BYPASS_VALIDATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let bypass = body.options.bypass_validation || bypass_header;
     Ok(Checked {
         passthrough: body.options.passthrough_errors,
         call: Call {
@@ -366,18 +385,17 @@ pub async fn invoke(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path((integration, action)): Path<(String, String)>,
-    headers: HeaderMap,
+    bypass: BypassHeader,
     request_id: Option<Extension<RequestId>>,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Response> {
     let request_id = request_id.map(|Extension(RequestId(id))| id);
-    let call = call(tenant, integration, action, body, &headers, request_id)?;
+    let call = call(tenant, integration, action, body, bypass, request_id)?;
     Ok(run(&app, call).await)
 }
 
 /// Runs `call` through the engine and answers with its result: the route's
-/// work once its arguments are extracted, shared with the direct lane
-/// ([`super::direct`]).
+/// work once its arguments are extracted, shared with the dashboard's Try it.
 pub async fn run(app: &AppState, call: Checked) -> Response {
     let Checked { call, passthrough } = call;
     let result = app.executor.invoke(&call).await;
@@ -447,10 +465,10 @@ pub async fn test(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path((integration, action)): Path<(String, String)>,
-    headers: HeaderMap,
+    bypass: BypassHeader,
     Json(body): Json<InvokeRequest>,
 ) -> ApiResult<Json<TestResponse>> {
-    let checked = call(tenant, integration, action, body, &headers, None)?;
+    let checked = call(tenant, integration, action, body, bypass, None)?;
     let dry_run = app.executor.dry_run(&checked.call).await?;
     Ok(Json(TestResponse {
         valid: true,

@@ -7,15 +7,19 @@
 //! once; other replicas stop accepting it within [`AUTH_TTL`]. Both periods
 //! read the injected clock (`AppState::clock`).
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
+use tower::{Layer, Service};
 use waygate_core::ttl::TtlCache;
 use waygate_store::API_KEY_PREFIX;
 
@@ -92,26 +96,72 @@ impl AuthCache {
     }
 }
 
-/// Middleware: authenticates the caller, applies the tenant's rate limit and
-/// puts the [`Principal`] into the request's extensions. A request that
-/// carries one already was admitted by the direct lane ([`super::direct`]),
-/// which hands some requests on after authenticating them: it is neither
-/// authenticated nor counted again. (Extensions are set by the gateway only;
-/// nothing a client sends can put a `Principal` there.)
-pub async fn authenticate(
-    State(app): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if request.extensions().get::<Principal>().is_some() {
-        return next.run(request).await;
+/// The layer in front of every `/api/v1` route: authenticates the caller,
+/// applies the tenant's rate limit ([`admit`]) and puts the [`Principal`] into
+/// the request's extensions, before the route's extractors read anything, so
+/// an anonymous caller is answered from its headers and holds no body.
+///
+/// A tower layer rather than `middleware::from_fn`: `from_fn` clones its
+/// inner service, boxes it again into a `Next` and runs an extractor for the
+/// state on every request; this service only clones the state's `Arc`.
+#[derive(Debug, Clone)]
+pub struct Authenticate {
+    app: AppState,
+}
+
+impl Authenticate {
+    /// The layer, admitting callers of `app`.
+    pub fn new(app: AppState) -> Self {
+        Self { app }
     }
-    match admit(&app, request.headers()).await {
-        Ok(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
+}
+
+impl<S> Layer<S> for Authenticate {
+    type Service = Authenticated<S>;
+
+    fn layer(&self, inner: S) -> Authenticated<S> {
+        Authenticated {
+            app: self.app.clone(),
+            inner,
         }
-        Err(e) => e.into_response(),
+    }
+}
+
+/// A route behind [`Authenticate`].
+#[derive(Debug, Clone)]
+pub struct Authenticated<S> {
+    app: AppState,
+    inner: S,
+}
+
+impl<S> Service<Request> for Authenticated<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The service that was made ready serves this request; the clone
+        // stays for the next one (tower's contract for `poll_ready`).
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let app = self.app.clone();
+        Box::pin(async move {
+            match admit(&app, request.headers()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    inner.call(request).await
+                }
+                Err(e) => Ok(e.into_response()),
+            }
+        })
     }
 }
 
@@ -122,9 +172,7 @@ pub async fn authenticate(
 /// 401 without a valid key, 429 when the tenant's limit is spent, 503 when
 /// the store cannot be read.
 pub async fn admit(app: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().map(str::to_owned));
+    let header = headers.get(header::AUTHORIZATION).map(HeaderValue::to_str);
     let principal = principal(app, header).await?;
     if let Principal::Tenant(key) = &principal
         && let Err(wait) = app.limits.check(&key.tenant, key.rate_limit)
@@ -138,9 +186,9 @@ pub async fn admit(app: &AppState, headers: &HeaderMap) -> Result<Principal, Api
 /// The caller named by the `Authorization` header's value (absent, or not text).
 async fn principal(
     app: &AppState,
-    header: Option<Result<String, axum::http::header::ToStrError>>,
+    header: Option<Result<&str, header::ToStrError>>,
 ) -> Result<Principal, ApiError> {
-    let token = bearer(header.as_ref())?;
+    let token = bearer(header)?;
     if is_operator_key(app, token) {
         return Ok(Principal::Operator);
     }
@@ -182,11 +230,10 @@ async fn principal(
 }
 
 /// The key in an `Authorization: Bearer <key>` header's value.
-fn bearer(header: Option<&Result<String, header::ToStrError>>) -> Result<&str, ApiError> {
+fn bearer(header: Option<Result<&str, header::ToStrError>>) -> Result<&str, ApiError> {
     let value = header
         .ok_or_else(|| ApiError::unauthorized("missing 'Authorization: Bearer <key>' header"))?;
     value
-        .as_deref()
         .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
@@ -210,10 +257,8 @@ fn is_operator_key(app: &AppState, token: &str) -> bool {
 /// # Errors
 /// 401 without the operator key (also when none is configured).
 pub fn operator(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().map(str::to_owned));
-    if is_operator_key(app, bearer(header.as_ref())?) {
+    let header = headers.get(header::AUTHORIZATION).map(HeaderValue::to_str);
+    if is_operator_key(app, bearer(header)?) {
         Ok(())
     } else {
         Err(ApiError::unauthorized("this needs the operator key"))

@@ -8,7 +8,6 @@ pub mod actions;
 pub mod auth;
 pub mod catalog;
 pub mod connections;
-pub mod direct;
 pub mod error;
 pub mod integrations;
 pub mod limit;
@@ -23,12 +22,11 @@ pub mod tenants;
 pub mod tools;
 
 use axum::Router;
-use axum::middleware;
 use serde::Serialize;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
@@ -165,66 +163,102 @@ impl Modify for CommonResponses {
     }
 }
 
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(tenants::create_tenant))
-        .routes(routes!(
-            tenants::get_tenant,
-            tenants::update_tenant,
-            tenants::delete_tenant
-        ))
-        .routes(routes!(tenants::list_api_keys, tenants::create_api_key))
-        .routes(routes!(tenants::revoke_api_key))
-        .routes(routes!(
-            integrations::list,
-            integrations::create_from_definition
-        ))
-        .routes(routes!(integrations::import_openapi))
-        .routes(routes!(
-            integrations::get,
-            integrations::update,
-            integrations::delete
-        ))
-        .routes(routes!(integrations::export))
-        .routes(routes!(integrations::actions))
-        .routes(routes!(integrations::health))
-        .routes(routes!(mappings::get, mappings::put))
-        .routes(routes!(connections::create, connections::list))
-        .routes(routes!(connections::update))
-        .routes(routes!(connections::disconnect))
-        .routes(routes!(oauth::connect))
-        .routes(routes!(oauth::refresh))
-        .routes(routes!(catalog::search))
-        .routes(routes!(tags::list))
-        .routes(routes!(tags::rename))
-        .routes(routes!(actions::invoke))
-        .routes(routes!(actions::test))
-        .routes(routes!(actions::schema))
-        .routes(routes!(logs::list))
-        .routes(routes!(logs::stats))
-        .routes(routes!(tools::list))
-        .routes(routes!(scrape::start))
-        .routes(routes!(scrape::get))
-        .routes(routes!(scrape::cancel))
-        .routes(routes!(scrape::apply))
+/// Where the API is served; its document names it as its server.
+pub const PREFIX: &str = "/api/v1";
+
+/// The API's routes at their full paths, and the document that describes them
+/// with paths relative to its [`PREFIX`] server.
+///
+/// Not `Router::nest`: a nested route strips the prefix off every request's
+/// URI (a new URI, allocated) and records where it was nested, on each call.
+/// Routes at their full paths cost neither and still sit in one table with
+/// the gateway's other routes, where any route is found in one lookup
+/// (decision 110).
+struct Routes {
+    router: Router<AppState>,
+    doc: OpenApiDoc,
+}
+
+impl Routes {
+    /// Adds the operations of one `routes!` group: the handlers at their
+    /// paths under [`PREFIX`], their paths and schemas to the document.
+    fn routes(mut self, (schemas, paths, method_router): UtoipaMethodRouter<AppState>) -> Self {
+        for path in paths.paths.keys() {
+            self.router = self
+                .router
+                .route(&format!("{PREFIX}{path}"), method_router.clone());
+        }
+        self.doc.paths.merge(paths);
+        self.doc
+            .components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .extend(schemas);
+        self
+    }
+}
+
+fn routes() -> Routes {
+    Routes {
+        router: Router::new(),
+        doc: ApiDoc::openapi(),
+    }
+    .routes(routes!(tenants::create_tenant))
+    .routes(routes!(
+        tenants::get_tenant,
+        tenants::update_tenant,
+        tenants::delete_tenant
+    ))
+    .routes(routes!(tenants::list_api_keys, tenants::create_api_key))
+    .routes(routes!(tenants::revoke_api_key))
+    .routes(routes!(
+        integrations::list,
+        integrations::create_from_definition
+    ))
+    .routes(routes!(integrations::import_openapi))
+    .routes(routes!(
+        integrations::get,
+        integrations::update,
+        integrations::delete
+    ))
+    .routes(routes!(integrations::export))
+    .routes(routes!(integrations::actions))
+    .routes(routes!(integrations::health))
+    .routes(routes!(mappings::get, mappings::put))
+    .routes(routes!(connections::create, connections::list))
+    .routes(routes!(connections::update))
+    .routes(routes!(connections::disconnect))
+    .routes(routes!(oauth::connect))
+    .routes(routes!(oauth::refresh))
+    .routes(routes!(catalog::search))
+    .routes(routes!(tags::list))
+    .routes(routes!(tags::rename))
+    .routes(routes!(actions::invoke))
+    .routes(routes!(actions::test))
+    .routes(routes!(actions::schema))
+    .routes(routes!(logs::list))
+    .routes(routes!(logs::stats))
+    .routes(routes!(tools::list))
+    .routes(routes!(scrape::start))
+    .routes(routes!(scrape::get))
+    .routes(routes!(scrape::cancel))
+    .routes(routes!(scrape::apply))
 }
 
 /// The routes and their document, completed with the common answers (which
 /// need the paths, so they are added after the routes are collected).
 fn routes_and_document() -> (Router<AppState>, OpenApiDoc) {
-    let (router, mut openapi) = routes().split_for_parts();
-    CommonResponses.modify(&mut openapi);
-    (router, openapi)
+    let Routes { router, mut doc } = routes();
+    CommonResponses.modify(&mut doc);
+    (router, doc)
 }
 
-/// The `/api/v1` router (authenticated) and the OpenAPI document describing it.
+/// The API's routes at their full paths under [`PREFIX`], each behind
+/// [`auth::Authenticate`], and the OpenAPI document describing them.
 pub fn router(state: AppState) -> (Router, OpenApiDoc) {
     let (router, openapi) = routes_and_document();
     let router = router
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .layer(auth::Authenticate::new(state.clone()))
         .with_state(state);
     (router, openapi)
 }

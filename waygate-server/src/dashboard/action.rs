@@ -217,7 +217,7 @@ async fn invoke(
                 connection: Some(form.connection.trim().to_owned()).filter(|c| !c.is_empty()),
                 options: Default::default(),
             },
-            &HeaderMap::new(),
+            actions::BypassHeader::default(),
             None,
         )
     });

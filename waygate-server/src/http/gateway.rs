@@ -1,12 +1,14 @@
 //! The service hyper serves on each connection: the work around every
 //! request ([`ops::request_id`]: request id, metrics, access line; axum's
-//! plain-text rejections rewritten by [`api::rejections`]), then the direct
-//! lane for invocations ([`api::direct`]) or the router.
+//! plain-text rejections rewritten by [`api::rejections`]) around the one
+//! router, invocations included (decision 110).
 //!
-//! It is a hyper service rather than router middleware: each middleware
-//! layer costs the request a cloned, boxed inner service and a boxed future.
-//! Here, too, every request body is put under its deadline and the memory
-//! budget ([`body`](super::body)), so that no route can read one unbounded.
+//! It is a hyper service rather than router middleware: a layer on the router
+//! wraps every route in one more boxed service, cloned per request, while this
+//! runs once per request, whatever the route. Here, too, every request body
+//! is put under its deadline and the memory budget ([`body`](super::body)),
+//! and under the largest body accepted ([`DefaultBodyLimit`]), so that no
+//! route can read one unbounded.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,42 +16,44 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::Response;
 use hyper::body::Incoming;
+use tower::Layer as _;
 use tower_service::Service as _;
 
 use super::body::BodyWatch;
 use crate::app::AppState;
 use crate::{api, ops};
 
+/// The router with the body limit every extractor reads.
+type Routes = <DefaultBodyLimit as tower::Layer<Router>>::Service;
+
 /// The gateway's HTTP service: cheap to clone (two `Arc`s).
 #[derive(Clone)]
 pub struct Gateway {
     app: AppState,
-    router: Router,
+    routes: Routes,
 }
 
 impl Gateway {
     /// The gateway on `app`, with its [`router`](super::router).
     pub fn new(app: AppState) -> Self {
-        Self {
-            router: super::router(app.clone()),
-            app,
-        }
+        // Around the whole router once, not on each of its routes: a layer
+        // given to `Router::layer` boxes every route once more.
+        let routes =
+            DefaultBodyLimit::max(app.settings.max_body_bytes).layer(super::router(app.clone()));
+        Self { app, routes }
     }
 
     /// Answers one request; `body` tells how reading its body ended, when it has one.
     async fn answer(self, request: Request, body: Option<Arc<BodyWatch>>) -> Response {
-        let Self { app, mut router } = self;
+        let Self { app, mut routes } = self;
         ops::request_id::track(&app, request, |request| async {
-            let response = match api::direct::invoke(&app, request).await {
+            // A router is always ready: its `poll_ready` returns `Ready` at once.
+            let response = match routes.call(request).await {
                 Ok(response) => response,
-                // A router is always ready: its `poll_ready` returns `Ready` at once.
-                Err(request) => match router.call(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
+                Err(never) => match never {},
             };
             // A body cut off answers for itself, whatever the handler made of
             // the failed read.

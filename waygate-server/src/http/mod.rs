@@ -16,7 +16,7 @@ mod body;
 mod gateway;
 mod workers;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -31,7 +31,9 @@ pub use self::body::{BodyLimits, BodyWatch};
 pub use self::gateway::Gateway;
 pub use self::workers::serve;
 
-/// The gateway's routes.
+/// The gateway's routes, in one table: the API's are merged in at their full
+/// paths (decision 110), so that finding any route is one lookup. The
+/// [`Gateway`] bounds the bodies they read.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api::router(state.clone());
     Router::new()
@@ -39,11 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(operator_metrics))
         .route(api::oauth::CALLBACK_PATH, get(api::oauth::callback))
         .with_state(state.clone())
-        .nest("/api/v1", api)
+        .merge(api)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", openapi))
         .merge(crate::mcp::router(state.clone()))
-        .merge(crate::dashboard::router(state.clone()))
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .merge(crate::dashboard::router(state))
 }
 
 /// Liveness: the process serves requests.
