@@ -553,6 +553,16 @@ async fn the_connection_form_offers_each_auth_scheme_and_stores_the_chosen_one()
     assert!(html.contains("inline-error"), "{html}");
 }
 
+/// The page a form post answers, as text.
+async fn post_text(gw: &Gateway, path: &str, cookie: &str, form: &[(&str, &str)]) -> String {
+    post(gw, path, cookie, form).await.text().await.unwrap()
+}
+
+/// A page, as text.
+async fn get_text(gw: &Gateway, path: &str, cookie: &str) -> String {
+    get(gw, path, cookie).await.text().await.unwrap()
+}
+
 /// An upstream that echoes what it was sent: `POST /pets` answers its JSON
 /// body, `GET /items?offset=&limit=` pages through 30 items.
 async fn echo_upstream() -> String {
@@ -670,100 +680,50 @@ async fn try_it_builds_the_input_from_the_schema_form_and_passes_the_paging_opti
     // The page keeps what was sent.
     assert!(html.contains(r#"name="in/name" value="Rex""#), "{html}");
 
-    // A field of the wrong type is refused before anything is sent.
-    let wrong = post(
-        &gw,
-        path,
-        &s.cookie,
-        &[
-            ("csrf", &s.csrf),
-            ("mode", "form"),
-            ("in/name", "Rex"),
-            ("in/age", "old"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    assert!(wrong.contains("HTTP 400"), "{wrong}");
-    assert!(
-        wrong.contains("input/age: &#39;old&#39; is not an integer"),
-        "{wrong}"
-    );
-    // A missing required field is the gateway's own input validation.
-    let missing = post(&gw, path, &s.cookie, &[("csrf", &s.csrf), ("mode", "form")])
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(missing.contains("VALIDATION_ERROR"), "{missing}");
-
-    // The raw JSON toggle still works.
-    let raw = post(
-        &gw,
-        path,
-        &s.cookie,
-        &[
-            ("csrf", &s.csrf),
-            ("mode", "json"),
-            ("input", r#"{"name": "Tom", "age": 7}"#),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    assert!(
-        raw.contains("HTTP 200") && raw.contains("&#34;Tom&#34;"),
-        "{raw}"
-    );
-
-    // Pagination options for an action that pages.
-    let list = get(&gw, "/integrations/zoo/actions/list", &s.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&gw, "/integrations/zoo/actions/list", &s.cookie).await;
     assert!(
         list.contains(r#"id="paging""#) && list.contains(r#"name="fetchAll""#),
         "{list}"
     );
-    let paged = post(
-        &gw,
-        "/integrations/zoo/actions/list/try",
-        &s.cookie,
-        &[
-            ("csrf", &s.csrf),
-            ("mode", "form"),
-            ("fetchAll", "true"),
-            ("maxPages", "2"),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    assert!(paged.contains("HTTP 200"), "{paged}");
-    assert!(
-        paged.contains("Pagination: 2 page(s), 20 item(s), stopped: max_pages"),
-        "{paged}"
-    );
-    // maxPages without fetchAll is refused, as the API refuses it.
-    let alone = post(
-        &gw,
-        "/integrations/zoo/actions/list/try",
-        &s.cookie,
-        &[("csrf", &s.csrf), ("mode", "form"), ("maxPages", "2")],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    assert!(
-        alone.contains("options.maxPages applies to options.fetchAll"),
-        "{alone}"
-    );
+    let paged = "/integrations/zoo/actions/list/try";
+    for (path, fields, expected) in [
+        // A field of the wrong type is refused before anything is sent.
+        (
+            path,
+            &[("mode", "form"), ("in/name", "Rex"), ("in/age", "old")][..],
+            &["HTTP 400", "input/age: &#39;old&#39; is not an integer"][..],
+        ),
+        // A missing required field is the gateway's own input validation.
+        (path, &[("mode", "form")], &["VALIDATION_ERROR"]),
+        // The raw JSON toggle still works.
+        (
+            path,
+            &[("mode", "json"), ("input", r#"{"name": "Tom", "age": 7}"#)],
+            &["HTTP 200", "&#34;Tom&#34;"],
+        ),
+        // Pagination options for an action that pages.
+        (
+            paged,
+            &[("mode", "form"), ("fetchAll", "true"), ("maxPages", "2")],
+            &[
+                "HTTP 200",
+                "Pagination: 2 page(s), 20 item(s), stopped: max_pages",
+            ],
+        ),
+        // maxPages without fetchAll is refused, as the API refuses it.
+        (
+            paged,
+            &[("mode", "form"), ("maxPages", "2")],
+            &["options.maxPages applies to options.fetchAll"],
+        ),
+    ] {
+        let mut form = vec![("csrf", s.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let html = post_text(&gw, path, &s.cookie, &form).await;
+        for part in expected {
+            assert!(html.contains(part), "{fields:?}: {part} missing in {html}");
+        }
+    }
 }
 
 /// A provider: `POST /token` answers fresh tokens and counts its requests.
@@ -877,11 +837,7 @@ async fn connect_runs_the_code_flow_back_to_the_dashboard_and_refresh_renews_the
     );
     assert_eq!(hits.load(Ordering::SeqCst), 1, "the code was exchanged");
 
-    let listed = get(&gw, "/integrations/prov?done=authorized", &s.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let listed = get_text(&gw, "/integrations/prov?done=authorized", &s.cookie).await;
     assert!(listed.contains("Connection authorized."), "{listed}");
     assert!(listed.contains("oauth2_tokens"), "{listed}");
     assert!(
@@ -967,13 +923,13 @@ async fn the_wizards_test_step_calls_a_read_only_action_through_the_connection()
     let next = saved.headers()[LOCATION].to_str().unwrap().to_owned();
     assert_eq!(next, "/integrations/zoo/test?connection=main");
 
-    let step = get(&gw, &next, &s.cookie).await.text().await.unwrap();
+    let step = get_text(&gw, &next, &s.cookie).await;
     // Only the GET action is offered, chosen, with the connection chosen too.
     assert!(step.contains(r#"<option value="list" selected>"#), "{step}");
     assert!(!step.contains(r#"<option value="add""#), "{step}");
     assert!(step.contains(r#"<option value="main" selected>"#), "{step}");
 
-    let ran = post(
+    let ran = post_text(
         &gw,
         "/integrations/zoo/test",
         &s.cookie,
@@ -983,24 +939,18 @@ async fn the_wizards_test_step_calls_a_read_only_action_through_the_connection()
             ("connection", "main"),
         ],
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(
         ran.contains("HTTP 200") && ran.contains("&#34;records&#34;"),
         "{ran}"
     );
-    let refused = post(
+    let refused = post_text(
         &gw,
         "/integrations/zoo/test",
         &s.cookie,
         &[("csrf", &s.csrf), ("action", "add"), ("connection", "main")],
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(refused.contains("HTTP 400"), "{refused}");
     assert!(
         refused.contains("the test calls only read-only actions"),
@@ -1030,11 +980,7 @@ async fn a_docs_url_scrapes_with_progress_and_its_draft_is_reviewed_and_stored()
     let (_, key) = gw.tenant("docs").await;
     let s = sign_in(&gw, &key).await;
 
-    let source = get(&gw, "/integrations/new", &s.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let source = get_text(&gw, "/integrations/new", &s.cookie).await;
     assert!(
         source.contains(r#"action="/integrations/new/scrape""#),
         "{source}"
@@ -1056,7 +1002,7 @@ async fn a_docs_url_scrapes_with_progress_and_its_draft_is_reviewed_and_stored()
         job_page.starts_with("/integrations/new/scrape/"),
         "{job_page}"
     );
-    let first = get(&gw, &job_page, &s.cookie).await.text().await.unwrap();
+    let first = get_text(&gw, &job_page, &s.cookie).await;
     assert!(first.contains("<progress"), "{first}");
 
     // The partial htmx polls, until it sends the browser on to the review.
@@ -1082,7 +1028,7 @@ async fn a_docs_url_scrapes_with_progress_and_its_draft_is_reviewed_and_stored()
     };
     assert_eq!(review, format!("{job_page}/review"));
 
-    let page = get(&gw, &review, &s.cookie).await.text().await.unwrap();
+    let page = get_text(&gw, &review, &s.cookie).await;
     assert!(page.contains("confidence"), "{page}");
     let job = job_page.rsplit('/').next().unwrap();
     assert!(
@@ -1159,7 +1105,7 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
     let (_, key) = gw.tenant("logs").await;
     typed_integration(&gw, &key, &upstream).await;
     let s = sign_in(&gw, &key).await;
-    let home = get(&gw, "/", &s.cookie).await.text().await.unwrap();
+    let home = get_text(&gw, "/", &s.cookie).await;
     assert!(home.contains("Last call: never"), "{home}");
 
     let (status, ok) = gw
@@ -1182,12 +1128,12 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     let entries = logged(&gw, &key, "zoo", 2).await;
 
-    let home = get(&gw, "/", &s.cookie).await.text().await.unwrap();
+    let home = get_text(&gw, "/", &s.cookie).await;
     assert!(home.contains("Last call: <time datetime="), "{home}");
     assert!(home.contains(">just now</time>"), "{home}");
 
     // The list links each call to its page.
-    let list = get(&gw, "/logs", &s.cookie).await.text().await.unwrap();
+    let list = get_text(&gw, "/logs", &s.cookie).await;
     let ok_id = ok["meta"]["requestId"].as_str().unwrap();
     assert!(list.contains(&format!(r#"href="/logs/{ok_id}""#)), "{list}");
 
@@ -1220,11 +1166,7 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
         "the API gives the resolution too: {failed}"
     );
     let id = failed["requestId"].as_str().unwrap();
-    let html = get(&gw, &format!("/logs/{id}"), &s.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&gw, &format!("/logs/{id}"), &s.cookie).await;
     assert!(
         html.contains(r#"id="log-error""#) && html.contains("VALIDATION_ERROR"),
         "{html}"
