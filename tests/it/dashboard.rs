@@ -981,6 +981,7 @@ async fn a_docs_url_scrapes_with_progress_and_its_draft_is_reviewed_and_stored()
     let s = sign_in(&gw, &key).await;
 
     let source = get_text(&gw, "/integrations/new", &s.cookie).await;
+    assert!(source.contains("<title>New integration · Waygate</title>"));
     assert!(
         source.contains(r#"action="/integrations/new/scrape""#),
         "{source}"
