@@ -232,7 +232,10 @@ fn walk_items(
                 Kind::Select(vec!["true".into(), "false".into()]),
                 "boolean".to_owned(),
             ),
-            Shape::Json => (Kind::Json, single_type(schema).unwrap_or("JSON").to_owned()),
+            Shape::Json => (
+                Kind::Json,
+                format!("{}, as JSON", single_type(schema).unwrap_or("any value")),
+            ),
         };
         let sent = posted
             .iter()
