@@ -3,11 +3,17 @@
 // tenant, and drives Debian's Chromium with playwright-core:
 //   sign in → wizard with the Petstore-expanded fixture → connection →
 //   Try it against the local upstream → response and timing → the call in Logs;
+//   the wizard's test step; Try it through the schema form; a call's log page;
+//   a docs URL scraped with a live progress bar into the review;
 //   the action browser filters Slack's 174 actions by typing;
+//   sign-in and Try it with the keyboard alone (Tab, typing, Enter);
 //   axe-core on every page, light and dark: no serious or critical violation;
-//   no console error; a screenshot of each page in OUT.
+//   at 640 px wide no page scrolls sideways;
+//   no console error; a screenshot of each page in OUT; page weights printed.
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
 import http from "node:http";
 import path from "node:path";
 
@@ -35,9 +41,11 @@ function check(name, ok, detail = "") {
 // The local upstream: the Petstore-expanded API, answering what its spec says.
 const pets = [{ id: 1, name: "Rex", tag: "dog" }, { id: 2, name: "Tom", tag: "cat" }];
 let upstreamCalls = 0;
+let lastQuery = new URLSearchParams();
 const upstream = http.createServer((req, res) => {
   upstreamCalls++;
   const url = new URL(req.url, "http://x");
+  lastQuery = url.searchParams;
   res.setHeader("content-type", "application/json");
   if (req.method === "GET" && url.pathname === "/api/pets") {
     res.end(JSON.stringify(pets));
@@ -62,6 +70,20 @@ async function api(method, p, key, body) {
   const text = await r.text();
   if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+// A documentation site: two OpenSearch reference pages served by docsite.py.
+const docsDir = mkdtempSync(path.join(os.tmpdir(), "waygate-docs-"));
+for (const p of ["_api-reference/index-apis/close-index.md", "_api-reference/cat/cat-indices.md"]) {
+  cpSync(path.join(process.env.DOCS, p), path.join(docsDir, p), { recursive: true });
+}
+const docsPort = await new Promise((r) => {
+  const probe = http.createServer().listen(0, "127.0.0.1", () => { const p = probe.address().port; probe.close(() => r(p)); });
+});
+const docsite = spawn("python3", [process.env.DOCSITE, docsDir, String(docsPort)], { stdio: "ignore" });
+const docsUrl = `http://127.0.0.1:${docsPort}/`;
+for (let i = 0; i < 100; i++) {
+  try { await fetch(docsUrl); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
 }
 
 const created = await api("POST", "/api/v1/tenants", process.env.WAYGATE_ADMIN_KEY, { name: "acceptance" });
@@ -97,20 +119,39 @@ async function audit(name) {
   await page.emulateMedia({ colorScheme: "light" });
 }
 
+// Presses Tab until `matches(document.activeElement)` holds (at most `limit`
+// times); says whether it got there.
+async function tabTo(predicate, arg, limit = 80) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(predicate, arg)) return true;
+  }
+  return false;
+}
+
+// The pages visited, for the 640 px pass and the weights.
+const visited = new Map();
+function remember(name) { visited.set(name, page.url()); }
+
 try {
-  // Sign in.
+  // Sign in with the keyboard alone.
   await page.goto(base + "/signin");
   await audit("signin");
-  await page.fill("#apiKey", key);
-  await page.click("button[type=submit]:has-text('Sign in')");
+  remember("signin");
+  const atKey = await tabTo(() => document.activeElement?.id === "apiKey");
+  check("keyboard: Tab reaches the API key field", atKey);
+  await page.keyboard.type(key);
+  await page.keyboard.press("Enter");
   await page.waitForURL(base + "/");
   check("sign-in lands on the empty home", (await page.textContent("main")).includes("Create your first integration"));
   await audit("home-empty");
+  remember("home-empty");
 
   // Wizard: upload the Petstore-expanded document.
   await page.click("text=Create your first integration >> nth=-1");
   await page.waitForURL(base + "/integrations/new");
   await audit("wizard-source");
+  remember("wizard-source");
   await page.setInputFiles("#file", process.env.PETSTORE);
   await page.waitForFunction(() => document.querySelector("#document").value.includes("findPets"));
   await page.click("button:has-text('Detect actions')");
@@ -120,20 +161,41 @@ try {
   await page.fill("#baseUrl", upstreamUrl);
   await audit("wizard-review");
   await page.click("button:has-text('Save integration')");
-  await page.waitForURL(/\/connections\/new$/);
+  await page.waitForURL(/\/connections\/new\?wizard=1$/);
   await audit("connection-new");
   await page.click("button:has-text('Save connection')");
+
+  // The wizard's test step: a read-only action through the new connection.
+  await page.waitForURL(/\/integrations\/[a-z0-9-]+\/test\?connection=default$/);
+  const slug = new URL(page.url()).pathname.split("/")[2];
+  const testing = upstreamCalls;
+  await page.click("button:has-text('Test connection')");
+  await page.waitForSelector("#try-answer");
+  check("the test step answers HTTP 200", (await page.textContent("#try-answer")).includes("HTTP 200"));
+  check("the test step called the upstream", upstreamCalls === testing + 1, `${upstreamCalls - testing} calls`);
+  await audit("wizard-test");
+  remember("wizard-test");
+  await page.click("a:has-text('Finish')");
   await page.waitForURL(/\/integrations\/[a-z0-9-]+\?done=connected$/);
-  const slug = new URL(page.url()).pathname.split("/").pop();
   check("the connection is listed", (await page.textContent("#connections + *, main")).includes("default"));
   await audit("integration");
+  remember("integration");
 
-  // Try it: findPets against the local upstream.
+  // Try it: findPets against the local upstream, with the keyboard alone:
+  // the schema form's integer field, then Enter on Send.
   await page.click("a:has-text('findPets'), a[href$='/actions/findPets']");
   await page.waitForURL(/\/actions\/findPets$/);
-  await page.fill("#input", "{}");
+  remember("action");
+  check("Try it offers the schema form", (await page.locator("input[name='in/limit'][type=number]").count()) === 1);
+  check("Try it keeps the raw JSON toggle", (await page.locator("#mode-json").count()) === 1);
   const before = upstreamCalls;
-  await page.click("button:has-text('Send')");
+  await page.evaluate(() => document.activeElement?.blur());
+  const atLimit = await tabTo(() => document.activeElement?.name === "in/limit");
+  check("keyboard: Tab reaches the limit field", atLimit);
+  await page.keyboard.type("1");
+  const atSend = await tabTo(() => document.activeElement?.textContent?.trim() === "Send", undefined, 20);
+  check("keyboard: Tab reaches Send", atSend);
+  await page.keyboard.press("Enter");
   await page.waitForSelector("#try-answer");
   const answer = await page.textContent("#try-answer");
   check("Try it answers HTTP 200", answer.includes("HTTP 200"), answer.slice(0, 300));
@@ -141,7 +203,17 @@ try {
   check("Try it shows the timing", /\d+ ms/.test(await page.textContent("#try-duration")));
   check("Try it shows the response", (await page.textContent("#try-body")).includes("Rex"));
   check("the upstream was called once", upstreamCalls === before + 1, `${upstreamCalls - before} calls`);
+  check("the form's integer went upstream as the limit", lastQuery.get("limit") === "1", lastQuery.toString());
   await audit("action-try");
+
+  // The raw JSON toggle: the text area's input is sent instead.
+  await page.check("#mode-json");
+  check("the JSON toggle shows the text area", await page.isVisible("#input"));
+  check("the JSON toggle hides the form", !(await page.isVisible("input[name='in/limit']")));
+  await page.fill("#input", '{"limit": 2}');
+  await page.click("button:has-text('Send')");
+  await page.waitForFunction(() => document.querySelector("#try-body")?.textContent.includes("Rex"));
+  check("the raw JSON went upstream", lastQuery.get("limit") === "2", lastQuery.toString());
 
   // The call appears in Logs (the log is written in batches: reload until it shows).
   let logged = false;
@@ -151,9 +223,38 @@ try {
     if (!logged) await page.waitForTimeout(250);
   }
   check("the call appears in Logs", logged);
-  await page.click("#log-list details summary >> nth=0");
-  check("the log detail shows the sanitized request", (await page.textContent("#log-list details")).includes("/api/pets"));
   await audit("logs");
+  remember("logs");
+  await page.click(`#log-list a:has-text("${slug}.findPets") >> nth=0`);
+  await page.waitForURL(/\/logs\/[^/]+$/);
+  check("the log page shows the sanitized request", (await page.textContent("#log-request")).includes("/api/pets"));
+  check("the log page shows the attempts", (await page.textContent("#log-attempts")).trim() === "1");
+  await audit("log-detail");
+  remember("log-detail");
+
+  // A docs URL (not a spec): a scrape job with a live progress bar, then the review.
+  await page.goto(base + "/integrations/new");
+  await page.fill("#docs", docsUrl);
+  await page.click("button:has-text('Read the documentation')");
+  await page.waitForURL(/\/integrations\/new\/scrape\/[^/]+$/);
+  check("the scrape shows a progress bar", (await page.locator("#scrape-bar").count()) === 1);
+  await audit("wizard-scrape");
+  remember("wizard-scrape");
+  await page.waitForURL(/\/integrations\/new\/scrape\/[^/]+\/review$/, { timeout: 90000 });
+  const drafted = await page.locator("input[name=select]").count();
+  check("the draft goes to the review", drafted >= 2, `found ${drafted}`);
+  await audit("wizard-review-draft");
+
+  // An OAuth2 integration: its connection form offers Connect.
+  await api("POST", "/api/v1/integrations", key, {
+    slug: "oauthy", name: "OAuthy", baseUrl: upstreamUrl,
+    auth: { type: "oauth2", flows: ["authorization_code"], authorizationUrl: "https://provider.example/authorize", tokenUrl: `${upstreamUrl}/token` },
+    actions: [{ slug: "me", method: "GET", path: "/me" }],
+  });
+  await page.goto(base + "/integrations/oauthy/connections/new");
+  check("an OAuth2 connection form offers Connect", (await page.locator("button:text-is('Connect')").count()) === 1);
+  await audit("connection-oauth");
+  remember("connection-oauth");
 
   // Slack's 174 actions, filtered by typing.
   const slack = JSON.parse(readFileSync(process.env.SLACK, "utf8"));
@@ -170,20 +271,54 @@ try {
   console.log(`# filtering 174 actions while typing 9 characters took ${Date.now() - started} ms`);
   await page.fill("#action-filter", "");
   await audit("integration-slack");
+  remember("integration-slack");
   await page.click("a:has-text('Agents')");
   await page.waitForURL(/\/integrations\/slack\/agents$/);
   check("agents shows the MCP endpoint", (await page.textContent("#mcp-url")).endsWith("/mcp?integrations=slack"));
   check("agents exports Slack's tools", (await page.textContent("#tools-openai")).includes("chat_postMessage"));
   await audit("agents");
+  remember("agents");
 
   await page.goto(base + "/");
-  check("home lists both integrations", (await page.locator(".integrations li").count()) === 2);
+  check("home lists the three integrations", (await page.locator(".integrations li").count()) === 3);
+  check("home shows the last call", (await page.locator(".last-call time").count()) >= 1);
   await audit("home");
+  remember("home");
   await page.goto(base + "/health");
   check("health shows the latency chart", (await page.locator("svg.chart rect").count()) >= 2);
   await audit("health");
+  remember("health");
   await page.goto(base + "/settings");
   await audit("settings");
+  remember("settings");
+
+  // 640 px wide: no page scrolls sideways; each page's weight.
+  await page.setViewportSize({ width: 640, height: 900 });
+  for (const [name, url] of visited) {
+    if (name === "signin") continue;
+    await page.goto(url);
+    const wide = await page.evaluate(() => {
+      const view = document.documentElement.clientWidth;
+      // The innermost elements that stick out, to say what to fix.
+      const out = [...document.body.querySelectorAll("*")]
+        .filter((e) => e.getBoundingClientRect().right > view + 0.5)
+        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > view + 0.5))
+        .slice(0, 3)
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${[...e.classList].join(".")}`);
+      return { scroll: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth), view, out };
+    });
+    check(`640 px: ${name} does not scroll sideways`, wide.scroll <= wide.view, `${wide.scroll} px > ${wide.view} px: ${wide.out.join(", ")}`);
+    await page.screenshot({ path: path.join(out, `${name}-640.png`), fullPage: true });
+    const html = await page.evaluate(() => performance.getEntriesByType("navigation")[0].encodedBodySize);
+    console.log(`# page weight ${name}: ${(html / 1024).toFixed(1)} KiB HTML`);
+  }
+  const assets = await page.evaluate(async () => {
+    let total = 0;
+    for (const a of ["app.css", "app.js", "htmx.min.js"]) total += (await (await fetch(`/assets/${a}`)).arrayBuffer()).byteLength;
+    return total;
+  });
+  console.log(`# page weight shared assets (CSS, app.js, htmx, uncompressed): ${(assets / 1024).toFixed(1)} KiB, fonts apart`);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Sign out ends the session.
   await page.click("button:has-text('Sign out')");
@@ -196,6 +331,7 @@ try {
 } finally {
   await browser.close();
   upstream.close();
+  docsite.kill();
 }
 
 check("no console errors", consoleErrors.length === 0, consoleErrors.join("\n"));

@@ -38,4 +38,6 @@ fixtures="$here/../../../shared/fixtures/openapi"
 NODE_PATH="$modules" WAYGATE_URL="$url" WAYGATE_ADMIN_KEY="$admin" CHROMIUM="$chromium" \
   PETSTORE="$fixtures/oai-examples/examples/v2.0/json/petstore-expanded.json" \
   SLACK="$fixtures/slack/slack_web_openapi_v2_without_examples.json" \
+  DOCSITE="$here/../../../shared/tools/docsite.py" \
+  DOCS="$here/../../../shared/fixtures/docs/opensearch/docs-2024-12" \
   OUT="$out" node "$here/acceptance.mjs" || { echo "--- server log (tail)"; tail -40 "$work/server.log"; exit 1; }

@@ -245,6 +245,7 @@ async fn every_page_has_a_strict_policy_and_only_its_own_assets() {
         "/integrations/pets",
         "/integrations/pets/actions/list",
         "/integrations/pets/connections/new",
+        "/integrations/pets/test",
         "/integrations/pets/agents",
         "/logs",
         "/health",
@@ -550,4 +551,647 @@ async fn the_connection_form_offers_each_auth_scheme_and_stores_the_chosen_one()
         "{html}"
     );
     assert!(html.contains("inline-error"), "{html}");
+}
+
+/// The page a form post answers, as text.
+async fn post_text(gw: &Gateway, path: &str, cookie: &str, form: &[(&str, &str)]) -> String {
+    post(gw, path, cookie, form).await.text().await.unwrap()
+}
+
+/// A page, as text.
+async fn get_text(gw: &Gateway, path: &str, cookie: &str) -> String {
+    get(gw, path, cookie).await.text().await.unwrap()
+}
+
+/// An upstream that echoes what it was sent: `POST /pets` answers its JSON
+/// body, `GET /items?offset=&limit=` pages through 30 items.
+async fn echo_upstream() -> String {
+    use axum::routing::{get, post};
+    async fn echo(
+        axum::Json(body): axum::Json<serde_json::Value>,
+    ) -> axum::Json<serde_json::Value> {
+        axum::Json(json!({"received": body}))
+    }
+    async fn items(
+        axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u64>>,
+    ) -> axum::Json<serde_json::Value> {
+        let offset = q.get("offset").copied().unwrap_or(0);
+        let limit = q.get("limit").copied().unwrap_or(10);
+        let items: Vec<_> = (offset + 1..=(offset + limit).min(30))
+            .map(|n| json!({"id": n}))
+            .collect();
+        axum::Json(json!({"records": items}))
+    }
+    crate::support::serve_upstream(
+        axum::Router::new()
+            .route("/pets", post(echo))
+            .route("/items", get(items)),
+    )
+    .await
+}
+
+/// An integration whose `add` takes a typed body and whose `list` pages.
+async fn typed_integration(gw: &Gateway, key: &str, upstream: &str) {
+    gw.created(
+        "/api/v1/integrations",
+        key,
+        json!({"slug": "zoo", "name": "Zoo", "baseUrl": upstream,
+            "actions": [
+                {"slug": "add", "method": "POST", "path": "/pets",
+                 "inputSchema": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string", "description": "What the pet answers to"},
+                    "age": {"type": "integer"},
+                    "weight": {"type": "number"},
+                    "indoor": {"type": "boolean"},
+                    "kind": {"enum": ["dog", "cat"]},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "owner": {"type": "object", "properties": {"email": {"type": "string"}}}}}},
+                {"slug": "list", "method": "GET", "path": "/items",
+                 "parameters": [{"name": "offset", "in": "query"}, {"name": "limit", "in": "query"}],
+                 "pagination": {"strategy": "offset", "itemsPath": "/records", "offsetParam": "offset",
+                                "limitParam": "limit", "pageSize": 10}}]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn try_it_builds_the_input_from_the_schema_form_and_passes_the_paging_options() {
+    let upstream = echo_upstream().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("zoo").await;
+    typed_integration(&gw, &key, &upstream).await;
+    let s = sign_in(&gw, &key).await;
+
+    let page = get(&gw, "/integrations/zoo/actions/add", &s.cookie).await;
+    let html = page.text().await.unwrap();
+    for expected in [
+        r#"name="in/name""#,
+        r#"name="in/age" value="" step="1""#,
+        r#"name="in/weight" value="" step="any""#,
+        r#"<option value="dog">dog</option>"#,
+        r#"<option value="true">true</option>"#,
+        r#"name="in/tags" spellcheck="false""#,
+        "<legend>owner</legend>",
+        r#"name="in/owner/email""#,
+        r#"id="mode-json""#,
+        "What the pet answers to",
+    ] {
+        assert!(html.contains(expected), "{expected} missing in {html}");
+    }
+    assert!(!html.contains(r#"id="paging""#), "add has no pagination");
+
+    let path = "/integrations/zoo/actions/add/try";
+    let sent = post(
+        &gw,
+        path,
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("mode", "form"),
+            ("in/name", "Rex"),
+            ("in/age", "3"),
+            ("in/weight", "4.5"),
+            ("in/indoor", "false"),
+            ("in/kind", "dog"),
+            ("in/tags", r#"["good", "loud"]"#),
+            ("in/owner/email", ""),
+            ("input", "ignored in form mode"),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let html = sent.text().await.unwrap();
+    assert!(html.contains("HTTP 200"), "{html}");
+    // The upstream received the typed object (the page shows its echo).
+    for part in [
+        "&#34;age&#34;: 3",
+        "&#34;weight&#34;: 4.5",
+        "&#34;indoor&#34;: false",
+        "&#34;kind&#34;: &#34;dog&#34;",
+        "&#34;good&#34;",
+    ] {
+        assert!(html.contains(part), "{part} missing in {html}");
+    }
+    let answer = &html[html.find(r#"id="try-body""#).unwrap()..];
+    assert!(
+        !answer[..answer.find("</pre>").unwrap()].contains("&#34;owner&#34;"),
+        "empty optional objects are left out"
+    );
+    // The page keeps what was sent.
+    assert!(html.contains(r#"name="in/name" value="Rex""#), "{html}");
+
+    let list = get_text(&gw, "/integrations/zoo/actions/list", &s.cookie).await;
+    assert!(
+        list.contains(r#"id="paging""#) && list.contains(r#"name="fetchAll""#),
+        "{list}"
+    );
+    let paged = "/integrations/zoo/actions/list/try";
+    for (path, fields, expected) in [
+        // A field of the wrong type is refused before anything is sent.
+        (
+            path,
+            &[("mode", "form"), ("in/name", "Rex"), ("in/age", "old")][..],
+            &["HTTP 400", "input/age: &#39;old&#39; is not an integer"][..],
+        ),
+        // A missing required field is the gateway's own input validation.
+        (path, &[("mode", "form")], &["VALIDATION_ERROR"]),
+        // The raw JSON toggle still works.
+        (
+            path,
+            &[("mode", "json"), ("input", r#"{"name": "Tom", "age": 7}"#)],
+            &["HTTP 200", "&#34;Tom&#34;"],
+        ),
+        // Pagination options for an action that pages.
+        (
+            paged,
+            &[("mode", "form"), ("fetchAll", "true"), ("maxPages", "2")],
+            &[
+                "HTTP 200",
+                "Pagination: 2 page(s), 20 item(s), stopped: max_pages",
+            ],
+        ),
+        // maxPages without fetchAll is refused, as the API refuses it.
+        (
+            paged,
+            &[("mode", "form"), ("maxPages", "2")],
+            &["options.maxPages applies to options.fetchAll"],
+        ),
+    ] {
+        let mut form = vec![("csrf", s.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let html = post_text(&gw, path, &s.cookie, &form).await;
+        for part in expected {
+            assert!(html.contains(part), "{fields:?}: {part} missing in {html}");
+        }
+    }
+}
+
+/// A provider: `POST /token` answers fresh tokens and counts its requests.
+async fn token_provider() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let token = move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            axum::Json(
+                json!({"access_token": "fresh-token", "token_type": "Bearer",
+                              "expires_in": 3600, "refresh_token": "rt-2"}),
+            )
+        }
+    };
+    let url = crate::support::serve_upstream(
+        axum::Router::new().route("/token", axum::routing::post(token)),
+    )
+    .await;
+    (url, hits)
+}
+
+/// The value of `href="…"` that starts with `prefix`, unescaped.
+fn href(html: &str, prefix: &str) -> String {
+    let at = html
+        .find(&format!("href=\"{prefix}"))
+        .unwrap_or_else(|| panic!("no link to {prefix} in {html}"));
+    let rest = &html[at + 6..];
+    rest[..rest.find('"').unwrap()].replace("&#38;", "&")
+}
+
+#[tokio::test]
+async fn connect_runs_the_code_flow_back_to_the_dashboard_and_refresh_renews_the_token() {
+    use std::sync::atomic::Ordering;
+    let (provider, hits) = token_provider().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("oauth").await;
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        json!({"slug": "prov", "name": "Provider", "baseUrl": provider,
+               "auth": {"type": "oauth2", "flows": ["authorization_code"],
+                        "authorizationUrl": "https://provider.example/authorize",
+                        "tokenUrl": format!("{provider}/token"), "scopes": ["read"]},
+               "actions": [{"slug": "me", "method": "GET", "path": "/me"}]}),
+    )
+    .await;
+    let s = sign_in(&gw, &key).await;
+
+    let form = get(&gw, "/integrations/prov/connections/new", &s.cookie).await;
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains(r#"action="/integrations/prov/connect""#),
+        "{html}"
+    );
+    let empty = get(&gw, "/integrations/prov", &s.cookie).await;
+    assert!(empty.text().await.unwrap().contains("Connect with OAuth"));
+
+    // Connect: the REST connect handler's authorization URL, and the return cookie.
+    let started = post(
+        &gw,
+        "/integrations/prov/connect",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("name", "default"),
+            ("clientId", "cid"),
+            ("clientSecret", "csecret"),
+        ],
+    )
+    .await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let (cookie, header) = set_cookie(&started, "waygate_oauth_return");
+    for flag in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/oauth/callback",
+        "Max-Age=600",
+    ] {
+        assert!(header.contains(flag), "{flag} missing in {header}");
+    }
+    let html = started.text().await.unwrap();
+    let to = href(&html, "https://provider.example/authorize");
+    let state = url::Url::parse(&to)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    assert_eq!(cookie, format!("waygate_oauth_return={state}"));
+    assert!(html.contains(r#"http-equiv="refresh""#), "{html}");
+    assert!(!html.contains("csecret"), "the secret is not shown");
+
+    // The provider's redirect, in the browser that started it: back to the dashboard.
+    let back = browser()
+        .get(format!("{}/oauth/callback?state={state}&code=c-1", gw.url))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::OK);
+    let (cleared, _) = set_cookie(&back, "waygate_oauth_return");
+    assert_eq!(cleared, "waygate_oauth_return=");
+    let page = back.text().await.unwrap();
+    assert!(
+        page.contains(r#"content="0;url=/integrations/prov?done=authorized""#),
+        "{page}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the code was exchanged");
+
+    let listed = get_text(&gw, "/integrations/prov?done=authorized", &s.cookie).await;
+    assert!(listed.contains("Connection authorized."), "{listed}");
+    assert!(listed.contains("oauth2_tokens"), "{listed}");
+    assert!(
+        listed.contains("<time datetime="),
+        "the token's expiry: {listed}"
+    );
+    assert!(listed.contains("Refresh token"), "{listed}");
+
+    // Refresh token: through the REST refresh handler, to the provider.
+    let refreshed = post(
+        &gw,
+        "/integrations/prov/connections/default/refresh",
+        &s.cookie,
+        &[("csrf", &s.csrf)],
+    )
+    .await;
+    assert_eq!(refreshed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        refreshed.headers()[LOCATION],
+        "/integrations/prov?done=refreshed"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "the token was refreshed");
+    let missing = post(
+        &gw,
+        "/integrations/prov/connections/nope/refresh",
+        &s.cookie,
+        &[("csrf", &s.csrf)],
+    )
+    .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // A flow started through the API (no cookie) is answered as before.
+    let (_, api_started) = gw
+        .call(
+            Method::POST,
+            "/api/v1/integrations/prov/connect",
+            &key,
+            Some(json!({"connection": "second", "clientId": "cid", "clientSecret": "cs"})),
+        )
+        .await;
+    let page = browser()
+        .get(format!(
+            "{}/oauth/callback?state={}&code=c-2",
+            gw.url,
+            api_started["state"].as_str().unwrap()
+        ))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("You can close this window"), "{page}");
+    assert!(!page.contains("refresh"), "{page}");
+}
+
+#[tokio::test]
+async fn the_wizards_test_step_calls_a_read_only_action_through_the_connection() {
+    let upstream = echo_upstream().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("tests").await;
+    typed_integration(&gw, &key, &upstream).await;
+    let s = sign_in(&gw, &key).await;
+
+    // Saving the connection from the wizard goes on to the test step.
+    let form = get(&gw, "/integrations/zoo/connections/new?wizard=1", &s.cookie).await;
+    let html = form.text().await.unwrap();
+    assert!(html.contains(r#"name="wizard" value="1""#), "{html}");
+    let saved = post(
+        &gw,
+        "/integrations/zoo/connections",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("name", "main"),
+            ("type", "none"),
+            ("wizard", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let next = saved.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(next, "/integrations/zoo/test?connection=main");
+
+    let step = get_text(&gw, &next, &s.cookie).await;
+    // Only the GET action is offered, chosen, with the connection chosen too.
+    assert!(step.contains(r#"<option value="list" selected>"#), "{step}");
+    assert!(!step.contains(r#"<option value="add""#), "{step}");
+    assert!(step.contains(r#"<option value="main" selected>"#), "{step}");
+
+    let ran = post_text(
+        &gw,
+        "/integrations/zoo/test",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("action", "list"),
+            ("connection", "main"),
+        ],
+    )
+    .await;
+    assert!(
+        ran.contains("HTTP 200") && ran.contains("&#34;records&#34;"),
+        "{ran}"
+    );
+    let refused = post_text(
+        &gw,
+        "/integrations/zoo/test",
+        &s.cookie,
+        &[("csrf", &s.csrf), ("action", "add"), ("connection", "main")],
+    )
+    .await;
+    assert!(refused.contains("HTTP 400"), "{refused}");
+    assert!(
+        refused.contains("the test calls only read-only actions"),
+        "{refused}"
+    );
+    let (_, logs) = gw
+        .call(Method::GET, "/api/v1/logs?integration=zoo", &key, None)
+        .await;
+    assert!(
+        logs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["action"] == "list"),
+        "nothing but the read-only call was made: {logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docs_url_scrapes_with_progress_and_its_draft_is_reviewed_and_stored() {
+    let site = crate::support::opensearch_pages(&[
+        "_api-reference/index-apis/close-index.md",
+        "_api-reference/cat/cat-indices.md",
+    ]);
+    let server = crate::support::DocSite::start(&site.0);
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("docs").await;
+    let s = sign_in(&gw, &key).await;
+
+    let source = get_text(&gw, "/integrations/new", &s.cookie).await;
+    assert!(source.contains("<title>New integration · Waygate</title>"));
+    assert!(
+        source.contains(r#"action="/integrations/new/scrape""#),
+        "{source}"
+    );
+    let started = post(
+        &gw,
+        "/integrations/new/scrape",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("docs", &format!("{}/", server.1)),
+            ("wishlist", ""),
+        ],
+    )
+    .await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let job_page = started.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        job_page.starts_with("/integrations/new/scrape/"),
+        "{job_page}"
+    );
+    let first = get_text(&gw, &job_page, &s.cookie).await;
+    assert!(first.contains("<progress"), "{first}");
+
+    // The partial htmx polls, until it sends the browser on to the review.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let review = loop {
+        let partial = get(&gw, &format!("{job_page}/progress"), &s.cookie).await;
+        assert_eq!(partial.status(), StatusCode::OK);
+        let redirect = partial
+            .headers()
+            .get("hx-redirect")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let html = partial.text().await.unwrap();
+        assert!(html.contains(r#"id="scrape-bar""#), "{html}");
+        if let Some(to) = redirect {
+            assert!(html.contains("succeeded"), "{html}");
+            assert!(!html.contains("hx-trigger"), "polling stops: {html}");
+            break to;
+        }
+        assert!(!html.contains("failed"), "{html}");
+        assert!(html.contains(r#"hx-trigger="every 1s""#), "{html}");
+        assert!(std::time::Instant::now() < deadline, "the job did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(review, format!("{job_page}/review"));
+
+    let page = get_text(&gw, &review, &s.cookie).await;
+    assert!(page.contains("confidence"), "{page}");
+    let job = job_page.rsplit('/').next().unwrap();
+    assert!(
+        page.contains(&format!(r#"name="job" value="{job}""#)),
+        "{page}"
+    );
+    let marker = r#"name="select" value=""#;
+    let selects: Vec<String> = page
+        .match_indices(marker)
+        .map(|(i, _)| {
+            let rest = &page[i + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect();
+    assert!(selects.len() >= 2, "{page}");
+
+    let created = post(
+        &gw,
+        "/integrations/new/create",
+        &s.cookie,
+        &[
+            ("csrf", &s.csrf),
+            ("job", job),
+            ("slug", "opensearch"),
+            ("name", "OpenSearch"),
+            ("baseUrl", "http://127.0.0.1:9200"),
+            ("select", &selects[0]),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        created.headers()[LOCATION],
+        "/integrations/opensearch/connections/new?wizard=1"
+    );
+    let (status, stored) = gw
+        .call(Method::GET, "/api/v1/integrations/opensearch", &key, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(stored["name"], "OpenSearch");
+    assert_eq!(stored["actionCount"], 1, "{stored}");
+}
+
+/// The tenant's logged calls of `integration`, once `count` are written.
+async fn logged(
+    gw: &Gateway,
+    key: &str,
+    integration: &str,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, logs) = gw
+            .call(
+                Method::GET,
+                &format!("/api/v1/logs?integration={integration}"),
+                key,
+                None,
+            )
+            .await;
+        let data = logs["data"].as_array().unwrap().clone();
+        if data.len() >= count {
+            return data;
+        }
+        assert!(std::time::Instant::now() < deadline, "{logs}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
+    let upstream = echo_upstream().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("logs").await;
+    typed_integration(&gw, &key, &upstream).await;
+    let s = sign_in(&gw, &key).await;
+    let home = get_text(&gw, "/", &s.cookie).await;
+    assert!(home.contains("Last call: never"), "{home}");
+
+    let (status, ok) = gw
+        .call(
+            Method::POST,
+            "/api/v1/actions/zoo/add",
+            &key,
+            Some(json!({"input": {"name": "Rex"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
+    let (status, bad) = gw
+        .call(
+            Method::POST,
+            "/api/v1/actions/zoo/add",
+            &key,
+            Some(json!({"input": {"age": 3}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let entries = logged(&gw, &key, "zoo", 2).await;
+
+    let home = get_text(&gw, "/", &s.cookie).await;
+    assert!(home.contains("Last call: <time datetime="), "{home}");
+    assert!(home.contains(">just now</time>"), "{home}");
+
+    // The list links each call to its page.
+    let list = get_text(&gw, "/logs", &s.cookie).await;
+    let ok_id = ok["meta"]["requestId"].as_str().unwrap();
+    assert!(list.contains(&format!(r#"href="/logs/{ok_id}""#)), "{list}");
+
+    let detail = get(&gw, &format!("/logs/{ok_id}"), &s.cookie).await;
+    assert_eq!(detail.status(), StatusCode::OK);
+    let html = detail.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="log-request""#) && html.contains("/pets"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"id="log-response""#) && html.contains("Rex"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<strong id="log-attempts">1</strong>"#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"id="log-error""#), "{html}");
+
+    let failed = entries
+        .iter()
+        .find(|e| e["errorCode"] == "VALIDATION_ERROR")
+        .unwrap_or_else(|| panic!("{entries:?}"));
+    assert!(
+        failed["suggestedResolution"]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("fix the fields"),
+        "the API gives the resolution too: {failed}"
+    );
+    let id = failed["requestId"].as_str().unwrap();
+    let html = get_text(&gw, &format!("/logs/{id}"), &s.cookie).await;
+    assert!(
+        html.contains(r#"id="log-error""#) && html.contains("VALIDATION_ERROR"),
+        "{html}"
+    );
+    assert!(
+        html.contains("fix the fields named in details.violations"),
+        "{html}"
+    );
+
+    // Unknown ids, and another tenant's, are not found.
+    assert_eq!(
+        get(&gw, "/logs/no-such-request", &s.cookie).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, other) = gw.tenant("other").await;
+    let o = sign_in(&gw, &other).await;
+    assert_eq!(
+        get(&gw, &format!("/logs/{ok_id}"), &o.cookie)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = gw
+        .call(Method::GET, &format!("/api/v1/logs/{ok_id}"), &other, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

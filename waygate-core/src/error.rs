@@ -144,6 +144,110 @@ pub struct SuggestedResolution {
     pub retry_after_ms: Option<u64>,
 }
 
+impl SuggestedResolution {
+    /// What to do about an error known only by its code and the upstream's
+    /// status (a logged call keeps no more); `None` for a code Waygate does
+    /// not give. Without the error itself, no retry delay is known.
+    pub fn for_code(code: &str, upstream_status: Option<u16>) -> Option<Self> {
+        let (action, description) = advice(code, upstream_status)?;
+        Some(Self {
+            action,
+            description: description.to_owned(),
+            retryable: retryable(code, upstream_status),
+            retry_after_ms: None,
+        })
+    }
+}
+
+/// Whether calling again unchanged may succeed, by error code (and, for an
+/// upstream error, its status).
+fn retryable(code: &str, upstream_status: Option<u16>) -> bool {
+    match code {
+        "CIRCUIT_OPEN"
+        | "RATE_LIMITED"
+        | "UPSTREAM_TIMEOUT"
+        | "UPSTREAM_UNREACHABLE"
+        | "STORAGE_UNAVAILABLE" => true,
+        "UPSTREAM_ERROR" => matches!(upstream_status, Some(408 | 425 | 500 | 502 | 503 | 504)),
+        _ => false,
+    }
+}
+
+/// What to do, by error code (and, for an upstream error, its status): one
+/// table for live errors and logged ones.
+fn advice(code: &str, upstream_status: Option<u16>) -> Option<(ResolutionAction, &'static str)> {
+    use ResolutionAction as A;
+    Some(match (code, upstream_status) {
+        ("NOT_FOUND", _) => (
+            A::CheckIntegrationConfig,
+            "check the integration, action and connection names",
+        ),
+        ("VALIDATION_ERROR", _) => (
+            A::RetryWithModifiedInput,
+            "fix the fields named in details.violations and call again",
+        ),
+        ("INVALID_DEFINITION", _) => (
+            A::CheckIntegrationConfig,
+            "fix the fields named in details.problems",
+        ),
+        ("CONFIGURATION_ERROR", _) => (
+            A::CheckIntegrationConfig,
+            "fix the integration or connection settings",
+        ),
+        ("CREDENTIALS_ERROR", _) => (
+            A::RefreshCredentials,
+            "re-authorise the connection or replace its credential",
+        ),
+        ("URL_NOT_ALLOWED", _) => (
+            A::EscalateToAdmin,
+            "the target address is not allowed by the outbound URL policy",
+        ),
+        ("CIRCUIT_OPEN", _) => (
+            A::RetryAfterDelay,
+            "the upstream is failing; wait until the breaker lets a probe through",
+        ),
+        ("RATE_LIMITED", _) => (
+            A::RetryAfterDelay,
+            "wait for the rate limit to reset, then call again",
+        ),
+        ("UPSTREAM_ERROR", Some(401)) => (
+            A::RefreshCredentials,
+            "the upstream rejected the credential",
+        ),
+        ("UPSTREAM_ERROR", Some(403)) => (
+            A::CheckIntegrationConfig,
+            "the credential lacks permission (scopes, plan) for this action",
+        ),
+        ("UPSTREAM_ERROR", Some(400..=499)) => (
+            A::RetryWithModifiedInput,
+            "the upstream rejected the input; see details.upstreamBody",
+        ),
+        ("UPSTREAM_ERROR", _) => (
+            A::ContactExternalProvider,
+            "the upstream failed; try later or contact the provider",
+        ),
+        ("UPSTREAM_TIMEOUT" | "UPSTREAM_UNREACHABLE", _) => (
+            A::RetryAfterDelay,
+            "the upstream did not answer; try again later",
+        ),
+        ("UPSTREAM_RESPONSE_INVALID", _) => (
+            A::ContactExternalProvider,
+            "the upstream's answer does not match the expected output",
+        ),
+        ("RESPONSE_VALIDATION_ERROR", _) => (
+            A::CheckIntegrationConfig,
+            "the upstream's answer breaks the action's output schema at details.violations: \
+             update the schema if the API changed, or set the action's validation to warn or lenient",
+        ),
+        ("STORAGE_UNAVAILABLE", _) => (
+            A::EscalateToAdmin,
+            "Waygate's storage is unavailable; try again or tell the operator",
+        ),
+        ("CONNECTOR_ERROR", _) => (A::EscalateToAdmin, "the connector failed; see the message"),
+        _ => return None,
+    })
+}
+
 /// An invocation failed. One type for every step, with queries for callers:
 /// [`code`](Self::code), [`is_retryable`](Self::is_retryable),
 /// [`upstream_status`](Self::upstream_status), [`may_have_been_sent`](Self::may_have_been_sent).
@@ -288,17 +392,7 @@ impl Error {
 
     /// Whether calling again unchanged may succeed.
     pub fn is_retryable(&self) -> bool {
-        match &self.0.kind {
-            ErrorKind::CircuitOpen { .. }
-            | ErrorKind::RateLimited { .. }
-            | ErrorKind::Timeout { .. }
-            | ErrorKind::Transport { .. }
-            | ErrorKind::Storage { .. } => true,
-            ErrorKind::Upstream { status, .. } => {
-                matches!(status, 408 | 425 | 500 | 502 | 503 | 504)
-            }
-            _ => false,
-        }
+        retryable(self.code(), self.upstream_status())
     }
 
     /// The upstream's HTTP status, when it answered.
@@ -384,79 +478,8 @@ impl Error {
 
     /// What the caller should do next.
     pub fn suggested_resolution(&self) -> SuggestedResolution {
-        use ResolutionAction as A;
-        let (action, description) = match &self.0.kind {
-            ErrorKind::NotFound { .. } => (
-                A::CheckIntegrationConfig,
-                "check the integration, action and connection names",
-            ),
-            ErrorKind::InvalidInput { .. } => (
-                A::RetryWithModifiedInput,
-                "fix the fields named in details.violations and call again",
-            ),
-            ErrorKind::InvalidDefinition(_) => (
-                A::CheckIntegrationConfig,
-                "fix the fields named in details.problems",
-            ),
-            ErrorKind::Config { .. } => (
-                A::CheckIntegrationConfig,
-                "fix the integration or connection settings",
-            ),
-            ErrorKind::Credentials { .. } => (
-                A::RefreshCredentials,
-                "re-authorise the connection or replace its credential",
-            ),
-            ErrorKind::UrlRefused { .. } => (
-                A::EscalateToAdmin,
-                "the target address is not allowed by the outbound URL policy",
-            ),
-            ErrorKind::CircuitOpen { .. } => (
-                A::RetryAfterDelay,
-                "the upstream is failing; wait until the breaker lets a probe through",
-            ),
-            ErrorKind::RateLimited { .. } => (
-                A::RetryAfterDelay,
-                "wait for the rate limit to reset, then call again",
-            ),
-            ErrorKind::Upstream { status: 401, .. } => (
-                A::RefreshCredentials,
-                "the upstream rejected the credential",
-            ),
-            ErrorKind::Upstream { status: 403, .. } => (
-                A::CheckIntegrationConfig,
-                "the credential lacks permission (scopes, plan) for this action",
-            ),
-            ErrorKind::Upstream {
-                status: 400..=499, ..
-            } => (
-                A::RetryWithModifiedInput,
-                "the upstream rejected the input; see details.upstreamBody",
-            ),
-            ErrorKind::Upstream { .. } => (
-                A::ContactExternalProvider,
-                "the upstream failed; try later or contact the provider",
-            ),
-            ErrorKind::Timeout { .. } | ErrorKind::Transport { .. } => (
-                A::RetryAfterDelay,
-                "the upstream did not answer; try again later",
-            ),
-            ErrorKind::InvalidResponse { .. } => (
-                A::ContactExternalProvider,
-                "the upstream's answer does not match the expected output",
-            ),
-            ErrorKind::ResponseValidation { .. } => (
-                A::CheckIntegrationConfig,
-                "the upstream's answer breaks the action's output schema at details.violations: \
-                 update the schema if the API changed, or set the action's validation to warn or lenient",
-            ),
-            ErrorKind::Storage { .. } => (
-                A::EscalateToAdmin,
-                "Waygate's storage is unavailable; try again or tell the operator",
-            ),
-            ErrorKind::Connector { .. } => {
-                (A::EscalateToAdmin, "the connector failed; see the message")
-            }
-        };
+        let (action, description) = advice(self.code(), self.upstream_status())
+            .unwrap_or((ResolutionAction::EscalateToAdmin, "see the message"));
         SuggestedResolution {
             action,
             description: description.to_owned(),
@@ -624,6 +647,45 @@ mod tests {
     use super::*;
     #[cfg(feature = "import")]
     use crate::import::{self, ImportOptions};
+
+    #[test]
+    fn a_logged_errors_resolution_is_the_live_errors() {
+        for (e, status) in [
+            (
+                Error::new(ErrorKind::Upstream {
+                    status: 401,
+                    body: Value::Null,
+                }),
+                Some(401),
+            ),
+            (
+                Error::new(ErrorKind::Upstream {
+                    status: 422,
+                    body: Value::Null,
+                }),
+                Some(422),
+            ),
+            (
+                Error::new(ErrorKind::Upstream {
+                    status: 503,
+                    body: Value::Null,
+                }),
+                Some(503),
+            ),
+            (Error::credentials("no token"), None),
+            (Error::connector("boom"), None),
+        ] {
+            let live = e.suggested_resolution();
+            let logged = SuggestedResolution::for_code(e.code(), status).expect("a known code");
+            assert_eq!(logged, live, "{}", e.code());
+        }
+        assert!(SuggestedResolution::for_code("NOT_A_CODE", None).is_none());
+        assert!(
+            SuggestedResolution::for_code("UPSTREAM_ERROR", Some(503))
+                .unwrap()
+                .retryable
+        );
+    }
 
     #[cfg(feature = "yaml")]
     fn parse(text: &str) -> Result<crate::IntegrationDef, Error> {

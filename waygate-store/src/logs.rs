@@ -270,6 +270,8 @@ pub struct LogQuery {
     pub outcome: Option<LogOutcome>,
     /// Only this upstream HTTP status.
     pub upstream_status: Option<u16>,
+    /// Only the invocation with this request id.
+    pub request_id: Option<String>,
     /// Only invocations started at or after this time.
     pub since: Option<SystemTime>,
     /// Entries per page (1–1000; default 50).
@@ -389,6 +391,9 @@ impl Store {
         }
         if let Some(a) = &query.action {
             bind(&mut sql, " AND action = ?", a.as_str().into());
+        }
+        if let Some(r) = &query.request_id {
+            bind(&mut sql, " AND request_id = ?", r.as_str().into());
         }
         match query.outcome {
             Some(LogOutcome::Success) => sql.push_str(" AND error_code IS NULL"),

@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::ops::time::{parse_rfc3339, rfc3339};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use waygate_core::error::SuggestedResolution;
 use waygate_store::{LogOutcome, LogQuery, LogRecord};
 
 use super::auth::Tenant;
@@ -67,6 +68,10 @@ pub struct LogView {
     pub upstream_status: Option<u16>,
     /// The error code, on failure.
     pub error_code: Option<String>,
+    /// On failure, what to do about it (from the code and upstream status).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub suggested_resolution: Option<SuggestedResolution>,
     /// The request sent, sanitized.
     #[schema(value_type = Option<Object>)]
     pub request: Option<Value>,
@@ -161,6 +166,34 @@ pub async fn list(
     Ok(Json(Page::new(data, page.next_cursor, None)))
 }
 
+/// One logged invocation, by its request id (the newest, should a caller
+/// have reused the id).
+#[utoipa::path(
+    get,
+    operation_id = "getLog", path = "/logs/{requestId}", tag = "logs",
+    params(("requestId" = String, Path, description = "The invocation's request id")),
+    responses((status = 200, body = LogView), (status = 404, body = super::ErrorBody)))]
+pub async fn get(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(request_id): Path<String>,
+) -> ApiResult<Json<LogView>> {
+    let mut query = LogQuery::new();
+    query.request_id = Some(request_id.clone());
+    query.limit = Some(1);
+    let page = app
+        .store
+        .list_logs(&tenant, &query)
+        .await
+        .map_err(|e| store_error("reading the log", &e))?;
+    let names = names(&app, &tenant, &page.entries).await;
+    page.entries
+        .into_iter()
+        .next()
+        .map(|r| Json(view(r, &names)))
+        .ok_or_else(|| ApiError::not_found(format!("log of request '{request_id}'")))
+}
+
 /// Integration slug → (integration name, action slug → action name).
 type Names = HashMap<String, (String, HashMap<String, String>)>;
 
@@ -208,6 +241,10 @@ fn view(r: LogRecord, names: &Names) -> LogView {
         started_at: rfc3339(r.started_at),
         duration_ms: r.duration.as_millis() as u64,
         attempts: r.attempts,
+        suggested_resolution: r
+            .error_code
+            .as_deref()
+            .and_then(|code| SuggestedResolution::for_code(code, r.upstream_status)),
         upstream_status: r.upstream_status,
         error_code: r.error_code,
         response: r.response,

@@ -237,6 +237,7 @@ fn routes() -> Routes {
     .routes(routes!(actions::test))
     .routes(routes!(actions::schema))
     .routes(routes!(logs::list))
+    .routes(routes!(logs::get))
     .routes(routes!(logs::stats))
     .routes(routes!(tools::list))
     .routes(routes!(scrape::start))

@@ -10,7 +10,7 @@ use crate::ops::time::rfc3339;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,14 @@ use super::connections::ConnectionView;
 use super::error::{ApiError, ApiResult, store_error};
 use super::integrations::{definition, find};
 use crate::app::AppState;
+use crate::http::cookie::cookie;
 
 /// The path the provider redirects to.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+/// The cookie that marks a flow the dashboard started (its value is the
+/// state): the callback then leads back to the dashboard (decision 105).
+pub const RETURN_COOKIE: &str = "waygate_oauth_return";
 
 /// How long a started authorization waits for the provider's redirect.
 const STATE_TTL: Duration = Duration::from_secs(600);
@@ -84,7 +89,7 @@ pub struct RefreshResponse {
 }
 
 /// Query of the provider's redirect.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
@@ -262,24 +267,51 @@ pub async fn connect(
 /// JSON error shape), its text escaped, under a CSP that allows no script.
 pub async fn callback(
     State(app): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
-    let outcome = match query {
-        Ok(Query(q)) => finish(&app, q).await,
+    // A flow the dashboard started goes back to it (decision 105).
+    let back = |integration: &str| {
+        let started = cookie(&headers, RETURN_COOKIE);
+        let state = query.as_ref().ok().and_then(|Query(q)| q.state.as_deref());
+        (started.is_some() && started == state)
+            .then(|| format!("/integrations/{integration}?done=authorized"))
+    };
+    let outcome = match &query {
+        Ok(Query(q)) => finish(&app, q.clone()).await,
         Err(e) => Err((
             StatusCode::BAD_REQUEST,
             format!("the redirect's query cannot be read ({})", e.body_text()),
         )),
     };
     match outcome {
-        Ok((integration, connection)) => page(
-            StatusCode::OK,
-            "Connected",
-            &format!(
-                "Connection '{connection}' of integration '{integration}' is authorized. You can close this window."
-            ),
-        ),
-        Err((status, message)) => page(status, "Authorization failed", &message),
+        Ok((integration, connection)) => {
+            let back = back(&integration);
+            let mut response = page(
+                StatusCode::OK,
+                "Connected",
+                &format!(
+                    "Connection '{connection}' of integration '{integration}' is authorized.{}",
+                    if back.is_some() {
+                        ""
+                    } else {
+                        " You can close this window."
+                    }
+                ),
+                back.as_deref(),
+            );
+            if back.is_some() {
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    HeaderValue::from_str(&format!(
+                        "{RETURN_COOKIE}=; Path={CALLBACK_PATH}; Max-Age=0; HttpOnly; SameSite=Lax"
+                    ))
+                    .unwrap_or_else(|_| HeaderValue::from_static("")),
+                );
+            }
+            response
+        }
+        Err((status, message)) => page(status, "Authorization failed", &message, None),
     }
 }
 
@@ -455,12 +487,26 @@ async fn exchange_failed(
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// A small self-contained HTML page (no scripts, no external assets), not
-/// cached and not sent as a referrer (its URL carried the code).
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
+/// cached and not sent as a referrer (its URL carried the code). With `back`
+/// (a path of this gateway), it links there and goes there at once.
+fn page(status: StatusCode, title: &str, message: &str, back: Option<&str>) -> Response {
+    let (refresh, link) = match back {
+        Some(path) => (
+            format!(
+                "<meta http-equiv=\"refresh\" content=\"0;url={}\">",
+                escape(path)
+            ),
+            format!(
+                "<p><a href=\"{}\">Back to the dashboard</a></p>",
+                escape(path)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     let body = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t} · Waygate</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">{refresh}<title>{t} · Waygate</title>\
          <style>body{{font-family:sans-serif;max-width:40em;margin:4em auto}}</style></head>\
-         <body><h1>{t}</h1><p>{m}</p></body></html>",
+         <body><h1>{t}</h1><p>{m}</p>{link}</body></html>",
         t = escape(title),
         m = escape(message)
     );

@@ -16,7 +16,7 @@ use waygate_store::{JobStatus, ScrapeJob};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult, store_error};
-use super::integrations::{ImportResponse, checked, store_imported};
+use super::integrations::{ImportResponse, Imported, checked, store_imported};
 use crate::app::AppState;
 use crate::jobs::scrape::{HEARTBEAT, ScrapeSpec, queued_progress};
 use crate::ops::time::rfc3339;
@@ -386,16 +386,7 @@ pub async fn apply(
             job.status.as_str()
         )));
     };
-    let warnings = result
-        .get("warnings")
-        .and_then(Value::as_array)
-        .map(|w| {
-            w.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let warnings = warnings(&result);
     let draft = result.get("integration").cloned().unwrap_or(Value::Null);
     let (def, suggested_tags) = app
         .cpu
@@ -406,6 +397,52 @@ pub async fn apply(
         })
         .await??;
     store_imported(&app, &tenant, def, warnings, suggested_tags).await
+}
+
+/// The `warnings` of a job's result.
+fn warnings(result: &Value) -> Vec<String> {
+    result
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| {
+            w.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A succeeded job's draft to review, as an imported document is reviewed
+/// (the dashboard's wizard): the definition, the warnings, suggested tags.
+///
+/// # Errors
+/// 404 for an unknown job, 409 while it has no draft.
+pub async fn draft(app: &AppState, tenant: &str, id: &str) -> ApiResult<Imported> {
+    let job = job(app, tenant, id).await?;
+    let Some(result) = job.result.filter(|_| job.status == JobStatus::Succeeded) else {
+        return Err(ApiError::conflict(format!(
+            "the scrape job is {}: only a succeeded job has a draft to review",
+            job.status.as_str()
+        )));
+    };
+    let warnings = warnings(&result);
+    let draft = result.get("integration").cloned().unwrap_or(Value::Null);
+    let (def, suggested_tags) = app
+        .cpu
+        .run(move || {
+            let def: IntegrationDef = serde_json::from_value(draft).map_err(|e| {
+                ApiError::bad_request(format!("the job's draft is not a definition: {e}"))
+            })?;
+            let suggested = waygate_core::import::suggest_tags(&def);
+            Ok::<_, ApiError>((def, suggested))
+        })
+        .await??;
+    Ok(Imported {
+        def,
+        warnings,
+        suggested_tags,
+    })
 }
 
 /// The draft with the caller's slug, selection and overrides, checked.

@@ -2,22 +2,26 @@
 //! **Try it**, which invokes it through the REST handler's own path
 //! (`api::actions::call` and `api::actions::run`: the same checks, the same
 //! pipeline, the same metrics and log entry as `POST /api/v1/actions/…`).
+//!
+//! Try it's input is a form generated from the input schema
+//! ([`super::schema_form`]) or, as a toggle, the raw JSON; actions with
+//! pagination also offer `fetchAll`, `maxPages` and `partial`.
 
 use std::time::Instant;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::page::{Chrome, PageResult, origin, pretty};
+use super::schema_form::{self, Item, Kind};
 use super::session::Session;
 use super::snippets::{self, Snippet};
-use crate::api::actions::{self, InvokeRequest};
+use crate::api::actions::{self, InvokeOptions, InvokeRequest};
 use crate::api::auth::Tenant;
 use crate::api::connections;
 use crate::api::error::ApiError;
@@ -33,25 +37,27 @@ const SHOWN_CHARS: usize = 200_000;
 /// What one Try it call gave.
 pub struct TryResult {
     /// The gateway's HTTP status.
-    status: u16,
+    pub(super) status: u16,
     /// Whether it succeeded (2xx).
-    ok: bool,
+    pub(super) ok: bool,
     /// `meta.attempts`, or the error's.
-    attempts: Option<u64>,
+    pub(super) attempts: Option<u64>,
     /// `meta.durationMs`: the pipeline's time.
-    duration_ms: Option<u64>,
+    pub(super) duration_ms: Option<u64>,
     /// Time the dashboard waited, start to answer.
-    elapsed_ms: u128,
+    pub(super) elapsed_ms: u128,
     /// The last upstream status.
-    upstream_status: Option<u64>,
+    pub(super) upstream_status: Option<u64>,
     /// The invocation's request id (find it in Logs).
-    request_id: Option<String>,
+    pub(super) request_id: Option<String>,
     /// Error code and message, on failure.
-    error: Option<(String, String)>,
+    pub(super) error: Option<(String, String)>,
     /// What to do next, on failure.
-    resolution: Option<String>,
+    pub(super) resolution: Option<String>,
+    /// How `fetchAll` went: pages, items, why it stopped.
+    pub(super) pagination: Option<String>,
     /// The answer as indented JSON (cut to [`SHOWN_CHARS`]).
-    body: String,
+    pub(super) body: String,
 }
 
 /// The action page.
@@ -69,7 +75,12 @@ pub struct ActionPage {
     input_schema: String,
     output_schema: Option<String>,
     metadata: String,
-    input: String,
+    /// The generated form, when the schema allows one.
+    fields: Option<Vec<Item>>,
+    /// What was sent last (or defaults).
+    form: TryForm,
+    /// Whether the action has pagination (the fetchAll options are shown).
+    paginated: bool,
     connections: Vec<String>,
     snippets: Vec<Snippet>,
     result: Option<TryResult>,
@@ -82,12 +93,19 @@ pub struct TryFragment {
     result: TryResult,
 }
 
+impl TryFragment {
+    /// The fragment showing `result`.
+    pub fn new(result: TryResult) -> Self {
+        Self { result }
+    }
+}
+
 async fn action_page(
     app: &AppState,
     session: &Session,
     headers: &HeaderMap,
     (slug, action): (String, String),
-    input: Option<String>,
+    form: Option<TryForm>,
     result: Option<TryResult>,
 ) -> PageResult<ActionPage> {
     let tenant = || Tenant(session.tenant.clone());
@@ -130,7 +148,15 @@ async fn action_page(
             &action,
             &example,
         ),
-        input: input.unwrap_or_else(|| pretty(&example)),
+        fields: schema_form::items(
+            &schema.input_schema,
+            form.as_ref().map_or(&[][..], |f| &f.fields),
+        ),
+        form: form.unwrap_or_else(|| TryForm {
+            input: pretty(&example),
+            ..TryForm::default()
+        }),
+        paginated: schema.metadata.get("pagination").is_some(),
         method: field("method"),
         path: field("path"),
         name: schema.name.clone().unwrap_or_else(|| action.clone()),
@@ -156,15 +182,69 @@ pub async fn page(
     action_page(&app, &session, &headers, names, None, None).await
 }
 
-/// Try it's fields.
-#[derive(Debug, Deserialize)]
+/// Try it's fields, as the form posts them.
+#[derive(Debug, Default)]
 pub struct TryForm {
+    /// `json`: the input is the text area's; else the generated fields'.
+    json: bool,
     /// The input object as JSON text.
-    #[serde(default)]
     input: String,
     /// The connection's name (`default` when empty).
-    #[serde(default)]
     connection: String,
+    /// `options.fetchAll`.
+    fetch_all: bool,
+    /// `options.maxPages`, as typed.
+    max_pages: String,
+    /// `options.partial`.
+    partial: bool,
+    /// The generated fields (`in/…`), by name.
+    fields: Vec<(String, String)>,
+}
+
+impl TryForm {
+    /// Reads a urlencoded form body.
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "mode" => form.json = value == "json",
+                "input" => form.input = value,
+                "connection" => form.connection = value.trim().to_owned(),
+                "fetchAll" => form.fetch_all = value == "true",
+                "maxPages" => form.max_pages = value.trim().to_owned(),
+                "partial" => form.partial = value == "true",
+                name if name.starts_with("in/") => form.fields.push((name.to_owned(), value)),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// The text area's input object.
+    fn json_input(&self) -> Result<Value, ApiError> {
+        if self.input.trim().is_empty() {
+            return Ok(Value::Object(serde_json::Map::new()));
+        }
+        serde_json::from_str::<Value>(&self.input)
+            .map_err(|e| ApiError::bad_request(format!("input: not JSON: {e}")))
+    }
+
+    /// The call's options; a malformed `maxPages` is refused.
+    fn options(&self) -> Result<InvokeOptions, ApiError> {
+        let max_pages = match self.max_pages.as_str() {
+            "" => None,
+            text => Some(text.parse::<u32>().map_err(|_| {
+                ApiError::bad_request(format!("options.maxPages: '{text}' is not a whole number"))
+            })?),
+        };
+        Ok(InvokeOptions {
+            fetch_all: self.fetch_all,
+            max_pages,
+            partial: self.partial,
+            ..InvokeOptions::default()
+        })
+    }
 }
 
 /// `POST /integrations/{slug}/actions/{action}/try`: the answer as a fragment
@@ -174,18 +254,19 @@ pub async fn try_it(
     session: Session,
     headers: HeaderMap,
     Path((slug, action)): Path<(String, String)>,
-    Form(form): Form<TryForm>,
+    body: Bytes,
 ) -> PageResult<Response> {
+    let form = TryForm::parse(&body);
     let result = invoke(&app, &session, &slug, &action, &form).await;
     if headers.contains_key("hx-request") {
-        return Ok(TryFragment { result }.into_response());
+        return Ok(TryFragment::new(result).into_response());
     }
     Ok(action_page(
         &app,
         &session,
         &headers,
         (slug, action),
-        Some(form.input),
+        Some(form),
         Some(result),
     )
     .await?
@@ -201,22 +282,46 @@ async fn invoke(
     form: &TryForm,
 ) -> TryResult {
     let started = Instant::now();
-    let input = if form.input.trim().is_empty() {
-        Ok(Value::Object(serde_json::Map::new()))
-    } else {
-        serde_json::from_str::<Value>(&form.input)
-            .map_err(|e| ApiError::bad_request(format!("input: not JSON: {e}")))
+    let request = async {
+        let input = if form.json {
+            form.json_input()?
+        } else {
+            let schema = actions::schema(
+                State(app.clone()),
+                Tenant(session.tenant.clone()),
+                Path((slug.to_owned(), action.to_owned())),
+            )
+            .await?
+            .0;
+            schema_form::assemble(&schema.input_schema, &form.fields)?
+        };
+        Ok::<_, ApiError>(InvokeRequest {
+            input,
+            connection: Some(form.connection.clone()).filter(|c| !c.is_empty()),
+            options: form.options()?,
+        })
     };
-    let checked = input.and_then(|input| {
+    let request = request.await;
+    outcome(app, &session.tenant, slug, action, request, started).await
+}
+
+/// Runs `request` as `POST /api/v1/actions/{slug}/{action}` would (the REST
+/// handler's own `call` and `run`) and reads its answer for the page; a
+/// request that could not be built is shown as the error it is.
+pub async fn outcome(
+    app: &AppState,
+    tenant: &str,
+    slug: &str,
+    action: &str,
+    request: Result<InvokeRequest, ApiError>,
+    started: Instant,
+) -> TryResult {
+    let checked = request.and_then(|request| {
         actions::call(
-            session.tenant.clone(),
+            tenant.to_owned(),
             slug.to_owned(),
             action.to_owned(),
-            InvokeRequest {
-                input,
-                connection: Some(form.connection.trim().to_owned()).filter(|c| !c.is_empty()),
-                options: Default::default(),
-            },
+            request,
             actions::BypassHeader::default(),
             None,
         )
@@ -269,6 +374,21 @@ async fn invoke(
             .pointer("/error/suggestedResolution/description")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        pagination: meta.and_then(|m| m.get("pagination")).map(|p| {
+            format!(
+                "{} page(s), {} item(s), stopped: {}{}",
+                number(p.get("pages")).unwrap_or(0),
+                number(p.get("items")).unwrap_or(0),
+                p.get("stopReason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown"),
+                if p.get("error").is_some_and(|e| !e.is_null()) {
+                    " (a later page failed: partial result)"
+                } else {
+                    ""
+                }
+            )
+        }),
         body: shown,
     }
 }

@@ -1,5 +1,6 @@
-//! Home: the tenant's integrations with status, tags, action counts and
-//! calls of the last day; a guided first step when there are none.
+//! Home: the tenant's integrations with status, tags, action counts, calls
+//! of the last day and the time since the last call; a guided first step
+//! when there are none.
 
 use std::collections::HashMap;
 
@@ -8,14 +9,15 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::page::{Chrome, PageResult, notice, tag_colour};
+use super::page::{Chrome, PageResult, ago, notice, tag_colour};
 use super::session::Session;
 use crate::api::auth::Tenant;
 use crate::api::integrations::{self, ListIntegrations};
-use crate::api::logs::{self, StatsQuery};
+use crate::api::logs::{self, ListLogs, StatsQuery};
 use crate::api::page::PageParams;
 use crate::api::tags;
 use crate::app::AppState;
+use crate::ops::time::parse_rfc3339;
 
 /// Query of `/`.
 #[derive(Debug, Deserialize)]
@@ -52,6 +54,10 @@ pub struct Row {
     tags: Vec<Chip>,
     actions: u64,
     calls: u64,
+    /// Time since the latest logged call ("5 min ago"), if any.
+    last_call: Option<String>,
+    /// That call's start, RFC 3339.
+    last_call_at: Option<String>,
 }
 
 /// The home page.
@@ -117,7 +123,13 @@ pub async fn page(
         .await?
         .0;
         let (status, fantasy) = status(&i.status, &health.status);
+        let last_call_at = last_call(&app, &session.tenant, &i.slug).await?;
         rows.push(Row {
+            last_call: last_call_at
+                .as_deref()
+                .and_then(|t| parse_rfc3339("startedAt", t).ok())
+                .map(|t| ago(app.clock.now(), t)),
+            last_call_at,
             calls: calls.get(&i.slug).copied().unwrap_or(0),
             status,
             fantasy,
@@ -162,6 +174,30 @@ pub async fn page(
         tag: q.tag.unwrap_or_default(),
         notice: notice(q.done.as_deref()),
     })
+}
+
+/// When the integration's latest logged call started (`GET /api/v1/logs`,
+/// one entry).
+async fn last_call(
+    app: &AppState,
+    tenant: &str,
+    slug: &str,
+) -> Result<Option<String>, crate::api::error::ApiError> {
+    let latest = logs::list(
+        State(app.clone()),
+        Tenant(tenant.to_owned()),
+        Query(ListLogs {
+            integration: Some(slug.to_owned()),
+            action: None,
+            status: None,
+            since: None,
+            limit: Some(1),
+            cursor: None,
+        }),
+    )
+    .await?
+    .0;
+    Ok(latest.data.into_iter().next().map(|l| l.started_at))
 }
 
 #[cfg(test)]

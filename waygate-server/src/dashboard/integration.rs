@@ -42,8 +42,19 @@ pub struct IntegrationPage {
     connections: Vec<ConnectionView>,
     actions: Vec<ActionRow>,
     notice: Option<&'static str>,
-    /// Why the last change of the settings was refused.
-    error: Option<String>,
+    /// Why the last change was refused.
+    errors: Errors,
+    /// Whether an OAuth2 scheme offers the authorization-code flow (Connect).
+    oauth_connect: bool,
+}
+
+/// Why the last change on the integration page was refused, by section.
+#[derive(Debug, Default)]
+pub struct Errors {
+    /// Of the status and defaults.
+    pub settings: Option<String>,
+    /// Of a connection (refresh, connect).
+    pub connections: Option<String>,
 }
 
 /// Query of pages that show a notice after a redirect.
@@ -69,15 +80,28 @@ pub async fn page(
     Path(slug): Path<String>,
     Query(done): Query<Done>,
 ) -> PageResult<IntegrationPage> {
-    integration_page(&app, &session, slug, notice(done.done.as_deref()), None).await
+    integration_page(
+        &app,
+        &session,
+        slug,
+        notice(done.done.as_deref()),
+        Errors::default(),
+    )
+    .await
 }
 
-async fn integration_page(
+/// Whether `auth` is OAuth2 with an authorization URL (the code flow).
+pub fn authorization_code(auth: &Value) -> bool {
+    auth_type(auth) == "oauth2" && auth.get("authorizationUrl").is_some_and(Value::is_string)
+}
+
+/// The integration page, with a notice or the errors of a refused change.
+pub async fn integration_page(
     app: &AppState,
     session: &Session,
     slug: String,
     notice: Option<&'static str>,
-    error: Option<String>,
+    errors: Errors,
 ) -> PageResult<IntegrationPage> {
     let tenant = || Tenant(session.tenant.clone());
     let detail = integrations::get(State(app.clone()), tenant(), Path(slug.clone()))
@@ -116,8 +140,15 @@ async fn integration_page(
             }
         })
         .collect();
+    let oauth_connect = authorization_code(&detail.auth)
+        || detail
+            .auth_schemes
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|schemes| schemes.values().any(authorization_code));
     Ok(IntegrationPage {
         chrome: session.chrome("integrations"),
+        oauth_connect,
         auth_type: auth_type(&detail.auth),
         defaults: pretty(&detail.defaults),
         tags: detail
@@ -131,7 +162,7 @@ async fn integration_page(
         connections,
         actions,
         notice,
-        error,
+        errors,
     })
 }
 
@@ -177,8 +208,11 @@ pub async fn update_settings(
         Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=saved")).into_response()),
         Err(e) => {
             let status = e.status();
-            let page =
-                integration_page(&app, &session, slug, None, Some(e.message().to_owned())).await?;
+            let errors = Errors {
+                settings: Some(e.message().to_owned()),
+                ..Errors::default()
+            };
+            let page = integration_page(&app, &session, slug, None, errors).await?;
             Ok((status, page).into_response())
         }
     }
@@ -200,6 +234,10 @@ pub struct ConnectionPage {
     scheme: String,
     /// Every scheme with its type, when the integration has more than one.
     schemes: Vec<(String, String)>,
+    /// Whether the scheme offers the authorization-code flow (Connect).
+    code_flow: bool,
+    /// Reached from the wizard: saving goes on to its test step.
+    wizard: bool,
     error: Option<String>,
 }
 
@@ -208,13 +246,16 @@ pub struct ConnectionPage {
 pub struct SchemeChoice {
     #[serde(default)]
     scheme: Option<String>,
+    /// `1` when the wizard sent the browser here.
+    #[serde(default)]
+    wizard: Option<String>,
 }
 
 async fn connection_page(
     app: &AppState,
     session: &Session,
     slug: String,
-    scheme: Option<String>,
+    (scheme, wizard): (Option<String>, bool),
     error: Option<String>,
 ) -> PageResult<ConnectionPage> {
     let detail = integrations::get(
@@ -251,6 +292,8 @@ async fn connection_page(
     };
     Ok(ConnectionPage {
         chrome: session.chrome("integrations"),
+        code_flow: authorization_code(auth),
+        wizard,
         auth_type: auth_type(auth),
         slug: detail.summary.slug,
         name: detail.summary.name,
@@ -269,7 +312,8 @@ pub async fn new_connection(
     Path(slug): Path<String>,
     Query(choice): Query<SchemeChoice>,
 ) -> PageResult<ConnectionPage> {
-    connection_page(&app, &session, slug, choice.scheme, None).await
+    let wizard = choice.wizard.as_deref() == Some("1");
+    connection_page(&app, &session, slug, (choice.scheme, wizard), None).await
 }
 
 /// The connection form's fields; which are used depends on `type`.
@@ -298,6 +342,9 @@ pub struct ConnectionForm {
     client_id: String,
     #[serde(rename = "clientSecret", default)]
     client_secret: String,
+    /// `1` when saved from the wizard (it goes on to the test step).
+    #[serde(default)]
+    wizard: String,
 }
 
 /// The credential body of API.md for the form's type.
@@ -366,12 +413,24 @@ pub async fn create_connection(
         }
         Err(e) => Err(e),
     };
+    let wizard = form.wizard == "1";
     match created {
+        Ok((_, Json(view))) if wizard => Ok(Redirect::to(&format!(
+            "/integrations/{slug}/test?connection={}",
+            url::form_urlencoded::byte_serialize(view.name.as_bytes()).collect::<String>()
+        ))
+        .into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/integrations/{slug}?done=connected")).into_response()),
         Err(e) => {
             let status = e.status();
-            let page =
-                connection_page(&app, &session, slug, scheme, Some(e.message().to_owned())).await?;
+            let page = connection_page(
+                &app,
+                &session,
+                slug,
+                (scheme, wizard),
+                Some(e.message().to_owned()),
+            )
+            .await?;
             Ok((status, page).into_response())
         }
     }

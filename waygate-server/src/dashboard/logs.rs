@@ -1,13 +1,13 @@
 //! Logs: the tenant's invocations, newest first, filtered by integration,
-//! action, status and time, each with its sanitized request and response
-//! (`GET /api/v1/logs` underneath).
+//! action, status and time (`GET /api/v1/logs` underneath), each linked to its
+//! detail page ([`super::log_detail`]).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::page::{Chrome, PageResult, integration_names, pretty};
+use super::page::{Chrome, PageResult, integration_names};
 use super::session::Session;
 use crate::api::auth::Tenant;
 use crate::api::logs::{self, ListLogs, LogView};
@@ -29,13 +29,6 @@ pub struct LogFilter {
     cursor: String,
 }
 
-/// One logged call as shown.
-pub struct Entry {
-    view: LogView,
-    request: Option<String>,
-    response: Option<String>,
-}
-
 /// The logs page.
 #[derive(Template, WebTemplate)]
 #[template(path = "logs.html")]
@@ -43,7 +36,7 @@ pub struct LogsPage {
     chrome: Chrome,
     filter: LogFilter,
     integrations: Vec<(String, String)>,
-    entries: Vec<Entry>,
+    entries: Vec<LogView>,
     next: Option<String>,
     error: Option<String>,
 }
@@ -75,23 +68,7 @@ pub async fn page(
     .await;
     // A bad filter (a malformed time, say) is said beside the form.
     let (entries, next, error) = match listed {
-        Ok(page) => {
-            let page = page.0;
-            let entries = page
-                .data
-                .into_iter()
-                .map(|view| Entry {
-                    request: view.request.as_ref().map(pretty),
-                    response: view.response.as_deref().map(|r| {
-                        serde_json::from_str::<serde_json::Value>(r)
-                            .map(|v| pretty(&v))
-                            .unwrap_or_else(|_| r.to_owned())
-                    }),
-                    view,
-                })
-                .collect();
-            (entries, page.pagination.cursor, None)
-        }
+        Ok(page) => (page.0.data, page.0.pagination.cursor, None),
         Err(e) => (Vec::new(), None, Some(e.message().to_owned())),
     };
     Ok(LogsPage {

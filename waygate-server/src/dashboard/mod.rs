@@ -12,8 +12,12 @@
 //! - [`assets`]: the embedded CSS, script, htmx and fonts.
 //! - [`page`]: what every page shares (the chrome, errors, redirects).
 //! - [`snippets`]: curl, TypeScript, Python and Rust code calling an action.
-//! - [`home`], [`integration`], [`action`], [`agents`], [`wizard`], [`logs`],
-//!   [`settings`], [`health`]: one module per page.
+//! - [`schema_form`]: Try it's form from an input schema, and the input from it.
+//! - [`oauth`]: OAuth2 Connect and Refresh token on the integration page.
+//! - [`home`], [`integration`], [`action`], [`agents`], [`wizard`],
+//!   [`wizard_scrape`], [`wizard_test`], [`logs`], [`log_detail`], [`settings`],
+//!   [`health`]:
+//!   one module per page.
 
 pub mod action;
 pub mod agents;
@@ -21,13 +25,18 @@ pub mod assets;
 pub mod health;
 pub mod home;
 pub mod integration;
+pub mod log_detail;
 pub mod logs;
+pub mod oauth;
 pub mod page;
+pub mod schema_form;
 pub mod security;
 pub mod session;
 pub mod settings;
 pub mod snippets;
 pub mod wizard;
+pub mod wizard_scrape;
+pub mod wizard_test;
 
 use axum::Router;
 use axum::middleware;
@@ -42,6 +51,20 @@ pub fn router(state: AppState) -> Router {
         .route("/integrations/new", get(wizard::source))
         .route("/integrations/new/review", post(wizard::review))
         .route("/integrations/new/create", post(wizard::create))
+        .route("/integrations/new/scrape", post(wizard_scrape::start))
+        .route("/integrations/new/scrape/{job}", get(wizard_scrape::page))
+        .route(
+            "/integrations/new/scrape/{job}/progress",
+            get(wizard_scrape::partial),
+        )
+        .route(
+            "/integrations/new/scrape/{job}/review",
+            get(wizard::review_draft),
+        )
+        .route(
+            "/integrations/{slug}/test",
+            get(wizard_test::page).post(wizard_test::run),
+        )
         .route("/integrations/{slug}", get(integration::page))
         .route(
             "/integrations/{slug}/connections/new",
@@ -55,6 +78,11 @@ pub fn router(state: AppState) -> Router {
             "/integrations/{slug}/connections/{name}/delete",
             post(integration::delete_connection),
         )
+        .route(
+            "/integrations/{slug}/connections/{name}/refresh",
+            post(oauth::refresh),
+        )
+        .route("/integrations/{slug}/connect", post(oauth::connect))
         .route(
             "/integrations/{slug}/export.yaml",
             get(settings::export_yaml),
@@ -70,6 +98,7 @@ pub fn router(state: AppState) -> Router {
             post(action::try_it),
         )
         .route("/logs", get(logs::page))
+        .route("/logs/{request_id}", get(log_detail::page))
         .route("/health", get(health::page))
         .route("/settings", get(settings::page))
         .route("/settings/keys", post(settings::create_key))

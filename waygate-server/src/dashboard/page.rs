@@ -105,8 +105,25 @@ pub fn notice(done: Option<&str>) -> Option<&'static str> {
         "disconnected" => "Connection removed.",
         "revoked" => "API key revoked.",
         "saved" => "Settings saved: the next call uses them.",
+        "refreshed" => "Token refreshed.",
+        "authorized" => "Connection authorized.",
         _ => return None,
     })
+}
+
+/// How long ago `then` was, in words: "just now", "5 min ago", "3 h ago",
+/// "2 days ago" (a time in the future reads "just now").
+pub fn ago(now: std::time::SystemTime, then: std::time::SystemTime) -> String {
+    let secs = now.duration_since(then).map(|d| d.as_secs()).unwrap_or(0);
+    match secs {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => match secs / 86_400 {
+            1 => "1 day ago".to_owned(),
+            days => format!("{days} days ago"),
+        },
+    }
 }
 
 /// The gateway's origin as callers reach it (snippets, the MCP endpoint): the
@@ -151,4 +168,23 @@ pub async fn integration_names(
         .into_iter()
         .map(|i| (i.slug, i.name))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::ago;
+
+    #[test]
+    fn ages_read_in_the_largest_whole_unit() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10 * 86_400);
+        let before = |s: u64| now - Duration::from_secs(s);
+        assert_eq!(ago(now, before(5)), "just now");
+        assert_eq!(ago(now, now + Duration::from_secs(5)), "just now");
+        assert_eq!(ago(now, before(300)), "5 min ago");
+        assert_eq!(ago(now, before(3 * 3600 + 5)), "3 h ago");
+        assert_eq!(ago(now, before(86_400)), "1 day ago");
+        assert_eq!(ago(now, before(9 * 86_400)), "9 days ago");
+    }
 }

@@ -29,6 +29,7 @@ use serde::Deserialize;
 use super::page::{Chrome, PageError};
 use crate::api::error::ApiError;
 use crate::app::AppState;
+use crate::http::cookie::cookie;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "waygate_session";
@@ -96,29 +97,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` when the
-/// gateway's public URL is https (a plain-http local gateway could not set it).
-fn set_cookie(app: &AppState, name: &str, value: &str, path: &str, max_age: u64) -> HeaderValue {
-    let secure = app
-        .settings
+/// Whether cookies are `Secure`: when the gateway's public URL is https (a
+/// plain-http local gateway could not set them).
+pub(crate) fn secure_cookies(app: &AppState) -> bool {
+    app.settings
         .public_url
         .as_ref()
-        .is_some_and(|u| u.scheme() == "https");
+        .is_some_and(|u| u.scheme() == "https")
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` per [`secure_cookies`].
+fn set_cookie(app: &AppState, name: &str, value: &str, path: &str, max_age: u64) -> HeaderValue {
     let text = format!(
         "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
+        if secure_cookies(app) { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -296,20 +288,4 @@ pub async fn sign_out(State(app): State<AppState>, session: Session) -> Response
         set_cookie(&app, SESSION_COOKIE, "", "/", 0),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies_are_found_by_exact_name() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; waygate_session_x=2; waygate_session=3"),
-        );
-        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("3"));
-        assert_eq!(cookie(&headers, "b"), None);
-    }
 }

@@ -5,7 +5,9 @@
 //!
 //! Review imports the document without storing it (`import_document`, the
 //! import handler's own first half); create sends the reviewed choices to
-//! `import_openapi` itself, so both paths apply the same checks.
+//! `import_openapi` itself, so both paths apply the same checks. A scrape
+//! job's draft ([`super::wizard_scrape`]) is reviewed on the same page and
+//! stored by the scrape apply handler.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -22,6 +24,7 @@ use super::session::Session;
 use crate::api::auth::Tenant;
 use crate::api::error::ApiError;
 use crate::api::integrations::{self, Imported, UpdateIntegration};
+use crate::api::scrape::{self, ApplyRequest};
 use crate::app::AppState;
 
 /// The wizard's fields, as the forms send them (`select` and `tag` repeat).
@@ -29,6 +32,10 @@ use crate::app::AppState;
 pub struct WizardForm {
     document: String,
     url: String,
+    /// A documentation URL to scrape (not a spec).
+    pub docs: String,
+    /// The scrape job whose draft is reviewed.
+    job: String,
     wishlist: String,
     slug: String,
     name: String,
@@ -39,13 +46,15 @@ pub struct WizardForm {
 
 impl WizardForm {
     /// Reads a urlencoded form body.
-    fn parse(body: &[u8]) -> Self {
+    pub fn parse(body: &[u8]) -> Self {
         let mut form = Self::default();
         for (key, value) in url::form_urlencoded::parse(body) {
             let value = value.into_owned();
             match key.as_ref() {
                 "document" => form.document = value,
                 "url" => form.url = value.trim().to_owned(),
+                "docs" => form.docs = value.trim().to_owned(),
+                "job" => form.job = value.trim().to_owned(),
                 "wishlist" => form.wishlist = value,
                 "slug" => form.slug = value.trim().to_owned(),
                 "name" => form.name = value.trim().to_owned(),
@@ -58,7 +67,8 @@ impl WizardForm {
         form
     }
 
-    fn wishes(&self) -> Vec<String> {
+    /// The wishlist's phrases.
+    pub fn wishes(&self) -> Vec<String> {
         self.wishlist
             .split([',', '\n'])
             .map(str::trim)
@@ -101,13 +111,20 @@ pub struct SourcePage {
     error: Option<String>,
 }
 
+impl SourcePage {
+    /// The step with `form` filled in and why it was refused.
+    pub fn new(session: &Session, form: WizardForm, error: Option<String>) -> Self {
+        Self {
+            chrome: session.chrome("integrations"),
+            form,
+            error,
+        }
+    }
+}
+
 /// `GET /integrations/new`.
 pub async fn source(session: Session) -> SourcePage {
-    SourcePage {
-        chrome: session.chrome("integrations"),
-        form: WizardForm::default(),
-        error: None,
-    }
+    SourcePage::new(&session, WizardForm::default(), None)
 }
 
 /// An action offered for review.
@@ -178,8 +195,12 @@ async fn review_page(
     mut form: WizardForm,
     error: Option<String>,
 ) -> PageResult<Response> {
-    let body = form.import_request(None).to_string();
-    let imported = integrations::import_document(app, Bytes::from(body)).await;
+    let imported = if form.job.is_empty() {
+        let body = form.import_request(None).to_string();
+        integrations::import_document(app, Bytes::from(body)).await
+    } else {
+        scrape::draft(app, &session.tenant, &form.job).await
+    };
     let Imported {
         def,
         warnings,
@@ -188,11 +209,7 @@ async fn review_page(
         Ok(imported) => imported,
         Err(e) => {
             let status = e.status();
-            let page = SourcePage {
-                chrome: session.chrome("integrations"),
-                form,
-                error: Some(e.message().to_owned()),
-            };
+            let page = SourcePage::new(session, form, Some(e.message().to_owned()));
             return Ok((status, page).into_response());
         }
     };
@@ -233,13 +250,26 @@ pub async fn review(
 ) -> PageResult<Response> {
     let form = WizardForm::parse(&body);
     if form.document.trim().is_empty() && form.url.is_empty() {
-        let page = SourcePage {
-            chrome: session.chrome("integrations"),
+        let page = SourcePage::new(
+            &session,
             form,
-            error: Some("Paste or upload a document, or give its URL.".to_owned()),
-        };
+            Some("Paste or upload a document, or give its URL.".to_owned()),
+        );
         return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
     }
+    review_page(&app, &session, form, None).await
+}
+
+/// `GET /integrations/new/scrape/{job}/review`: a scrape job's draft.
+pub async fn review_draft(
+    State(app): State<AppState>,
+    session: Session,
+    Path(job): Path<String>,
+) -> PageResult<Response> {
+    let form = WizardForm {
+        job,
+        ..WizardForm::default()
+    };
     review_page(&app, &session, form, None).await
 }
 
@@ -252,9 +282,9 @@ pub async fn create(
 ) -> PageResult<Response> {
     let form = WizardForm::parse(&body);
     match store(&app, &session, &form).await {
-        Ok(slug) => {
-            Ok(Redirect::to(&format!("/integrations/{slug}/connections/new")).into_response())
-        }
+        Ok(slug) => Ok(
+            Redirect::to(&format!("/integrations/{slug}/connections/new?wizard=1")).into_response(),
+        ),
         Err(e) => review_page(&app, &session, form, Some(e.message().to_owned())).await,
     }
 }
@@ -262,6 +292,9 @@ pub async fn create(
 async fn store(app: &AppState, session: &Session, form: &WizardForm) -> Result<String, ApiError> {
     if form.select.is_empty() {
         return Err(ApiError::bad_request("Select at least one action."));
+    }
+    if !form.job.is_empty() {
+        return store_draft(app, session, form).await;
     }
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -295,6 +328,36 @@ async fn store(app: &AppState, session: &Session, form: &WizardForm) -> Result<S
         .map(drop)?;
     }
     Ok(slug)
+}
+
+/// Stores a scrape job's reviewed draft through the apply handler, with the
+/// chosen name, base URL and tags as its overrides.
+async fn store_draft(
+    app: &AppState,
+    session: &Session,
+    form: &WizardForm,
+) -> Result<String, ApiError> {
+    let mut overrides = serde_json::Map::new();
+    for (key, value) in [("name", &form.name), ("baseUrl", &form.base_url)] {
+        if !value.is_empty() {
+            overrides.insert(key.to_owned(), Value::String(value.clone()));
+        }
+    }
+    if !form.tags.is_empty() {
+        overrides.insert("tags".to_owned(), json!(form.tags));
+    }
+    let (_, Json(created)) = scrape::apply(
+        State(app.clone()),
+        Tenant(session.tenant.clone()),
+        Path(form.job.clone()),
+        Json(ApplyRequest {
+            slug: form.slug.clone(),
+            select: Some(form.select.clone()),
+            overrides: Some(overrides),
+        }),
+    )
+    .await?;
+    Ok(created.integration.summary.slug)
 }
 
 #[cfg(test)]

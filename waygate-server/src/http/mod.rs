@@ -13,6 +13,7 @@
 //! [`serve`] runs the [`Gateway`] service on one runtime per core ([`workers`]).
 
 mod body;
+pub mod cookie;
 mod gateway;
 mod workers;
 
