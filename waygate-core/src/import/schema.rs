@@ -664,7 +664,7 @@ mod tests {
 
     fn convert(doc: Value, pointer: &str, mode: Mode) -> (Value, Vec<ImportWarning>) {
         let url = Url::parse("memory:/root").unwrap();
-        let (docs, root) = Docs::new(&NoLoader, &url, doc);
+        let (docs, root) = Docs::new(&NoLoader, &url, doc.into());
         let mut registry = Registry::default();
         let mut warnings = Vec::new();
         let mut c = Converter::new(&docs, &mut registry, &mut warnings, mode);
