@@ -144,7 +144,16 @@ pub fn check_json_text(text: &str) -> Result<(), LimitError> {
 /// # Errors
 /// A [`LimitError`] naming the limit and the JSON pointer of the first node past it.
 pub fn check_value(value: &Value) -> Result<(), LimitError> {
-    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    check_value_at(value, 0)
+}
+
+/// As [`check_value`], for a value found `depth` levels down in a document
+/// (the importer reads some parts of a document later than the rest).
+///
+/// # Errors
+/// As [`check_value`].
+pub(crate) fn check_value_at(value: &Value, depth: usize) -> Result<(), LimitError> {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, depth)];
     while let Some((node, depth)) = stack.pop() {
         if !(node.is_array() || node.is_object()) {
             continue;

@@ -465,3 +465,26 @@ fn vendor_specs_get_suggested_tags_for_what_they_do() {
     .integration;
     assert_eq!(import::suggest_tags(&def), Vec::<String>::new());
 }
+
+/// The importer reads a JSON file's shared parts only when a `$ref` reaches
+/// them (decision 115): the definition must be exactly the one a whole parse of
+/// the same text gives (`from_value` reads a tree parsed up front).
+#[test]
+fn deferred_parts_import_exactly_as_a_whole_parse() {
+    let mut compared = 0;
+    for (file, _) in manifest()
+        .into_iter()
+        .filter(|(file, _)| file.ends_with(".json"))
+    {
+        let text = std::fs::read_to_string(fixtures().join(&file)).unwrap();
+        let whole: Value = serde_json::from_str(&text).unwrap();
+        // Multi-file specifications need a loader, which `from_value` has not.
+        let Ok(expected) = import::from_value(whole, &ImportOptions::default()) else {
+            continue;
+        };
+        let deferred = import_file(&file, &ImportOptions::default());
+        assert_eq!(deferred.integration, expected.integration, "{file}");
+        compared += 1;
+    }
+    assert!(compared >= 15, "compared {compared} specifications");
+}

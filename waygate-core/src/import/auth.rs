@@ -407,7 +407,7 @@ mod tests {
 
     fn auth_with_others(doc: Value) -> (Auth, usize) {
         let url = url::Url::parse("memory:/root").unwrap();
-        let (docs, root) = Docs::new(&NoLoader, &url, doc);
+        let (docs, root) = Docs::new(&NoLoader, &url, doc.into());
         let mut warnings = Vec::new();
         let a = import(
             &docs,

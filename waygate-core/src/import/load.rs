@@ -4,6 +4,7 @@
 use serde_json::Value;
 use url::Url;
 
+use super::document::Document;
 use super::error::{ImportError, ImportErrorKind};
 
 /// Boxed error a [`Loader`] returns; it becomes the [`ImportError`]'s source.
@@ -81,12 +82,13 @@ impl Loader for NoLoader {
 }
 
 /// Parses JSON or YAML text, within the [`limits`](crate::limits); text
-/// starting with `{` or `[` is read as JSON.
+/// starting with `{` or `[` is read as JSON, its shared parts deferred
+/// (see `document`).
 ///
 /// # Errors
 /// A [`ImportErrorKind::Syntax`] error with the line and column the parser
 /// reports, or [`ImportErrorKind::TooLarge`] naming the limit.
-pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportError> {
+pub(super) fn parse(text: &str, file: Option<String>) -> Result<Document, ImportError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with(['{', '[']) {
         let over = |e: crate::limits::LimitError, file: Option<String>| {
@@ -99,7 +101,7 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
         // ours), so the nesting scan, a pass over the whole text, is paid only
         // by a document that fails to parse: it tells a document too deep from
         // one with a syntax error (decision 85).
-        return serde_json::from_str(trimmed).map_err(|e| {
+        return Document::parse_json(trimmed).map_err(|e| {
             if let Err(limit) = crate::limits::check_json_text(trimmed) {
                 return over(limit, file);
             }
@@ -109,7 +111,7 @@ pub(super) fn parse(text: &str, file: Option<String>) -> Result<Value, ImportErr
                 .at_line(line, line.map(|_| e.column()))
         });
     }
-    parse_yaml(trimmed, file)
+    parse_yaml(trimmed, file).map(Document::from)
 }
 
 #[cfg(not(feature = "yaml"))]
@@ -251,23 +253,18 @@ mod tests {
     #[cfg(feature = "yaml")]
     #[test]
     fn detects_json_and_yaml() {
+        let tree = |text: &str| Value::clone(parse(text, None).unwrap().root());
+        assert_eq!(tree("{\"a\": 1}"), serde_json::json!({"a": 1}));
         assert_eq!(
-            parse("{\"a\": 1}", None).unwrap(),
-            serde_json::json!({"a": 1})
-        );
-        assert_eq!(
-            parse("a: 1\nb: [x]", None).unwrap(),
+            tree("a: 1\nb: [x]"),
             serde_json::json!({"a": 1, "b": ["x"]})
         );
-        let odd = parse(
-            "200: {max: 18446744073709552000, min: -170141183460469231731687303715884105728}",
-            None,
-        )
-        .unwrap();
+        let odd =
+            tree("200: {max: 18446744073709552000, min: -170141183460469231731687303715884105728}");
         assert_eq!(odd["200"]["max"], serde_json::json!(18446744073709552000.0));
         assert!(odd["200"]["min"].is_f64());
         assert_eq!(
-            parse("maximum: .inf\nminimum: -.inf", None).unwrap(),
+            tree("maximum: .inf\nminimum: -.inf"),
             serde_json::json!({"maximum": ".inf", "minimum": "-.inf"})
         );
     }
@@ -275,7 +272,9 @@ mod tests {
     #[cfg(not(feature = "yaml"))]
     #[test]
     fn without_the_yaml_feature_yaml_is_refused_saying_so() {
-        let e = parse("openapi: 3.0.0", Some("spec.yaml".into())).unwrap_err();
+        let e = parse("openapi: 3.0.0", Some("spec.yaml".into()))
+            .err()
+            .unwrap();
         assert_eq!(
             (e.kind(), e.file()),
             (ImportErrorKind::Syntax, Some("spec.yaml"))
@@ -287,12 +286,14 @@ mod tests {
     #[cfg(feature = "yaml")]
     #[test]
     fn syntax_errors_carry_the_line() {
-        let e = parse("{\n\"a\": ,\n}", Some("x.json".into())).unwrap_err();
+        let e = parse("{\n\"a\": ,\n}", Some("x.json".into()))
+            .err()
+            .unwrap();
         assert_eq!(
             (e.kind(), e.line(), e.file()),
             (ImportErrorKind::Syntax, Some(2), Some("x.json"))
         );
-        let e = parse("a: 1\nb: [\n", None).unwrap_err();
+        let e = parse("a: 1\nb: [\n", None).err().unwrap();
         assert_eq!(e.kind(), ImportErrorKind::Syntax);
         assert!(e.line().is_some());
     }

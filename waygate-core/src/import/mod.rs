@@ -60,6 +60,7 @@
 //! `naming` (slugs), `tags` (suggested tags: [`suggest_tags`]), `error`.
 
 mod auth;
+mod document;
 mod error;
 mod http;
 mod load;
@@ -187,7 +188,7 @@ pub fn from_str(text: &str, options: &ImportOptions) -> Result<ImportResult, Imp
 pub fn from_value(value: Value, options: &ImportOptions) -> Result<ImportResult, ImportError> {
     crate::limits::check_value(&value)
         .map_err(|e| ImportError::new(ImportErrorKind::TooLarge, e.message()))?;
-    import(&memory_url(), value, &NoLoader, options)
+    import(&memory_url(), value.into(), &NoLoader, options)
 }
 
 /// Imports a file, reading the files its refs point to relative to each referring file.
@@ -232,11 +233,11 @@ fn memory_url() -> Url {
 
 fn import(
     url: &Url,
-    root: Value,
+    root: document::Document,
     loader: &dyn Loader,
     options: &ImportOptions,
 ) -> Result<ImportResult, ImportError> {
-    let swagger = version(&root, url)?;
+    let swagger = version(root.root(), url)?;
     let (docs, root) = Docs::new(loader, url, root);
     let root_at = At::root(url);
     let mut warnings = Vec::new();

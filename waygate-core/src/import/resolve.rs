@@ -11,6 +11,7 @@ use std::rc::Rc;
 use serde_json::Value;
 use url::Url;
 
+use super::document::Document;
 use super::error::{ImportError, ImportErrorKind};
 use super::load::{self, Loader};
 
@@ -20,14 +21,16 @@ const MAX_HOPS: usize = 64;
 /// The documents of one import, each parsed once.
 pub(super) struct Docs<'l> {
     loader: &'l dyn Loader,
-    cache: RefCell<HashMap<Url, Rc<Value>>>,
+    cache: RefCell<HashMap<Url, Rc<Document>>>,
 }
 
-/// A node some ref chain ends at: the document holding it, and where in it.
+/// A node some ref chain ends at: the tree holding it (a document, or a part
+/// of one read later: see `document`), and where in it.
 pub(super) struct Node {
     doc: Rc<Value>,
     /// The node's URL, fragment included: the base for refs inside it.
     pub(super) url: Url,
+    /// Its pointer within `doc`.
     pointer: String,
 }
 
@@ -41,22 +44,22 @@ impl Node {
 
 impl<'l> Docs<'l> {
     /// An import rooted at `root` (already parsed), fetching other documents through `loader`.
-    pub(super) fn new(loader: &'l dyn Loader, root_url: &Url, root: Value) -> (Self, Rc<Value>) {
-        let root = Rc::new(root);
+    pub(super) fn new(loader: &'l dyn Loader, root_url: &Url, root: Document) -> (Self, Rc<Value>) {
+        let tree = Rc::clone(root.root());
         let mut cache = HashMap::new();
-        cache.insert(without_fragment(root_url), Rc::clone(&root));
+        cache.insert(without_fragment(root_url), Rc::new(root));
         (
             Self {
                 loader,
                 cache: RefCell::new(cache),
             },
-            root,
+            tree,
         )
     }
 
     /// The parsed document at `url` (fragment ignored), loading it on first use;
     /// `at` is the ref that asks for it.
-    fn document(&self, url: &Url, at: &At<'_>) -> Result<Rc<Value>, ImportError> {
+    fn document(&self, url: &Url, at: &At<'_>) -> Result<Rc<Document>, ImportError> {
         let key = without_fragment(url);
         if let Some(doc) = self.cache.borrow().get(&key) {
             return Ok(Rc::clone(doc));
@@ -93,8 +96,17 @@ impl<'l> Docs<'l> {
                     "$ref '{reference}' uses an anchor; only JSON pointers are supported"
                 )));
             }
-            match walk(&doc, &pointer) {
-                Walked::Found => return Ok(Node { doc, url, pointer }),
+            let located = doc
+                .locate(&pointer, true)
+                .map_err(|e| e.in_file(file_name(&url)))?;
+            match walk(&located.tree, &located.pointer) {
+                Walked::Found => {
+                    return Ok(Node {
+                        doc: located.tree,
+                        url,
+                        pointer: located.pointer,
+                    });
+                }
                 Walked::Missing => {
                     return Err(at.error(format!(
                         "$ref '{reference}' points to nothing: {} has no node at #{pointer}",
@@ -139,9 +151,18 @@ impl<'l> Docs<'l> {
         }
         let doc = self.document(at.url, at)?;
         let pointer = at.pointer();
+        // The caller holds this node already: no need to assemble the whole
+        // document when it holds deferred parts.
+        let located = doc
+            .locate(&pointer, false)
+            .map_err(|e| e.in_file(at.file()))?;
         let mut url = at.url.clone();
         url.set_fragment(Some(&pointer.replace('%', "%25")));
-        Ok(Node { doc, url, pointer })
+        Ok(Node {
+            doc: located.tree,
+            url,
+            pointer: located.pointer,
+        })
     }
 
     /// The node at `url` (a URL some earlier lookup produced).
@@ -383,7 +404,7 @@ mod tests {
     #[test]
     fn resolves_escaped_pointers() {
         let doc = json!({"paths": {"/a/{b}": {"get": 1}}, "m~n": {"x": 2}, "sp ace": 3});
-        let (docs, _) = Docs::new(&files, &root(), doc);
+        let (docs, _) = Docs::new(&files, &root(), doc.into());
         let url = root();
         let at = At::root(&url);
         assert_eq!(
@@ -398,7 +419,7 @@ mod tests {
 
     #[test]
     fn resolves_across_files_relative_to_the_file_holding_the_ref() {
-        let (docs, _) = Docs::new(&files, &root(), json!({}));
+        let (docs, _) = Docs::new(&files, &root(), json!({}).into());
         let pet = docs
             .lookup(&At::root(&root()), "models/pet.yml#/Pet")
             .unwrap();
@@ -412,8 +433,11 @@ mod tests {
 
     #[test]
     fn a_dangling_ref_names_file_and_pointer() {
-        let (docs, root_doc) =
-            Docs::new(&files, &root(), json!({"a": {"$ref": "common.yml#/Nope"}}));
+        let (docs, root_doc) = Docs::new(
+            &files,
+            &root(),
+            json!({"a": {"$ref": "common.yml#/Nope"}}).into(),
+        );
         let url = root();
         let start = At::root(&url);
         let err = docs.follow(&start.key("a"), &root_doc["a"]).err().unwrap();
@@ -432,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_ref_loop_is_an_error_not_a_hang() {
-        let (docs, _) = Docs::new(&files, &root(), json!({}));
+        let (docs, _) = Docs::new(&files, &root(), json!({}).into());
         let err = docs
             .follow(&At::root(&root()), &json!({"$ref": "common.yml#/Loop"}))
             .err()

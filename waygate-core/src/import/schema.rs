@@ -57,6 +57,10 @@ pub(super) struct Registry {
     /// Name → target URL and its `readOnly`/`writeOnly` flags.
     targets: HashMap<String, (Url, Flags)>,
     converted: HashMap<(String, Mode), Rc<Def>>,
+    /// Document URL (no fragment) → `$ref` written in it → the `#/$defs/…`
+    /// reference it becomes. GitHub's operations refer to the same shared
+    /// schemas thousands of times, and following a ref joins and parses URLs.
+    refs: HashMap<String, HashMap<String, String>>,
     /// Whether each `pattern` seen compiles as the validator's regex dialect.
     patterns: HashMap<String, bool>,
     /// Schema nodes produced so far (see [`MAX_OUTPUT_NODES`]).
@@ -265,6 +269,28 @@ impl<'a, 'l> Converter<'a, 'l> {
         }
     }
 
+    /// The `#/$defs/…` reference that `reference`, written at `at`, becomes.
+    fn def_ref(&mut self, at: &At<'_>, reference: &str) -> Result<String, ImportError> {
+        let document = &at.url[..url::Position::AfterQuery];
+        if let Some(known) = self
+            .registry
+            .refs
+            .get(document)
+            .and_then(|refs| refs.get(reference))
+        {
+            return Ok(known.clone());
+        }
+        let node = self.docs.follow_ref(at, reference)?;
+        let name = self.registry.register(&node.url, node.value());
+        let target = format!("#/$defs/{name}");
+        self.registry
+            .refs
+            .entry(document.to_owned())
+            .or_default()
+            .insert(reference.to_owned(), target.clone());
+        Ok(target)
+    }
+
     fn object(
         &mut self,
         at: &At<'_>,
@@ -279,9 +305,7 @@ impl<'a, 'l> Converter<'a, 'l> {
         let mut exclusive = [false, false];
         match map.get("$ref") {
             Some(Value::String(reference)) => {
-                let node = self.docs.follow_ref(at, reference)?;
-                let name = self.registry.register(&node.url, node.value());
-                out.insert("$ref".into(), Value::String(format!("#/$defs/{name}")));
+                out.insert("$ref".into(), Value::String(self.def_ref(at, reference)?));
             }
             Some(_) => self.warn_at(at, "$ref is not a string; ignored"),
             None => {}
@@ -664,7 +688,7 @@ mod tests {
 
     fn convert(doc: Value, pointer: &str, mode: Mode) -> (Value, Vec<ImportWarning>) {
         let url = Url::parse("memory:/root").unwrap();
-        let (docs, root) = Docs::new(&NoLoader, &url, doc);
+        let (docs, root) = Docs::new(&NoLoader, &url, doc.into());
         let mut registry = Registry::default();
         let mut warnings = Vec::new();
         let mut c = Converter::new(&docs, &mut registry, &mut warnings, mode);
