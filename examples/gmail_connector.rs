@@ -4,6 +4,9 @@
 //! `users.messages.send` wants an RFC 2822 message, base64url-encoded, in a
 //! `raw` field. The connector builds the message; Waygate still validates the
 //! input, applies the OAuth bearer token, and guards and retries the request.
+//! The action is typed (`#[derive(Action)]`): its input and output derive
+//! serde and schemars through waygate-core's re-exports, so a program like
+//! this one needs neither crate in its own `Cargo.toml`.
 //!
 //! The example serves a stand-in for Gmail's endpoint on 127.0.0.1 that decodes
 //! and checks the message the way Gmail would, since this machine has no internet.
@@ -17,20 +20,49 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use waygate_core::connector::{Connector, ConnectorContext, Method, async_trait};
 use waygate_core::pipeline::RequestBody;
-use waygate_core::{Connection, Credential, IntegrationDef, UrlPolicy, Waygate};
+use waygate_core::schemars::JsonSchema;
+use waygate_core::serde::{Deserialize, Serialize};
+use waygate_core::{Action, Connection, Credential, IntegrationDef, UrlPolicy, Waygate};
 
-/// Builds an RFC 2822 message from `{to, subject, text}` and sends it.
-struct SendEmail;
+/// Send a plain-text e-mail from the connected account.
+#[derive(Serialize, Deserialize, JsonSchema, Action)]
+#[serde(crate = "waygate_core::serde")]
+#[schemars(crate = "waygate_core::schemars")]
+#[action(integration = "gmail", name = "send_email", method = "POST",
+         path = "/gmail/v1/users/me/messages/send", output = Sent)]
+struct SendEmail {
+    from: String,
+    to: String,
+    subject: String,
+    text: String,
+}
+
+/// Gmail's answer: the message's id, thread and labels (and, from the
+/// stand-in, the recipient it read from the message).
+#[derive(Deserialize, JsonSchema)]
+#[serde(crate = "waygate_core::serde", rename_all = "camelCase")]
+#[schemars(crate = "waygate_core::schemars")]
+struct Sent {
+    id: String,
+    thread_id: String,
+    label_ids: Vec<String>,
+    to: String,
+}
+
+/// Builds an RFC 2822 message from a [`SendEmail`] and sends it.
+struct Rfc2822Sender;
 
 #[async_trait]
-impl Connector for SendEmail {
+impl Connector for Rfc2822Sender {
     async fn execute(
         &self,
         ctx: &mut ConnectorContext<'_>,
         input: &Value,
     ) -> Result<Value, waygate_core::Error> {
-        let field = |name: &str| input[name].as_str().unwrap_or_default();
-        let message = rfc2822(field("from"), field("to"), field("subject"), field("text"))?;
+        // Validated against the action's schema before the connector runs.
+        let email = SendEmail::deserialize(input)
+            .map_err(|e| waygate_core::Error::connector(format!("input: {e}")))?;
+        let message = rfc2822(&email.from, &email.to, &email.subject, &email.text)?;
         let mut request = ctx.request(Method::POST, "/gmail/v1/users/me/messages/send")?;
         request.body = RequestBody::Json(json!({ "raw": URL_SAFE_NO_PAD.encode(message) }));
         Ok(ctx.send(request).await?.data())
@@ -77,21 +109,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "auth": {"type": "oauth2", "flows": ["authorization_code"],
                      "authorizationUrl": "https://accounts.google.com/o/oauth2/v2/auth",
                      "tokenUrl": "https://oauth2.googleapis.com/token",
-                     "scopes": ["https://www.googleapis.com/auth/gmail.send"]},
-            "actions": [{
-                "slug": "send_email",
-                "description": "Send a plain-text e-mail from the connected account.",
-                "method": "POST",
-                "path": "/gmail/v1/users/me/messages/send",
-                "inputSchema": {
-                    "type": "object",
-                    "required": ["from", "to", "subject", "text"],
-                    "properties": {
-                        "from": {"type": "string"}, "to": {"type": "string"},
-                        "subject": {"type": "string"}, "text": {"type": "string"}
-                    }
-                }
-            }]
+                     "scopes": ["https://www.googleapis.com/auth/gmail.send"]}
         })
         .to_string(),
     )?;
@@ -102,27 +120,36 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let waygate = Waygate::builder()
         .integration(def)
         .connection("gmail", Connection::default_with(tokens))
-        .connector("gmail", "send_email", SendEmail)
+        .action::<SendEmail>()
+        .connector("gmail", "send_email", Rfc2822Sender)
         .url_policy(UrlPolicy::strict().allow_loopback())
         .build()?;
 
-    let sent = waygate
-        .invoke(
-            "gmail.send_email",
-            json!({"from": "me@example.com", "to": "ada@example.com",
-                   "subject": "Grüße from Waygate", "text": "Sent through a connector."}),
-        )
+    let email = |to: &str, subject: &str, text: &str| SendEmail {
+        from: "me@example.com".into(),
+        to: to.into(),
+        subject: subject.into(),
+        text: text.into(),
+    };
+    let sent: Sent = waygate
+        .call(email(
+            "ada@example.com",
+            "Grüße from Waygate",
+            "Sent through a connector.",
+        ))
         .await?;
-    println!("sent: {} ({} attempt)", sent.data, sent.meta.attempts);
+    println!(
+        "sent: message {} in thread {} to {} ({})",
+        sent.id,
+        sent.thread_id,
+        sent.to,
+        sent.label_ids.join(", ")
+    );
 
-    let refused = waygate
-        .invoke(
-            "gmail.send_email",
-            json!({"from": "me@example.com", "to": "ada@example.com\r\nBcc: eve@example.com",
-                   "subject": "hi", "text": "x"}),
-        )
-        .await
-        .unwrap_err();
+    let injected = email("ada@example.com\r\nBcc: eve@example.com", "hi", "x");
+    let Err(refused) = waygate.call(injected).await else {
+        return Err("a recipient with a line break was sent".into());
+    };
     println!("refused: {refused}");
     Ok(())
 }

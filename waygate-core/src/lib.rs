@@ -25,7 +25,7 @@
 //! - [`model`]: the definition format (`IntegrationDef`, `ActionDef`, `AuthSpec`) and its checks.
 //! - [`pipeline`]: the [`Executor`](pipeline::Executor) and one module per step.
 //! - [`waygate`]: the embedded entry point, [`Waygate`], and its call builders.
-//! - [`typed`]: the `Action` trait behind `#[derive(Action)]`.
+//! - [`typed`]: the `Action` trait behind `#[derive(Action)]`; [`serde`] and [`schemars`] re-exported for it.
 //! - [`connector`]: custom code in place of the request step (in the pipeline, re-exported here).
 //! - [`Transport`]: which HTTP client sends upstream requests, and the tower layers around it.
 //! - [`credential`]: credentials, connections, and the `ResolveCredential` port.
@@ -84,6 +84,16 @@ pub use url_policy::UrlPolicy;
 pub use waygate::{Waygate, WaygateBuilder};
 #[cfg(feature = "derive")]
 pub use waygate_macros::Action;
+
+/// serde, as typed actions' inputs and outputs derive it: with
+/// `#[serde(crate = "waygate_core::serde")]` on a type, nothing needs adding
+/// to your `Cargo.toml` (see [`typed`]).
+pub use serde;
+
+/// schemars, as typed actions' inputs and outputs derive it: with
+/// `#[schemars(crate = "waygate_core::schemars")]` on a type, nothing needs
+/// adding to your `Cargo.toml` (see [`typed`]).
+pub use schemars;
 
 #[doc(hidden)]
 pub mod __workspace {

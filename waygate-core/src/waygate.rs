@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::clock::SharedClock;
@@ -24,7 +23,7 @@ use crate::pipeline::{
 use crate::policy::RetryPolicy;
 use crate::storage::MemoryStore;
 use crate::tools::{ToolExport, ToolFormat, ToolSet};
-use crate::typed::Action;
+use crate::typed::{Action, OutputType as _};
 use crate::url_policy::UrlPolicy;
 
 /// The tenant of embedded use: one application, one tenant.
@@ -149,26 +148,30 @@ impl Waygate {
         Ok(ToolSet::build(stored.iter().map(|s| s.def.as_ref()))?)
     }
 
-    /// A `NOT_FOUND` for a typed action whose integration is registered but
-    /// the action is not: says to register it, which is what was forgotten.
+    /// A `NOT_FOUND` for a typed action that was never registered: names the
+    /// action and its type, and says how to register it (and its integration,
+    /// when that is missing too), which is what was forgotten.
     fn unregistered_hint<A: Action>(&self, e: Error) -> Error {
         if e.code() != "NOT_FOUND" {
             return e;
         }
-        match self.store.integration_now(EMBEDDED_TENANT, A::INTEGRATION) {
-            Ok(Some(stored)) if stored.def.action(A::NAME).is_none() => {
-                let hint = Error::not_found(format!(
-                    "action '{}.{}' (register the typed action with .action::<{}>() on the builder)",
-                    A::INTEGRATION,
-                    A::NAME,
-                    std::any::type_name::<A>()
-                ));
-                match e.meta() {
-                    Some(meta) => hint.with_meta(meta.clone()),
-                    None => hint,
-                }
-            }
-            _ => e,
+        let (integration, action, ty) = (A::INTEGRATION, A::NAME, std::any::type_name::<A>());
+        let what = match self.store.integration_now(EMBEDDED_TENANT, integration) {
+            Ok(Some(stored)) if stored.def.action(action).is_none() => format!(
+                "typed action '{integration}.{action}' (the type {ty} was never registered: \
+                 add .action::<{ty}>() to Waygate::builder())"
+            ),
+            Ok(None) => format!(
+                "integration '{integration}' of typed action '{integration}.{action}' (register \
+                 its definition with .integration(def) and the action with .action::<{ty}>() \
+                 on Waygate::builder())"
+            ),
+            _ => return e,
+        };
+        let hint = Error::not_found(what);
+        match e.meta() {
+            Some(meta) => hint.with_meta(meta.clone()),
+            None => hint,
         }
     }
 
@@ -306,7 +309,7 @@ impl<'a, A: Action> IntoFuture for TypedCall<'a, A> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let input = serde_json::to_value(&self.input).map_err(|e| {
+            let input = self.input.to_input_json().map_err(|e| {
                 Error::input(
                     "",
                     "serialize",
@@ -328,7 +331,7 @@ impl<'a, A: Action> IntoFuture for TypedCall<'a, A> {
                 .map_err(|e| self.waygate.unregistered_hint::<A>(e))?;
             // Decoding borrows the data, so a failure keeps the body: the
             // upstream has already acted on the request.
-            A::Output::deserialize(&invocation.data).map_err(|e| {
+            A::Output::from_output_json(&invocation.data).map_err(|e| {
                 Error::new(ErrorKind::InvalidResponse {
                     message: format!("{}.{} output does not decode: {e}", A::INTEGRATION, A::NAME),
                     body: Some(invocation.data),

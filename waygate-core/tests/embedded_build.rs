@@ -58,7 +58,11 @@ fn fitting_credentials_build_and_a_late_misfit_is_refused_too() {
 
 /// A typed action of the `crm` integration that a test forgets to register.
 #[cfg(feature = "derive")]
-#[derive(serde::Serialize, schemars::JsonSchema, waygate_core::Action)]
+#[derive(
+    waygate_core::serde::Serialize, waygate_core::schemars::JsonSchema, waygate_core::Action,
+)]
+#[serde(crate = "waygate_core::serde")]
+#[schemars(crate = "waygate_core::schemars")]
 #[action(integration = "crm", name = "archive", method = "post", path = "/archive/{id}", output = serde_json::Value)]
 struct Archive {
     #[action(path)]
@@ -71,9 +75,21 @@ async fn a_typed_action_left_unregistered_says_how_to_register_it() {
     let waygate = build(json!({"type": "bearer"}), Credential::bearer("t")).unwrap();
     let e = waygate.call(Archive { id: "1".into() }).await.unwrap_err();
     assert_eq!(e.code(), "NOT_FOUND");
+    assert_eq!(
+        e.to_string(),
+        "typed action 'crm.archive' (the type embedded_build::Archive was never registered: \
+         add .action::<embedded_build::Archive>() to Waygate::builder()) not found"
+    );
+
+    // Its integration missing too: both are named.
+    let waygate = Waygate::builder().build().unwrap();
+    let e = waygate.call(Archive { id: "1".into() }).await.unwrap_err();
+    assert_eq!(e.code(), "NOT_FOUND");
+    let text = e.to_string();
     assert!(
-        e.to_string()
-            .contains(".action::<embedded_build::Archive>()"),
-        "{e}"
+        text.starts_with("integration 'crm' of typed action 'crm.archive'")
+            && text.contains(".integration(def)")
+            && text.contains(".action::<embedded_build::Archive>()"),
+        "{text}"
     );
 }

@@ -10,13 +10,14 @@
 //! # Example
 //!
 //! ```rust,ignore
-//! use schemars::JsonSchema;
-//! use serde::{Deserialize, Serialize};
 //! use waygate_core::Action;
+//! use waygate_core::schemars::JsonSchema;
+//! use waygate_core::serde::{Deserialize, Serialize};
 //!
 //! /// Posts a message to a channel.
 //! #[derive(Serialize, JsonSchema, Action)]
-//! #[serde(rename_all = "camelCase")]
+//! #[serde(crate = "waygate_core::serde", rename_all = "camelCase")]
+//! #[schemars(crate = "waygate_core::schemars")]
 //! #[action(integration = "slack", name = "chat_postMessage", method = "POST",
 //!          path = "/channels/{channelId}/messages", output = PostMessageOutput)]
 //! struct SendMessage {
@@ -32,6 +33,8 @@
 //! }
 //!
 //! #[derive(Deserialize, JsonSchema)]
+//! #[serde(crate = "waygate_core::serde")]
+//! #[schemars(crate = "waygate_core::schemars")]
 //! struct PostMessageOutput {
 //!     ok: bool,
 //! }
@@ -52,7 +55,11 @@
 //! | `body` | no | `"json"` (the default), `"form"` or `"multipart"` |
 //! | `idempotent` | no | `true` or `false`; decided by the method when omitted |
 //!
-//! The struct must derive `Serialize` and `JsonSchema` too. Its doc comment
+//! The struct must derive `Serialize` and `JsonSchema` too (the output type
+//! `Deserialize` and `JsonSchema`): waygate-core re-exports both crates, so
+//! with `#[serde(crate = "waygate_core::serde")]` and
+//! `#[schemars(crate = "waygate_core::schemars")]` on the type nothing needs
+//! adding to `Cargo.toml`; a missing derive is a compile error naming it. Its doc comment
 //! becomes the action's description and its name the action's display name.
 //!
 //! # Field attributes

@@ -1,23 +1,31 @@
 //! Each tenant's tools, built once per change of its integrations.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use waygate_core::Error;
+use waygate_core::clock::SharedClock;
 use waygate_core::tools::ToolSet;
+use waygate_core::ttl::TtlCache;
 
 use crate::registry::Registry;
 
-/// Tenants whose tool sets are kept; past this, the cache starts over (a tool
-/// set is rebuilt from the registry on the next listing).
-const MAX_TENANTS: usize = 1024;
+/// Tenants whose tool sets are kept at most; past this, moka evicts the least
+/// used (a tool set is rebuilt from the registry on the next listing).
+const MAX_TENANTS: u64 = 1024;
+
+/// How long a tenant's tool set is kept after its last listing.
+const IDLE_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// The tool sets of tenants, keyed by their integrations' revisions: a listing
 /// asks the registry only for `(slug, revision)` pairs and rebuilds the tools
 /// when one changed, so a 10,000-action tenant pays the build once per change.
+/// Kept in a [`TtlCache`] on the given clock: bounded in tenants, and a tool
+/// set not listed for an hour is let go.
 pub struct Catalogs {
     registry: Arc<dyn Registry>,
-    cache: Mutex<HashMap<String, Entry>>,
+    cache: TtlCache<String, Entry>,
+    clock: SharedClock,
 }
 
 #[derive(Clone)]
@@ -33,11 +41,12 @@ impl std::fmt::Debug for Catalogs {
 }
 
 impl Catalogs {
-    /// Tool sets read from `registry`.
-    pub fn new(registry: Arc<dyn Registry>) -> Self {
+    /// Tool sets read from `registry`, kept by `clock` (the executor's).
+    pub fn new(registry: Arc<dyn Registry>, clock: SharedClock) -> Self {
         Self {
             registry,
-            cache: Mutex::new(HashMap::new()),
+            cache: TtlCache::new(IDLE_TTL, MAX_TENANTS),
+            clock,
         }
     }
 
@@ -61,10 +70,11 @@ impl Catalogs {
     /// `CONFIGURATION_ERROR` when two actions share a portable name.
     pub async fn tools(&self, tenant: &str) -> Result<Arc<ToolSet>, Error> {
         let revisions = self.registry.revisions(tenant).await?;
-        if let Some(entry) = self.lock().get(tenant)
+        let now = self.clock.instant();
+        if let Some(entry) = self.cache.get_kept(tenant, now, || tenant.to_owned())
             && entry.revisions == revisions
         {
-            return Ok(entry.tools.clone());
+            return Ok(entry.tools);
         }
         let integrations = self.registry.integrations(tenant).await?;
         let tools = Arc::new(ToolSet::build(integrations.iter().map(|s| s.def.as_ref()))?);
@@ -74,25 +84,12 @@ impl Catalogs {
             .iter()
             .map(|s| (s.def.slug.clone(), s.revision))
             .collect();
-        let mut cache = self.lock();
-        if cache.len() >= MAX_TENANTS && !cache.contains_key(tenant) {
-            cache.clear();
-        }
-        cache.insert(
-            tenant.to_owned(),
-            Entry {
-                revisions: loaded,
-                tools: tools.clone(),
-            },
-        );
+        let entry = Entry {
+            revisions: loaded,
+            tools: tools.clone(),
+        };
+        self.cache.insert(tenant.to_owned(), entry, now);
         Ok(tools)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // A panic while holding the lock leaves a map that is still valid.
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -100,6 +97,7 @@ impl Catalogs {
 mod tests {
     use std::sync::Arc;
 
+    use waygate_core::clock::{ManualClock, SystemClock};
     use waygate_core::model::{ActionDef, IntegrationDef};
     use waygate_core::storage::MemoryStore;
 
@@ -118,10 +116,11 @@ mod tests {
     #[tokio::test]
     async fn tool_sets_are_reused_until_an_integration_changes() {
         let store = Arc::new(MemoryStore::new());
+        let clock = ManualClock::new(std::time::UNIX_EPOCH);
         store
             .insert_integration("t", def("a", &["one", "two"]))
             .unwrap();
-        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store.clone())));
+        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store.clone())), clock.clone());
         let first = catalogs.tools("t").await.unwrap();
         assert_eq!(first.len(), 2);
         assert!(
@@ -137,6 +136,23 @@ mod tests {
             catalogs.tools("other").await.unwrap().is_empty(),
             "per tenant"
         );
+        // Listed every 40 minutes: kept; then idle an hour: built again.
+        for _ in 0..3 {
+            clock.advance(Duration::from_secs(40 * 60));
+            assert!(Arc::ptr_eq(&changed, &catalogs.tools("t").await.unwrap()));
+        }
+        clock.advance(IDLE_TTL);
+        assert!(!Arc::ptr_eq(&changed, &catalogs.tools("t").await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn tool_sets_are_kept_for_a_bounded_number_of_tenants() {
+        let store = Arc::new(MemoryStore::new());
+        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store)), Arc::new(SystemClock));
+        for i in 0..3 * MAX_TENANTS {
+            catalogs.tools(&format!("t{i}")).await.unwrap();
+        }
+        assert!(catalogs.cache.entry_count() <= MAX_TENANTS);
     }
 
     #[tokio::test]
@@ -145,7 +161,7 @@ mod tests {
         store
             .insert_integration("t", def("a", &["b c", "b_c"]))
             .unwrap();
-        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store)));
+        let catalogs = Catalogs::new(Arc::new(StoreRegistry(store)), Arc::new(SystemClock));
         let e = catalogs.tools("t").await.unwrap_err();
         assert_eq!(e.code(), "CONFIGURATION_ERROR");
         assert!(e.to_string().contains("a__b_c"), "{e}");

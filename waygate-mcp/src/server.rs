@@ -69,10 +69,11 @@ impl McpServer {
         page_size: usize,
         poll: Duration,
     ) -> Self {
+        let catalogs = Catalogs::new(registry, executor.clock().clone());
         Self {
             inner: Arc::new(Inner {
                 executor,
-                catalogs: Catalogs::new(registry),
+                catalogs,
                 page_size: page_size.max(1),
                 poll,
             }),

@@ -253,8 +253,9 @@ impl AppState {
             .clock(clock.clone())
             .url_policy(policy)
             .transport(upstream_transport())
-            .response_cache(Arc::new(MemoryResponseCache::new(
+            .response_cache(Arc::new(MemoryResponseCache::with_clock(
                 settings.response_cache_bytes,
+                clock.clone(),
             )))
             // Derived from the stored pepper: every replica accepts the
             // continuations of the others, and the pepper itself stays put.

@@ -306,11 +306,11 @@ impl Inner {
             unreachable!("called for client credentials only")
         };
         let cache_key = (key, client_id.clone());
-        if let Some(hit) = self.client_tokens.fresh(&cache_key, self.clock.now()) {
+        if let Some(hit) = self.client_tokens.fresh(&cache_key, self.clock.instant()) {
             return Ok(hit);
         }
         let _flight = self.client_tokens.flights.lock(&cache_key).await;
-        if let Some(hit) = self.client_tokens.fresh(&cache_key, self.clock.now()) {
+        if let Some(hit) = self.client_tokens.fresh(&cache_key, self.clock.instant()) {
             return Ok(hit);
         }
         let url = token_url(auth)?;
@@ -329,7 +329,7 @@ impl Inner {
             .map(Duration::from_secs)
             .unwrap_or(self.config.unknown_lifetime);
         // A token shorter-lived than the buffer is still used for half its life.
-        let renew_at = now + lifetime - self.config.buffer.min(lifetime / 2);
+        let renew_in = lifetime - self.config.buffer.min(lifetime / 2);
         let token = Credential::Oauth2Tokens {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
@@ -339,7 +339,7 @@ impl Inner {
             scopes: scopes.clone(),
         };
         self.client_tokens
-            .put(cache_key, token.clone(), renew_at, now);
+            .put(cache_key, token.clone(), self.clock.instant(), renew_in);
         Ok(token)
     }
 }

@@ -23,7 +23,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::resolve::Target;
+use crate::clock::{SharedClock, SystemClock};
 use crate::credential::{ConnectionStatus, Credential};
+use crate::ttl::TtlCache;
 
 /// The digest a cached response is found by.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,31 +197,40 @@ const MAX_ENTRY_BYTES: u64 = 1024 * 1024;
 /// What an entry costs besides its data: the key, the `Arc`, moka's bookkeeping.
 const ENTRY_OVERHEAD: u64 = 256;
 
-/// One stored response, its weight and how long it can be of use.
+/// The lifetime the cache would give an entry stored without one; every
+/// entry here is stored with its action's TTL, so this is never used.
+const NO_DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// One stored response and its weight.
 #[derive(Clone)]
 struct Entry {
     weight: u32,
-    ttl: Duration,
     response: CachedResponse,
 }
 
 /// Responses in this process, bounded by memory: each entry weighs about its
 /// data's size as JSON text, and the least useful go first (moka's TinyLFU).
+/// A [`TtlCache`]: each response is trusted for the TTL it was put with, by
+/// the clock the cache was given (the executor's, when the executor makes it).
 pub struct MemoryResponseCache {
-    entries: moka::sync::Cache<CacheKey, Entry>,
+    entries: TtlCache<CacheKey, Entry>,
+    clock: SharedClock,
     max_entry: u64,
 }
 
 impl MemoryResponseCache {
-    /// A cache holding about `max_bytes` of responses (64 MiB by default);
-    /// a response larger than 1 MiB, or than an eighth of the budget, is not kept.
+    /// A cache holding about `max_bytes` of responses (64 MiB by default) on
+    /// the system clock; a response larger than 1 MiB, or than an eighth of
+    /// the budget, is not kept.
     pub fn new(max_bytes: u64) -> Self {
+        Self::with_clock(max_bytes, Arc::new(SystemClock))
+    }
+
+    /// The same, with entries timed by `clock` (give it the executor's).
+    pub fn with_clock(max_bytes: u64, clock: SharedClock) -> Self {
         Self {
-            entries: moka::sync::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_, entry: &Entry| entry.weight)
-                .expire_after(EntryTtl)
-                .build(),
+            entries: TtlCache::weighed(NO_DEFAULT_TTL, max_bytes, |_, entry: &Entry| entry.weight),
+            clock,
             max_entry: MAX_ENTRY_BYTES.min(max_bytes / 8),
         }
     }
@@ -227,9 +238,12 @@ impl MemoryResponseCache {
 
 impl Default for MemoryResponseCache {
     fn default() -> Self {
-        Self::new(64 * 1024 * 1024)
+        Self::new(DEFAULT_RESPONSE_CACHE_BYTES)
     }
 }
+
+/// The memory a [`MemoryResponseCache`] made by default holds at most.
+pub(crate) const DEFAULT_RESPONSE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl fmt::Debug for MemoryResponseCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -243,7 +257,8 @@ impl fmt::Debug for MemoryResponseCache {
 #[async_trait]
 impl ResponseCache for MemoryResponseCache {
     async fn get(&self, key: &CacheKey) -> Option<CachedResponse> {
-        self.entries.get(key).map(|entry| entry.response)
+        let (_, entry) = self.entries.get(key, self.clock.instant())?;
+        Some(entry.response)
     }
 
     async fn put(&self, key: CacheKey, response: CachedResponse, ttl: Duration) {
@@ -254,28 +269,76 @@ impl ResponseCache for MemoryResponseCache {
             return;
         }
         let weight = u32::try_from(weight).unwrap_or(u32::MAX);
-        self.entries.insert(
-            key,
-            Entry {
-                weight,
-                ttl,
-                response,
-            },
-        );
+        let entry = Entry { weight, response };
+        self.entries
+            .insert_for(key, entry, self.clock.instant(), ttl);
     }
 }
 
-/// moka frees an entry once its own TTL has passed (by moka's clock; whether
-/// an entry is fresh is decided by the executor's, see the module docs).
-struct EntryTtl;
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
 
-impl moka::Expiry<CacheKey, Entry> for EntryTtl {
-    fn expire_after_create(
-        &self,
-        _key: &CacheKey,
-        entry: &Entry,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        Some(entry.ttl)
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn response(data: Value) -> CachedResponse {
+        CachedResponse {
+            data: Arc::new(data),
+            upstream_status: Some(200),
+            stored_at: UNIX_EPOCH,
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_entries_expire_by_the_given_clock_and_their_own_ttl() {
+        let clock = ManualClock::new(UNIX_EPOCH);
+        let cache = MemoryResponseCache::with_clock(1024 * 1024, clock.clone());
+        let (short, long) = (CacheKey([1; 32]), CacheKey([2; 32]));
+        cache
+            .put(short, response(json!(1)), Duration::from_secs(10))
+            .await;
+        cache
+            .put(long, response(json!(2)), Duration::from_secs(60))
+            .await;
+        clock.advance(Duration::from_secs(9));
+        assert!(cache.get(&short).await.is_some());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(cache.get(&short).await, None, "10 s on the manual clock");
+        assert_eq!(cache.get(&long).await, Some(response(json!(2))));
+        clock.advance(Duration::from_secs(50));
+        assert_eq!(cache.get(&long).await, None);
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded_by_bytes() {
+        let clock = ManualClock::new(UNIX_EPOCH);
+        let cache = MemoryResponseCache::with_clock(64 * 1024, clock);
+        let big = json!("x".repeat(1_000));
+        for i in 0..1_000u32 {
+            let mut key = [0; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            cache
+                .put(
+                    CacheKey(key),
+                    response(big.clone()),
+                    Duration::from_secs(60),
+                )
+                .await;
+        }
+        assert!(cache.entries.weighted_size() <= 64 * 1024);
+        assert!(cache.entries.entry_count() < 1_000 / 10);
+        // Larger than an eighth of the budget: not kept at all.
+        let huge = CacheKey([9; 32]);
+        cache
+            .put(
+                huge,
+                response(json!("y".repeat(9_000))),
+                Duration::from_secs(60),
+            )
+            .await;
+        assert_eq!(cache.get(&huge).await, None);
     }
 }

@@ -44,7 +44,7 @@ pub use transport::UpstreamResponse;
 pub use validate_response::{Coercion, ValidationReport};
 
 use self::breaker::Breakers;
-use self::cache::Cacheable;
+use self::cache::{Cacheable, DEFAULT_RESPONSE_CACHE_BYTES};
 use self::connector::{Connector, ConnectorContext};
 pub use self::limiter::RateLimiters;
 use self::record::Redactor;
@@ -59,7 +59,7 @@ use crate::credential::{
 use crate::error::Error;
 use crate::invocation::{Invocation, InvocationMeta};
 use crate::policy::RetryPolicy;
-use crate::schema::SchemaCache;
+use crate::schema::{SCHEMA_CACHE_BYTES, SchemaCache};
 use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
 use crate::url_policy::UrlPolicy;
 
@@ -196,6 +196,12 @@ impl Executor {
     /// A builder with in-memory storage, the system clock and the strict URL policy.
     pub fn builder() -> ExecutorBuilder {
         ExecutorBuilder::default()
+    }
+
+    /// The clock this executor reads (for caches kept beside it, so that they
+    /// run on the same time).
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
     }
 
     /// Invokes an action.
@@ -355,7 +361,9 @@ impl Executor {
     /// The drift verdict on each action of an integration that validated
     /// responses in this process (decision 64).
     pub fn drift(&self, tenant: &str, integration: &str) -> Vec<ActionDrift> {
-        self.inner.registry.drift(tenant, integration)
+        self.inner
+            .registry
+            .drift(tenant, integration, self.inner.clock.instant())
     }
 
     /// The request an invocation would send, secrets redacted; nothing is sent.
@@ -618,7 +626,7 @@ impl ExecutorBuilder {
     }
 
     /// Where responses of actions with `cache: {ttlSeconds}` are kept: a
-    /// [`MemoryResponseCache`] of 64 MiB by default.
+    /// [`MemoryResponseCache`] of 64 MiB on the executor's clock by default.
     pub fn response_cache(mut self, cache: Arc<dyn ResponseCache>) -> Self {
         self.responses = Some(cache);
         self
@@ -671,16 +679,19 @@ impl ExecutorBuilder {
                     .credentials
                     .unwrap_or_else(|| Arc::new(StoredCredential::new(clock.clone()))),
                 log_sink: self.log_sink,
-                clock,
+                clock: clock.clone(),
                 exchange,
                 url_policy: self.url_policy,
                 registry: Registry::default(),
                 breakers: Breakers::default(),
                 limiters,
-                schemas: SchemaCache::default(),
-                responses: self
-                    .responses
-                    .unwrap_or_else(|| Arc::new(MemoryResponseCache::default())),
+                schemas: SchemaCache::new(SCHEMA_CACHE_BYTES, clock.clone()),
+                responses: self.responses.unwrap_or_else(|| {
+                    Arc::new(MemoryResponseCache::with_clock(
+                        DEFAULT_RESPONSE_CACHE_BYTES,
+                        clock.clone(),
+                    ))
+                }),
                 connectors: self.connectors,
                 continuation_key: self.continuation_key.unwrap_or_else(rand::random),
             }),

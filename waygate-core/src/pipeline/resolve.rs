@@ -2,14 +2,16 @@
 //! action, its integration and the connection.
 //!
 //! Definitions are compiled once per stored revision (path templates parsed,
-//! policies layered, parameters indexed) and cached, so the hot path is two map
-//! lookups and a few `Arc` clones.
+//! policies layered, parameters indexed) and cached (bounded, on the injected
+//! clock), so the hot path is a cache lookup and a few `Arc` clones.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use reqwest::Method;
 
+use tokio::time::Instant;
 use url::Url;
 
 use super::Executor;
@@ -21,6 +23,7 @@ use crate::model::{
     ActionDef, AuthSpec, DEFAULT_AUTH_SCHEME, Defaults, IntegrationDef, Parameter, PathTemplate,
 };
 use crate::policy::{ActionPolicies, IntegrationPolicies};
+use crate::ttl::{TenantKey, TenantKeyRef, TtlCache};
 
 /// An integration ready to run.
 #[derive(Debug)]
@@ -61,9 +64,12 @@ impl CompiledIntegration {
 
 impl Registry {
     /// The drift verdicts of a compiled integration's actions, by slug.
-    pub(crate) fn drift(&self, tenant: &str, integration: &str) -> Vec<ActionDrift> {
-        let compiled = self.compiled.read().expect("registry lock poisoned");
-        let Some(found) = compiled.get(tenant).and_then(|t| t.get(integration)) else {
+    pub(crate) fn drift(&self, tenant: &str, integration: &str, now: Instant) -> Vec<ActionDrift> {
+        let key = TenantKeyRef {
+            tenant,
+            key: integration,
+        };
+        let Some((_, found)) = self.compiled.get(&key, now) else {
             return Vec::new();
         };
         let mut verdicts: Vec<ActionDrift> = found
@@ -137,10 +143,55 @@ impl CompiledAction {
     }
 }
 
-/// Compiled integrations per tenant, then slug, each tagged with its revision.
-#[derive(Debug, Default)]
+/// Compiled integrations by tenant and slug, each tagged with its revision: a
+/// [`TtlCache`] of at most [`COMPILED_ENTRIES`], each kept [`COMPILED_TTL`]
+/// past its last use by the executor's clock (a hit in the second half of its
+/// lifetime stores it again, with its drift windows), so deleted or idle
+/// integrations are let go.
 pub(crate) struct Registry {
-    compiled: RwLock<HashMap<String, HashMap<String, Arc<CompiledIntegration>>>>,
+    compiled: TtlCache<TenantKey, Arc<CompiledIntegration>>,
+}
+
+/// Compiled integrations kept at most.
+const COMPILED_ENTRIES: u64 = 10_000;
+
+/// How long a compiled integration is kept after its last use.
+pub(crate) const COMPILED_TTL: Duration = Duration::from_secs(60 * 60);
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            compiled: TtlCache::new(COMPILED_TTL, COMPILED_ENTRIES),
+        }
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// The compiled integration of `slug` when it is of `revision`; one in
+    /// use is kept ([`TtlCache::get_kept`]).
+    fn get(
+        &self,
+        tenant: &str,
+        slug: &str,
+        revision: u64,
+        now: Instant,
+    ) -> Option<Arc<CompiledIntegration>> {
+        let key = TenantKeyRef { tenant, key: slug };
+        self.compiled
+            .get_kept(&key, now, || TenantKey::new(tenant, slug))
+            .filter(|hit| hit.revision == revision)
+    }
+
+    fn put(&self, tenant: &str, slug: &str, compiled: Arc<CompiledIntegration>, now: Instant) {
+        self.compiled
+            .insert(TenantKey::new(tenant, slug), compiled, now);
+    }
 }
 
 /// Everything the later steps need about one call's target.
@@ -270,17 +321,61 @@ async fn compiled(
         )));
     }
     let registry = &exec.inner.registry;
-    {
-        let compiled = registry.compiled.read().expect("registry lock poisoned");
-        if let Some(hit) = compiled.get(tenant).and_then(|t| t.get(slug))
-            && hit.revision == stored.revision
-        {
-            return Ok(Arc::clone(hit));
-        }
+    let now = exec.inner.clock.instant();
+    if let Some(hit) = registry.get(tenant, slug, stored.revision, now) {
+        return Ok(hit);
     }
     let fresh = Arc::new(CompiledIntegration::compile(stored.def, stored.revision)?);
-    let mut compiled = registry.compiled.write().expect("registry lock poisoned");
-    let of_tenant = compiled.entry(tenant.to_owned()).or_default();
-    of_tenant.insert(slug.to_owned(), Arc::clone(&fresh));
+    registry.put(tenant, slug, Arc::clone(&fresh), now);
     Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    fn compiled(revision: u64) -> Arc<CompiledIntegration> {
+        let def = Arc::new(IntegrationDef::new("i", "I"));
+        Arc::new(CompiledIntegration::compile(def, revision).unwrap())
+    }
+
+    #[test]
+    fn compiled_integrations_are_kept_while_used_and_dropped_when_idle() {
+        let clock = ManualClock::new(std::time::UNIX_EPOCH);
+        let registry = Registry::default();
+        let first = compiled(1);
+        registry.put("t", "i", Arc::clone(&first), clock.instant());
+        assert!(
+            registry.get("t", "i", 2, clock.instant()).is_none(),
+            "another revision"
+        );
+        assert!(
+            registry.get("u", "i", 1, clock.instant()).is_none(),
+            "another tenant"
+        );
+
+        // Used every 40 minutes: kept past its hour.
+        for _ in 0..4 {
+            clock.advance(Duration::from_secs(40 * 60));
+            let hit = registry
+                .get("t", "i", 1, clock.instant())
+                .expect("kept while used");
+            assert!(Arc::ptr_eq(&hit, &first));
+        }
+        // Idle for the TTL: dropped.
+        clock.advance(COMPILED_TTL);
+        assert!(registry.get("t", "i", 1, clock.instant()).is_none());
+    }
+
+    #[test]
+    fn the_registry_is_bounded() {
+        let clock = ManualClock::new(std::time::UNIX_EPOCH);
+        let registry = Registry::default();
+        let one = compiled(1);
+        for i in 0..3 * COMPILED_ENTRIES {
+            registry.put("t", &format!("i{i}"), Arc::clone(&one), clock.instant());
+        }
+        assert!(registry.compiled.entry_count() <= COMPILED_ENTRIES);
+    }
 }

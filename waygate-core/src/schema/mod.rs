@@ -7,12 +7,16 @@ mod example;
 pub use example::example;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::ttl::TtlCache;
 
 /// At most this many violations are reported for one value; the rest add nothing
 /// an agent needs to fix its first mistakes.
@@ -58,10 +62,14 @@ pub struct Violation {
 /// Two actions with the same schema share one validator; a schema edited in place
 /// gets a new entry instead of a stale hit. Tenants choose the schemas, and every
 /// edit makes a new one, so the cache is bounded by the size of the schema texts
-/// it holds ([`SCHEMA_CACHE_BYTES`] by default); a validator pushed out is
-/// compiled again on its next use.
+/// it holds ([`SCHEMA_CACHE_BYTES`] by default). It is a [`TtlCache`]: a
+/// validator is kept [`SCHEMA_CACHE_TTL`] by the clock the cache was given,
+/// so schemas nobody uses any more are let go; one pushed out or expired is
+/// compiled again on its next use (compiled actions keep theirs, so that is
+/// rare). Concurrent first uses of one schema compile it once.
 pub struct SchemaCache {
-    validators: moka::sync::Cache<[u8; 32], Compiled>,
+    validators: TtlCache<[u8; 32], Compiled>,
+    clock: SharedClock,
 }
 
 /// A validator and the length of the schema text it was compiled from (its
@@ -76,9 +84,12 @@ struct Compiled {
 /// its entries (a compiled validator takes a few times its text).
 pub const SCHEMA_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// How long the validator cache keeps a validator.
+pub const SCHEMA_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
+
 impl Default for SchemaCache {
     fn default() -> Self {
-        Self::with_capacity(SCHEMA_CACHE_BYTES)
+        Self::new(SCHEMA_CACHE_BYTES, Arc::new(SystemClock))
     }
 }
 
@@ -92,13 +103,13 @@ impl std::fmt::Debug for SchemaCache {
 
 impl SchemaCache {
     /// A cache holding the validators of schemas whose texts add up to at most
-    /// `bytes`.
-    pub fn with_capacity(bytes: u64) -> Self {
+    /// `bytes`, each for [`SCHEMA_CACHE_TTL`] by `clock`.
+    pub fn new(bytes: u64, clock: SharedClock) -> Self {
         Self {
-            validators: moka::sync::Cache::builder()
-                .max_capacity(bytes)
-                .weigher(|_, compiled: &Compiled| compiled.text_len.max(1))
-                .build(),
+            validators: TtlCache::weighed(SCHEMA_CACHE_TTL, bytes, |_, compiled: &Compiled| {
+                compiled.text_len.max(1)
+            }),
+            clock,
         }
     }
 
@@ -110,14 +121,14 @@ impl SchemaCache {
         // serde_json's default map is ordered by key, so equal schemas print equally.
         let text = schema.to_string();
         let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-        if let Some(found) = self.validators.get(&key) {
-            return Ok(found.validator);
-        }
-        let compiled = Compiled {
-            validator: Arc::new(compile(schema)?),
-            text_len: u32::try_from(text.len()).unwrap_or(u32::MAX),
-        };
-        Ok(self.validators.get_with(key, || compiled).validator)
+        let now = self.clock.instant();
+        let compiled = self.validators.get_or_try_insert_with(key, now, || {
+            Ok::<_, String>(Compiled {
+                validator: Arc::new(compile(schema)?),
+                text_len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+            })
+        })?;
+        Ok(compiled.validator)
     }
 }
 
@@ -221,12 +232,11 @@ mod tests {
     fn the_cache_holds_schema_texts_up_to_its_capacity() {
         // Room for about ten of these schemas: a tenant editing its schemas
         // over and over does not grow it past that.
-        let cache = SchemaCache::with_capacity(10 * 40);
+        let cache = SchemaCache::new(10 * 40, Arc::new(SystemClock));
         for i in 0..1_000 {
             let schema = json!({"type": "string", "maxLength": i});
             cache.get(&schema).unwrap();
         }
-        cache.validators.run_pending_tasks();
         assert!(cache.validators.weighted_size() <= 10 * 40);
         assert!(cache.validators.entry_count() <= 15, "{cache:?}");
         // What was pushed out compiles again.
@@ -234,6 +244,18 @@ mod tests {
             .get(&json!({"type": "string", "maxLength": 0}))
             .unwrap();
         assert!(again.is_valid(&json!("")));
+    }
+
+    #[test]
+    fn a_validator_is_compiled_again_after_its_lifetime_on_the_given_clock() {
+        let clock = crate::clock::ManualClock::new(std::time::UNIX_EPOCH);
+        let cache = SchemaCache::new(SCHEMA_CACHE_BYTES, clock.clone());
+        let schema = json!({"type": "string"});
+        let a = cache.get(&schema).unwrap();
+        clock.advance(SCHEMA_CACHE_TTL - Duration::from_secs(1));
+        assert!(Arc::ptr_eq(&a, &cache.get(&schema).unwrap()));
+        clock.advance(Duration::from_secs(1));
+        assert!(!Arc::ptr_eq(&a, &cache.get(&schema).unwrap()), "expired");
     }
 
     #[test]

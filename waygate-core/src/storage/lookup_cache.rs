@@ -8,12 +8,11 @@
 //! admission keeps a one-off name from evicting a popular one there too.
 //! Expiry reads the injected clock ([`crate::ttl`]).
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ttl::TtlCache;
+use crate::ttl::{TenantKey as Key, TenantKeyRef as KeyRef, TtlCache};
 
 /// Found values kept at most (per cache): the things that exist and are used.
 pub(super) const FOUND_ENTRIES: u64 = 10_000;
@@ -27,44 +26,6 @@ pub(super) const MISSING_BYTES: u64 = 2 * 1024 * 1024;
 /// bucket, the value entry and its bookkeeping, a node in the access-order
 /// and in the write-order queue.
 const MISS_OVERHEAD: usize = 512;
-
-/// A tenant and a key within it, owned (what the caches store).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Key {
-    tenant: String,
-    key: String,
-}
-
-/// The same pair borrowed, so that lookups allocate nothing.
-#[derive(Debug, Clone, Copy)]
-struct KeyRef<'a> {
-    tenant: &'a str,
-    key: &'a str,
-}
-
-// `Key` and `KeyRef` hash alike: moka finds the owned key by the borrowed one.
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        KeyRef {
-            tenant: &self.tenant,
-            key: &self.key,
-        }
-        .hash(state);
-    }
-}
-
-impl Hash for KeyRef<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.tenant.hash(state);
-        self.key.hash(state);
-    }
-}
-
-impl moka::Equivalent<Key> for KeyRef<'_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        self.tenant == key.tenant && self.key == key.key
-    }
-}
 
 /// Values per tenant and key, each trusted for `ttl` after it was stored;
 /// absence is remembered too (bounded apart). No `Debug`: values may hold
@@ -101,10 +62,7 @@ impl<V: Clone + Send + Sync + 'static> LookupCache<V> {
 
     /// Remembers what the store answered for `key` at `now`.
     pub(super) fn put(&self, tenant: &str, key: &str, now: Instant, value: Option<V>) {
-        let owned = Key {
-            tenant: tenant.to_owned(),
-            key: key.to_owned(),
-        };
+        let owned = Key::new(tenant, key);
         let k = KeyRef { tenant, key };
         match value {
             Some(v) => {
