@@ -5,10 +5,12 @@
 //   Try it against the local upstream → response and timing → the call in Logs;
 //   the wizard's test step; Try it through the schema form; a call's log page;
 //   a docs URL scraped with a live progress bar into the review;
-//   the action browser filters Slack's 174 actions by typing;
+//   the action browser filters Slack's 174 actions by typing; its tool
+//   export loaded on demand and copied; Try it's input carried between the
+//   form and the raw JSON;
 //   sign-in and Try it with the keyboard alone (Tab, typing, Enter);
 //   axe-core on every page, light and dark: no serious or critical violation;
-//   at 640 px wide no page scrolls sideways;
+//   at 640 px wide no page scrolls sideways (sign-in included);
 //   no console error; a screenshot of each page in OUT; page weights printed.
 import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
@@ -95,9 +97,17 @@ const browser = await chromium.launch({
   args: ["--no-sandbox"],
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
 const page = await context.newPage();
 const consoleErrors = [];
-page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`); });
+// The one refusal the journey asks for (JSON that does not fit Try it's
+// form answers 400, which Chromium logs) is expected, and nothing else.
+let refusalExpected = false;
+page.on("console", (m) => {
+  if (m.type() !== "error") return;
+  if (refusalExpected && m.text().includes("status of 400") && m.location().url.endsWith("/input")) return;
+  consoleErrors.push(`${page.url()}: ${m.text()}`);
+});
 page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
 
 // axe in light and dark, and a screenshot of each.
@@ -206,14 +216,34 @@ try {
   check("the form's integer went upstream as the limit", lastQuery.get("limit") === "1", lastQuery.toString());
   await audit("action-try");
 
-  // The raw JSON toggle: the text area's input is sent instead.
+  // The raw JSON toggle: the form's input is carried into the text area,
+  // and the text area's input is sent instead.
   await page.check("#mode-json");
+  const carried = await page.waitForFunction(() => {
+    const area = document.querySelector("#input");
+    return !area.readOnly && /"limit": 1\b/.test(area.value) && area.value;
+  }, undefined, { timeout: 5000 }).then((h) => h.jsonValue(), (e) => e.message);
+  check("switching to JSON carries the form's input over", /"limit": 1\b/.test(carried), carried);
   check("the JSON toggle shows the text area", await page.isVisible("#input"));
   check("the JSON toggle hides the form", !(await page.isVisible("input[name='in/limit']")));
   await page.fill("#input", '{"limit": 2}');
   await page.click("button:has-text('Send')");
   await page.waitForFunction(() => document.querySelector("#try-body")?.textContent.includes("Rex"));
   check("the raw JSON went upstream", lastQuery.get("limit") === "2", lastQuery.toString());
+  // Back to the form: the JSON's values fill its fields.
+  await page.check("#mode-form");
+  await page.waitForFunction(() => document.querySelector("input[name='in/limit']").value === "2", undefined, { timeout: 5000 }).catch(() => {});
+  check("switching to the form carries the JSON over", (await page.inputValue("input[name='in/limit']")) === "2");
+  // JSON that does not fit the form keeps its mode and says why.
+  await page.check("#mode-json");
+  await page.fill("#input", '{"limit": 2, "colour": "red"}');
+  refusalExpected = true;
+  await page.check("#mode-form");
+  await page.waitForSelector("#mode-error:not([hidden])", { timeout: 5000 }).catch(() => {});
+  refusalExpected = false;
+  check("JSON that does not fit the form stays JSON", await page.isChecked("#mode-json"));
+  check("and the reason is shown", (await page.textContent("#mode-error")).includes("input/colour"));
+  await page.fill("#input", '{"limit": 2}');
 
   // The call appears in Logs (the log is written in batches: reload until it shows).
   let logged = false;
@@ -275,7 +305,14 @@ try {
   await page.click("a:has-text('Agents')");
   await page.waitForURL(/\/integrations\/slack\/agents$/);
   check("agents shows the MCP endpoint", (await page.textContent("#mcp-url")).endsWith("/mcp?integrations=slack"));
-  check("agents exports Slack's tools", (await page.textContent("#tools-openai")).includes("chat_postMessage"));
+  check("agents loads no tool definition up front", (await page.locator("#tools-openai").count()) === 0);
+  await page.click("button:has-text('Show OpenAI tools')");
+  await page.waitForSelector("#tools-openai");
+  check("agents exports Slack's tools on demand", (await page.textContent("#tools-openai")).includes("chat_postMessage"));
+  check("the loaded export takes the focus", await page.evaluate(() => document.activeElement?.id === "tools-openai"));
+  await page.click("button:has-text('Copy OpenAI tools')");
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  check("the copy button copies the whole export", copied === (await page.textContent("#tools-openai")) && JSON.parse(copied).length === 174, `${copied.length} characters`);
   await audit("agents");
   remember("agents");
 
@@ -292,12 +329,11 @@ try {
   await audit("settings");
   remember("settings");
 
-  // 640 px wide: no page scrolls sideways; each page's weight.
-  await page.setViewportSize({ width: 640, height: 900 });
-  for (const [name, url] of visited) {
-    if (name === "signin") continue;
-    await page.goto(url);
-    const wide = await page.evaluate(() => {
+  // 640 px wide: no page scrolls sideways; each page's weight. Sign-in is
+  // seen without a session (with one it goes home).
+  async function narrow(p, name, url) {
+    await p.goto(url);
+    const wide = await p.evaluate(() => {
       const view = document.documentElement.clientWidth;
       // The innermost elements that stick out, to say what to fix.
       const out = [...document.body.querySelectorAll("*")]
@@ -308,10 +344,20 @@ try {
       return { scroll: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth), view, out };
     });
     check(`640 px: ${name} does not scroll sideways`, wide.scroll <= wide.view, `${wide.scroll} px > ${wide.view} px: ${wide.out.join(", ")}`);
-    await page.screenshot({ path: path.join(out, `${name}-640.png`), fullPage: true });
-    const html = await page.evaluate(() => performance.getEntriesByType("navigation")[0].encodedBodySize);
+    await p.screenshot({ path: path.join(out, `${name}-640.png`), fullPage: true });
+    const html = await p.evaluate(() => performance.getEntriesByType("navigation")[0].encodedBodySize);
     console.log(`# page weight ${name}: ${(html / 1024).toFixed(1)} KiB HTML`);
   }
+  await page.setViewportSize({ width: 640, height: 900 });
+  for (const [name, url] of visited) {
+    if (name !== "signin") await narrow(page, name, url);
+  }
+  const anonymous = await browser.newContext({ viewport: { width: 640, height: 900 } });
+  const signinPage = await anonymous.newPage();
+  signinPage.on("console", (m) => { if (m.type() === "error") consoleErrors.push(`${signinPage.url()}: ${m.text()}`); });
+  await narrow(signinPage, "signin", visited.get("signin"));
+  check("640 px: the sign-in page is the form", (await signinPage.locator("#apiKey").count()) === 1);
+  await anonymous.close();
   const assets = await page.evaluate(async () => {
     let total = 0;
     for (const a of ["app.css", "app.js", "htmx.min.js"]) total += (await (await fetch(`/assets/${a}`)).arrayBuffer()).byteLength;

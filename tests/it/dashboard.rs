@@ -1195,3 +1195,244 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Text as askama escapes it (`&#34;` `&#38;` `&#39;` `&#60;` `&#62;`), unescaped.
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+}
+
+/// The text inside `<pre id="{id}" …>…</pre>`, unescaped.
+fn pre(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!(r#"<pre id="{id}""#))
+        .unwrap_or_else(|| panic!("no pre #{id} in {html}"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    unescape(&rest[start..rest.find("</pre>").unwrap()])
+}
+
+#[tokio::test]
+async fn the_agents_page_stays_small_and_loads_each_tool_export_on_demand() {
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("agents").await;
+    let slack = crate::support::openapi_fixture_text("slack/slack_web_openapi_v2.json");
+    gw.created(
+        "/api/v1/integrations/import",
+        &key,
+        json!({"openapi": slack, "slug": "slack"}),
+    )
+    .await;
+    let s = sign_in(&gw, &key).await;
+
+    let page = get_text(&gw, "/integrations/slack/agents", &s.cookie).await;
+    println!("the agents page of Slack weighs {} bytes", page.len());
+    assert!(
+        page.len() < 100 * 1024,
+        "the agents page weighs {} bytes",
+        page.len()
+    );
+    assert!(page.contains("/mcp?integrations=slack</pre>"), "{page}");
+    assert!(!page.contains("chat_postMessage"), "no tool inline: {page}");
+
+    for format in ["openai", "anthropic", "gemini", "mcp"] {
+        let (status, rest) = gw
+            .call(
+                Method::GET,
+                &format!("/api/v1/tools?format={format}&integrations=slack"),
+                &key,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{rest}");
+        let expected = &rest["tools"];
+        assert_eq!(expected.as_array().unwrap().len(), 174, "{format}");
+        let path = format!("/integrations/slack/agents/tools/{format}");
+        assert!(page.contains(&format!(r#"hx-get="{path}""#)), "{page}");
+        assert!(page.contains(&format!(r#"href="{path}""#)), "{page}");
+
+        // Without htmx: the export as a JSON file, whole.
+        let file = get(&gw, &path, &s.cookie).await;
+        assert_eq!(file.status(), StatusCode::OK);
+        assert_eq!(file.headers()["content-type"], "application/json");
+        let disposition = file.headers()["content-disposition"].to_str().unwrap();
+        assert_eq!(
+            disposition,
+            format!("attachment; filename=\"slack-{format}-tools.json\"")
+        );
+        let body: serde_json::Value = file.json().await.unwrap();
+        assert_eq!(&body, expected, "{format}");
+
+        // With htmx: the tab's fragment, the same JSON to read and copy.
+        let fragment = browser()
+            .get(format!("{}{path}", gw.url))
+            .header(COOKIE, &s.cookie)
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fragment.status(), StatusCode::OK);
+        assert_eq!(fragment.headers()["vary"], "HX-Request");
+        let fragment = fragment.text().await.unwrap();
+        assert!(!fragment.contains("<html"), "a fragment, not a page");
+        assert!(
+            fragment.contains(&format!(r#"data-copy="tools-{format}""#)),
+            "{fragment}"
+        );
+        let shown: serde_json::Value =
+            serde_json::from_str(&pre(&fragment, &format!("tools-{format}"))).unwrap();
+        assert_eq!(&shown, expected, "{format}");
+    }
+
+    // An unknown format, and another tenant's integration, are not found.
+    let unknown = get(&gw, "/integrations/slack/agents/tools/xml", &s.cookie).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let (_, other) = gw.tenant("other").await;
+    let o = sign_in(&gw, &other).await;
+    let theirs = get(&gw, "/integrations/slack/agents/tools/openai", &o.cookie).await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+    let theirs = get(&gw, "/integrations/slack/agents", &o.cookie).await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_calls_log_is_read_right_after_the_call() {
+    let upstream = echo_upstream().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("fresh").await;
+    typed_integration(&gw, &key, &upstream).await;
+    let s = sign_in(&gw, &key).await;
+    let invoke = || async {
+        let (status, ok) = gw
+            .call(
+                Method::POST,
+                "/api/v1/actions/zoo/add",
+                &key,
+                Some(json!({"input": {"name": "Rex"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ok}");
+        ok["meta"]["requestId"].as_str().unwrap().to_owned()
+    };
+    // Each read comes at once after its call, while the sink's batch is open
+    // (no sleep, no retry).
+    for _ in 0..3 {
+        let id = invoke().await;
+        let (status, log) = gw
+            .call(Method::GET, &format!("/api/v1/logs/{id}"), &key, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        assert_eq!(log["requestId"], id.as_str());
+        assert_eq!(log["action"], "add");
+
+        let id = invoke().await;
+        let page = get(&gw, &format!("/logs/{id}"), &s.cookie).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains(&id));
+    }
+    // An id nobody logged is still not found.
+    let (status, _) = gw
+        .call(Method::GET, "/api/v1/logs/no-such-request", &key, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn try_its_input_is_carried_between_the_form_and_the_json() {
+    let upstream = echo_upstream().await;
+    let gw = Gateway::start(&[]);
+    let (_, key) = gw.tenant("carry").await;
+    typed_integration(&gw, &key, &upstream).await;
+    let s = sign_in(&gw, &key).await;
+    let page = get_text(&gw, "/integrations/zoo/actions/add", &s.cookie).await;
+    let path = "/integrations/zoo/actions/add/input";
+    assert!(
+        page.contains(&format!(r#"data-convert="{path}""#)),
+        "{page}"
+    );
+    let convert = |form: Vec<(&'static str, String)>| {
+        let gw = &gw;
+        let cookie = s.cookie.clone();
+        let csrf = s.csrf.clone();
+        async move {
+            let mut all = vec![("csrf", csrf)];
+            all.extend(form);
+            let answer = browser()
+                .post(format!("{}{path}", gw.url))
+                .header(COOKIE, cookie)
+                .form(&all)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status();
+            (status, answer.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+
+    // Form → JSON: the object the form would send, typed by the schema.
+    let (status, answer) = convert(vec![
+        ("to", "json".into()),
+        ("mode", "json".into()),
+        ("in/name", "Rex".into()),
+        ("in/age", "3".into()),
+        ("in/indoor", "true".into()),
+        ("in/tags", r#"["a"]"#.into()),
+        ("in/owner/email", "".into()),
+        ("input", "{}".into()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let input: serde_json::Value = serde_json::from_str(answer["input"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        input,
+        json!({"name": "Rex", "age": 3, "indoor": true, "tags": ["a"]})
+    );
+    // A field that is not of its type stays in the form, with the reason.
+    let (status, answer) = convert(vec![("to", "json".into()), ("in/age", "old".into())]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer["error"]["message"],
+        "input/age: 'old' is not an integer"
+    );
+
+    // JSON → form: the fields that show it.
+    let (status, answer) = convert(vec![
+        ("to", "form".into()),
+        (
+            "input",
+            r#"{"name": "Tom", "weight": 4.5, "kind": "cat", "owner": {"email": "t@x"}}"#.into(),
+        ),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["fields"],
+        json!({"in/name": "Tom", "in/weight": "4.5", "in/kind": "cat", "in/owner/email": "t@x"})
+    );
+    // JSON the form cannot show keeps its mode, with the reason.
+    for (input, said) in [
+        (
+            r#"{"name": "Tom", "colour": "red"}"#,
+            "input/colour: the form has no such field",
+        ),
+        (
+            r#"{"age": "three"}"#,
+            r#"input/age: "three" is not an integer"#,
+        ),
+        ("{", "input: not JSON"),
+    ] {
+        let (status, answer) = convert(vec![("to", "form".into()), ("input", input.into())]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{input}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(said), "{input}: {message}");
+    }
+    let (status, _) = convert(vec![("to", "yaml".into())]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Like every form, it needs the session's CSRF token.
+    let forged = post(&gw, path, &s.cookie, &[("to", "json")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}

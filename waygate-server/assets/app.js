@@ -1,5 +1,6 @@
 // Waygate dashboard behaviour: theme, fantasy labels, the action filter,
-// loading a file into the document field, copy buttons, snippet tabs, busy
+// loading a file into the document field, copy buttons, snippet tabs, Try
+// it's input carried between form and JSON, focus on loaded fragments, busy
 // buttons and toasts. No inline script anywhere (the CSP forbids it).
 (function () {
   "use strict";
@@ -42,6 +43,51 @@
     }
     var count = document.getElementById(input.dataset.filterCount);
     if (count) count.textContent = String(shown);
+  }
+
+  // Try it: switching between the generated form and the raw JSON carries
+  // the input over. The gateway converts it (`data-convert`) by the same
+  // schema walk that sends it, so the two modes cannot disagree; input it
+  // cannot carry over keeps its mode, with the reason beside the toggle.
+  function carryInput(form, to) {
+    var area = document.getElementById("input");
+    var fields = document.getElementById("schema-form");
+    var note = document.getElementById("mode-error");
+    var back = document.getElementById(to === "json" ? "mode-form" : "mode-json");
+    var body = new URLSearchParams(new FormData(form));
+    body.set("to", to);
+    // Nothing typed while the answer is on its way gets overwritten.
+    area.readOnly = true;
+    fields.inert = true;
+    form.setAttribute("aria-busy", "true");
+    fetch(form.dataset.convert, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (r) {
+        return r.json().then(function (answer) {
+          if (!r.ok) throw new Error(answer.error && answer.error.message || "HTTP " + r.status);
+          return answer;
+        });
+      })
+      .then(function (answer) {
+        note.hidden = true;
+        if (to === "json") {
+          area.value = answer.input;
+          return;
+        }
+        fields.querySelectorAll("[name^='in/']").forEach(function (input) {
+          var text = answer.fields[input.name];
+          input.value = text === undefined ? "" : text;
+        });
+      })
+      .catch(function (e) {
+        back.checked = true;
+        note.textContent = (to === "json" ? "The form's input cannot be shown as JSON: " : "This JSON does not fit the form: ") + e.message;
+        note.hidden = false;
+      })
+      .finally(function () {
+        area.readOnly = false;
+        fields.inert = false;
+        form.removeAttribute("aria-busy");
+      });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -94,6 +140,14 @@
       });
     });
 
+    document.querySelectorAll("form[data-convert]").forEach(function (form) {
+      form.querySelectorAll("input[name=mode]").forEach(function (radio) {
+        radio.addEventListener("change", function () {
+          if (radio.checked) carryInput(form, radio.value);
+        });
+      });
+    });
+
     document.querySelectorAll("form:not([hx-post]):not([hx-get])").forEach(function (form) {
       form.addEventListener("submit", function () {
         var button = form.querySelector("button[type=submit], button:not([type])");
@@ -115,6 +169,13 @@
       function () { toast("Copied to the clipboard"); },
       function () { toast("Copying was not allowed: select the text instead", "error"); }
     );
+  });
+
+  // A fragment loaded on demand (a tool export) takes the focus, so keyboard
+  // and screen reader users land on what they asked for.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var loaded = event.detail.target.querySelector("[data-focus-on-load]");
+    if (loaded) loaded.focus();
   });
 
   document.addEventListener("htmx:responseError", function (event) {

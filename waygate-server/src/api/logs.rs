@@ -167,7 +167,8 @@ pub async fn list(
 }
 
 /// One logged invocation, by its request id (the newest, should a caller
-/// have reused the id).
+/// have reused the id). Found right after the call: an id not yet stored
+/// waits for the log sink's pending entries to be written before it is 404.
 #[utoipa::path(
     get,
     operation_id = "getLog", path = "/logs/{requestId}", tag = "logs",
@@ -181,11 +182,20 @@ pub async fn get(
     let mut query = LogQuery::new();
     query.request_id = Some(request_id.clone());
     query.limit = Some(1);
-    let page = app
-        .store
-        .list_logs(&tenant, &query)
-        .await
-        .map_err(|e| store_error("reading the log", &e))?;
+    let read = || async {
+        app.store
+            .list_logs(&tenant, &query)
+            .await
+            .map_err(|e| store_error("reading the log", &e))
+    };
+    let mut page = read().await?;
+    if page.entries.is_empty() {
+        // A call that has just ended may still be in the sink's open batch:
+        // write what is pending and look once more, so a caller reads its
+        // own call at once (decision 127).
+        app.logs.flush().await;
+        page = read().await?;
+    }
     let names = names(&app, &tenant, &page.entries).await;
     page.entries
         .into_iter()

@@ -4,18 +4,20 @@
 //! pipeline, the same metrics and log entry as `POST /api/v1/actions/…`).
 //!
 //! Try it's input is a form generated from the input schema
-//! ([`super::schema_form`]) or, as a toggle, the raw JSON; actions with
-//! pagination also offer `fetchAll`, `maxPages` and `partial`.
+//! ([`super::schema_form`]) or, as a toggle, the raw JSON, the input carried
+//! over when the toggle switches ([`convert`]); actions with pagination also
+//! offer `fetchAll`, `maxPages` and `partial`.
 
 use std::time::Instant;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::page::{Chrome, PageResult, origin, pretty};
 use super::schema_form::{self, Item, Kind};
@@ -199,6 +201,8 @@ pub struct TryForm {
     partial: bool,
     /// The generated fields (`in/…`), by name.
     fields: Vec<(String, String)>,
+    /// Which mode the input is carried to ([`convert`]): `json` or `form`.
+    to: String,
 }
 
 impl TryForm {
@@ -214,6 +218,7 @@ impl TryForm {
                 "fetchAll" => form.fetch_all = value == "true",
                 "maxPages" => form.max_pages = value.trim().to_owned(),
                 "partial" => form.partial = value == "true",
+                "to" => form.to = value,
                 name if name.starts_with("in/") => form.fields.push((name.to_owned(), value)),
                 _ => {}
             }
@@ -271,6 +276,46 @@ pub async fn try_it(
     )
     .await?
     .into_response())
+}
+
+/// `POST /integrations/{slug}/actions/{action}/input`: Try it's input carried
+/// between its two modes when the toggle switches (`to=json`: the form's
+/// fields as the JSON object they send; `to=form`: the text area's JSON as
+/// the fields that show it). The same schema walk as sending, so switching
+/// changes nothing about what is sent.
+///
+/// # Errors
+/// 400 with the reason when the input cannot be carried over (a field's text
+/// not of its type; JSON the form cannot show); what reading the schema answers.
+pub async fn convert(
+    State(app): State<AppState>,
+    session: Session,
+    Path((slug, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let form = TryForm::parse(&body);
+    let schema = actions::schema(State(app), Tenant(session.tenant), Path((slug, action)))
+        .await?
+        .0
+        .input_schema;
+    match form.to.as_str() {
+        "json" => {
+            let input = schema_form::assemble(&schema, &form.fields)?;
+            Ok(Json(json!({ "input": pretty(&input) })))
+        }
+        "form" => {
+            let fields =
+                schema_form::fill(&schema, &form.json_input()?).map_err(ApiError::bad_request)?;
+            let fields: serde_json::Map<String, Value> = fields
+                .into_iter()
+                .map(|(name, text)| (name, Value::String(text)))
+                .collect();
+            Ok(Json(json!({ "fields": fields })))
+        }
+        other => Err(ApiError::bad_request(format!(
+            "to: '{other}' is neither json nor form"
+        ))),
+    }
 }
 
 /// Invokes the action as `POST /api/v1/actions/{slug}/{action}` would.

@@ -89,6 +89,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/integrations/{slug}/agents", get(agents::page))
         .route(
+            "/integrations/{slug}/agents/tools/{format}",
+            get(agents::tools),
+        )
+        .route(
             "/integrations/{slug}/settings",
             post(integration::update_settings),
         )
@@ -96,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/integrations/{slug}/actions/{action}/try",
             post(action::try_it),
+        )
+        .route(
+            "/integrations/{slug}/actions/{action}/input",
+            post(action::convert),
         )
         .route("/logs", get(logs::page))
         .route("/logs/{request_id}", get(log_detail::page))

@@ -1,5 +1,7 @@
 //! Try it's form, generated from an action's input JSON Schema (decision
-//! 104), and the input object assembled from what the form posts.
+//! 104), the input object assembled from what the form posts, and the
+//! fields that show an input object (switching from the raw JSON back to
+//! the form, decision 128).
 //!
 //! One walk of the schema decides how each property is shown and how its
 //! posted text is read back, so the two cannot disagree: strings, numbers,
@@ -347,6 +349,104 @@ fn typed(schema: &Value, depth: usize, text: &str, pointer: &str) -> Result<Valu
     }
 }
 
+/// The form's field values that show `input`: the inverse of [`assemble`],
+/// so switching Try it from the raw JSON back to the form keeps the input.
+///
+/// # Errors
+/// Why the form cannot show `input` exactly: it is not an object, has a
+/// property the schema does not list, a value of another type than its field,
+/// or something the form would not send back as it is (an empty text, spaces
+/// around one, `null`, an empty optional object).
+pub fn fill(schema: &Value, input: &Value) -> Result<Vec<(String, String)>, String> {
+    let Shape::Object(properties, _) = shape(schema, 0) else {
+        return Err("this action's input has no form".to_owned());
+    };
+    let Value::Object(object) = input else {
+        return Err("the input is not a JSON object".to_owned());
+    };
+    let mut fields = Vec::new();
+    fill_object(properties, object, PREFIX, 1, &mut fields)?;
+    let back = assemble(schema, &fields).map_err(|e| e.message().to_owned())?;
+    if !same(&back, input) {
+        return Err(
+            "the form would not send this input as it is (an empty text, spaces around a \
+             text, null, or an empty object): keep editing it as JSON"
+                .to_owned(),
+        );
+    }
+    Ok(fields)
+}
+
+fn fill_object(
+    properties: &Map<String, Value>,
+    object: &Map<String, Value>,
+    path: &str,
+    depth: usize,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), String> {
+    if let Some(extra) = object.keys().find(|k| !properties.contains_key(*k)) {
+        return Err(format!(
+            "input{}/{}: the form has no such field",
+            &path[PREFIX.len()..],
+            escape(extra)
+        ));
+    }
+    for (name, schema) in properties {
+        let Some(value) = object.get(name) else {
+            continue;
+        };
+        let key = format!("{path}/{}", escape(name));
+        let text = match shape(schema, depth) {
+            Shape::Object(inner, _) => {
+                let Value::Object(nested) = value else {
+                    return Err(format!(
+                        "input{}: {value} is not an object",
+                        &key[PREFIX.len()..]
+                    ));
+                };
+                fill_object(inner, nested, &key, depth + 1, out)?;
+                continue;
+            }
+            Shape::Scalar(Kind::Number { integer: true, .. }, _) => {
+                value.as_i64().map(|n| n.to_string()).ok_or("an integer")
+            }
+            Shape::Scalar(Kind::Number { .. }, _) => value
+                .is_number()
+                .then(|| value.to_string())
+                .ok_or("a number"),
+            Shape::Scalar(..) => value.as_str().map(str::to_owned).ok_or("a string"),
+            Shape::Boolean => value
+                .as_bool()
+                .map(|b| b.to_string())
+                .ok_or("true or false"),
+            Shape::Enum(values) => values
+                .into_iter()
+                .find(|(_, v)| *v == value)
+                .map(|(text, _)| text)
+                .ok_or("one of the listed values"),
+            Shape::Json => Ok(value.to_string()),
+        }
+        .map_err(|what| format!("input{}: {value} is not {what}", &key[PREFIX.len()..]))?;
+        out.push((key, text));
+    }
+    Ok(())
+}
+
+/// JSON equality that reads numbers by value (`4` is `4.0`): a number
+/// field's text comes back as a float.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +590,68 @@ mod tests {
             items(&json!({"type": "object"}), &[]).map(|i| i.len()),
             Some(0)
         );
+    }
+
+    #[test]
+    fn an_input_fills_the_fields_that_send_it_back() {
+        let input = json!({"name": "Rex", "age": 3, "weight": 4, "vaccinated": false, "kind": 3,
+                           "tags": ["a", "b"], "owner": {"email": "o@x", "a/b": "c"}});
+        let fields = fill(&schema(), &input).unwrap();
+        let text = |n: &str| {
+            fields
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, t)| t.as_str())
+        };
+        assert_eq!(text("in/name"), Some("Rex"));
+        assert_eq!(text("in/age"), Some("3"));
+        assert_eq!(text("in/vaccinated"), Some("false"));
+        assert_eq!(text("in/kind"), Some("3"));
+        assert_eq!(text("in/tags"), Some(r#"["a","b"]"#));
+        assert_eq!(text("in/owner/a~1b"), Some("c"));
+        let back = assemble(&schema(), &fields).unwrap();
+        assert!(same(&back, &input), "{back}");
+        // Nothing given, nothing filled (the required nested object aside).
+        assert!(fill(&schema(), &json!({"owner": {}})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_input_the_form_cannot_show_exactly_is_refused_with_the_reason() {
+        for (input, said) in [
+            (json!([1]), "the input is not a JSON object"),
+            (
+                json!({"colour": "red"}),
+                "input/colour: the form has no such field",
+            ),
+            (
+                json!({"owner": {"x": 1}}),
+                "input/owner/x: the form has no such field",
+            ),
+            (json!({"age": "3"}), r#"input/age: "3" is not an integer"#),
+            (json!({"age": 3.5}), "input/age: 3.5 is not an integer"),
+            (
+                json!({"weight": null}),
+                "input/weight: null is not a number",
+            ),
+            (json!({"kind": "cow"}), r#"input/kind: "cow" is not one of"#),
+            (
+                json!({"vaccinated": 1}),
+                "input/vaccinated: 1 is not true or false",
+            ),
+            (json!({"owner": 1}), "input/owner: 1 is not an object"),
+            (
+                json!({"name": " Rex"}),
+                "the form would not send this input as it is",
+            ),
+            (
+                json!({"name": ""}),
+                "the form would not send this input as it is",
+            ),
+        ] {
+            let e = fill(&schema(), &input).unwrap_err();
+            assert!(e.starts_with(said), "{input}: {e}");
+        }
+        assert!(fill(&json!({"type": "array"}), &json!({})).is_err());
     }
 
     #[test]
