@@ -1099,6 +1099,20 @@ async fn logged(
     }
 }
 
+/// `zoo.add` called with a valid input through the API; its answer.
+async fn add_rex(gw: &Gateway, key: &str) -> serde_json::Value {
+    let (status, ok) = gw
+        .call(
+            Method::POST,
+            "/api/v1/actions/zoo/add",
+            key,
+            Some(json!({"input": {"name": "Rex"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
+    ok
+}
+
 #[tokio::test]
 async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
     let upstream = echo_upstream().await;
@@ -1109,15 +1123,7 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
     let home = get_text(&gw, "/", &s.cookie).await;
     assert!(home.contains("Last call: never"), "{home}");
 
-    let (status, ok) = gw
-        .call(
-            Method::POST,
-            "/api/v1/actions/zoo/add",
-            &key,
-            Some(json!({"input": {"name": "Rex"}})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ok}");
+    let ok = add_rex(&gw, &key).await;
     let (status, bad) = gw
         .call(
             Method::POST,
@@ -1306,16 +1312,10 @@ async fn a_calls_log_is_read_right_after_the_call() {
     typed_integration(&gw, &key, &upstream).await;
     let s = sign_in(&gw, &key).await;
     let invoke = || async {
-        let (status, ok) = gw
-            .call(
-                Method::POST,
-                "/api/v1/actions/zoo/add",
-                &key,
-                Some(json!({"input": {"name": "Rex"}})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{ok}");
-        ok["meta"]["requestId"].as_str().unwrap().to_owned()
+        add_rex(&gw, &key).await["meta"]["requestId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     // Each read comes at once after its call, while the sink's batch is open
     // (no sleep, no retry).
@@ -1435,4 +1435,121 @@ async fn try_its_input_is_carried_between_the_form_and_the_json() {
     // Like every form, it needs the session's CSRF token.
     let forged = post(&gw, path, &s.cookie, &[("to", "json")]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+/// A server of the Petstore-expanded description that counts its requests.
+async fn counted_spec() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let text =
+        crate::support::openapi_fixture_text("oai-examples/examples/v3.0/petstore-expanded.yaml");
+    let counter = count.clone();
+    let url = crate::support::serve_upstream(axum::Router::new().route(
+        "/spec.yaml",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let text = text.clone();
+            async move { text }
+        }),
+    ))
+    .await;
+    (format!("{url}/spec.yaml"), count)
+}
+
+#[tokio::test]
+async fn the_wizard_fetches_a_url_once_per_flow_and_per_session() {
+    use std::sync::atomic::Ordering;
+    let (spec, fetches) = counted_spec().await;
+    let gw = Gateway::start(&[("WAYGATE_ALLOW_PRIVATE_NETWORKS", "1")]);
+    let (_, key) = gw.tenant("wizard").await;
+    let s = sign_in(&gw, &key).await;
+
+    let review = post(
+        &gw,
+        "/integrations/new/review",
+        &s.cookie,
+        &[("csrf", &s.csrf), ("url", &spec)],
+    )
+    .await;
+    assert_eq!(review.status(), StatusCode::OK);
+    let html = review.text().await.unwrap();
+    assert!(html.contains(r#"value="findPets""#), "{html}");
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // A failed save shows the review again, and the save itself: no fetch.
+    let form = |select: &'static [&'static str]| {
+        let mut form = vec![
+            ("csrf", s.csrf.clone()),
+            ("url", spec.clone()),
+            ("slug", "pets".to_owned()),
+            ("name", "Pets".to_owned()),
+        ];
+        form.extend(select.iter().map(|a| ("select", (*a).to_owned())));
+        form
+    };
+    let refused = browser()
+        .post(format!("{}/integrations/new/create", gw.url))
+        .header(COOKIE, &s.cookie)
+        .form(&form(&[]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Select at least one action.")
+    );
+    let created = browser()
+        .post(format!("{}/integrations/new/create", gw.url))
+        .header(COOKIE, &s.cookie)
+        .form(&form(&["findPets", "addPet"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "create reuses the review's copy"
+    );
+    let (status, stored) = gw
+        .call(Method::GET, "/api/v1/integrations/pets", &key, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(stored["actionCount"], 2, "{stored}");
+
+    // Detecting again starts a new flow: the URL is fetched anew.
+    let again = post(
+        &gw,
+        "/integrations/new/review",
+        &s.cookie,
+        &[("csrf", &s.csrf), ("url", &spec)],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Another tenant's session never gets this session's copy.
+    let (_, other) = gw.tenant("other").await;
+    let o = sign_in(&gw, &other).await;
+    let theirs = browser()
+        .post(format!("{}/integrations/new/create", gw.url))
+        .header(COOKIE, &o.cookie)
+        .form(&[
+            ("csrf", o.csrf.as_str()),
+            ("url", spec.as_str()),
+            ("slug", "pets"),
+            ("select", "findPets"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        3,
+        "fetched for its own flow"
+    );
 }

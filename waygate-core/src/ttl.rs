@@ -13,8 +13,8 @@
 //! ([`crate::storage::CachedIntegrations`], [`crate::storage::CachedConnections`]),
 //! the executor's compiled integrations and schema validators, the in-memory
 //! response cache ([`crate::pipeline::MemoryResponseCache`]), the OAuth2
-//! client-credentials tokens, the gateway's API-key cache and the MCP tool
-//! catalogs.
+//! client-credentials tokens, the gateway's API-key cache, the MCP tool
+//! catalogs and the dashboard wizard's fetched documents.
 
 use std::hash::{Hash, Hasher};
 use std::time::Duration;

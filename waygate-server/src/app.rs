@@ -202,6 +202,8 @@ pub struct App {
     pub policy: UrlPolicy,
     /// Scrape jobs: their LLM, limits and runtime.
     pub scrapes: ScrapeJobs,
+    /// Documents the dashboard's wizard fetched, from review to create.
+    pub wizard_documents: crate::dashboard::wizard_fetch::WizardDocuments,
 }
 
 impl std::fmt::Debug for AppState {
@@ -288,6 +290,7 @@ impl AppState {
             bodies,
             policy,
             scrapes,
+            wizard_documents: Default::default(),
         })))
     }
 }

@@ -172,14 +172,16 @@ async fn fetch(client: reqwest::Client, url: Url, budget: usize) -> Result<Strin
 }
 
 /// Imports the description at `url`, fetching it and the documents its refs
-/// point to (relative to the document holding each ref) through `loader`.
+/// point to (relative to the document holding each ref) through `loader`: an
+/// [`HttpLoader`], or a loader in front of one (the gateway's wizard keeps
+/// what it fetched, to import it again without fetching).
 ///
 /// # Errors
 /// The document cannot be fetched (with the reason), or as
 /// [`from_source`](super::from_source).
 pub fn from_url(
     url: &Url,
-    loader: &HttpLoader,
+    loader: &dyn Loader,
     options: &ImportOptions,
 ) -> Result<ImportResult, ImportError> {
     let text = loader.load(url).map_err(|e| {

@@ -2,6 +2,9 @@
 //! update, export as config as code, delete; their actions and health.
 
 use crate::ops::time::rfc3339;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -14,7 +17,7 @@ use serde_json::Value;
 use url::Url;
 use utoipa::{IntoParams, ToSchema};
 use waygate_core::IntegrationDef;
-use waygate_core::import::{self, HttpLimits, HttpLoader, ImportOptions};
+use waygate_core::import::{self, HttpLimits, HttpLoader, ImportOptions, LoadError, Loader};
 use waygate_core::model::{self, Defaults};
 use waygate_core::storage::IntegrationStore as _;
 use waygate_store::{IntegrationQuery, IntegrationSummary};
@@ -426,7 +429,7 @@ pub async fn import_openapi(
 
 /// Stores an imported or reviewed definition as a new integration: the 201
 /// answer of import and of scrape-apply.
-pub(super) async fn store_imported(
+pub(crate) async fn store_imported(
     app: &AppState,
     tenant: &str,
     def: IntegrationDef,
@@ -465,6 +468,55 @@ pub struct Imported {
 /// 400 for a request or document that cannot be imported, or a definition
 /// that does not pass the check; 503 when the CPU pool is busy.
 pub async fn import_document(app: &AppState, body: Bytes) -> ApiResult<Imported> {
+    import_document_keeping(app, body, Arc::default()).await
+}
+
+/// Documents an import from a URL fetched (the root and those its `$ref`s
+/// point to), by URL: the dashboard's wizard keeps them from its review to
+/// its create step, so that a URL is fetched once per flow.
+#[derive(Debug, Default)]
+pub struct FetchedDocuments(std::sync::Mutex<HashMap<String, String>>);
+
+impl FetchedDocuments {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.0
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| k.len() + v.len()).sum())
+            .unwrap_or(0)
+    }
+}
+
+/// Serves what `fetched` holds and fetches the rest through `http`, keeping it.
+struct KeepingLoader<'a> {
+    http: HttpLoader,
+    fetched: &'a FetchedDocuments,
+}
+
+impl Loader for KeepingLoader<'_> {
+    fn load(&self, url: &Url) -> Result<String, LoadError> {
+        let held = |m: &HashMap<String, String>| m.get(url.as_str()).cloned();
+        if let Some(text) = self.fetched.0.lock().ok().and_then(|m| held(&m)) {
+            return Ok(text);
+        }
+        let text = self.http.load(url)?;
+        if let Ok(mut m) = self.fetched.0.lock() {
+            m.insert(url.to_string(), text.clone());
+        }
+        Ok(text)
+    }
+}
+
+/// [`import_document`], serving a URL's documents from `fetched` where it
+/// holds them and adding those it fetches.
+///
+/// # Errors
+/// As [`import_document`].
+pub async fn import_document_keeping(
+    app: &AppState,
+    body: Bytes,
+    fetched: Arc<FetchedDocuments>,
+) -> ApiResult<Imported> {
     // Parsing the document, importing and checking it is CPU work in
     // proportion to its size; a remote document's fetches run on this
     // runtime while the importing thread waits for them.
@@ -494,11 +546,15 @@ pub async fn import_document(app: &AppState, body: Bytes) -> ApiResult<Imported>
                     let url = Url::parse(&url).map_err(|e| {
                         ApiError::bad_request(format!("url: '{url}' is not a URL: {e}"))
                     })?;
-                    let loader = HttpLoader::new(runtime, policy, HttpLimits::default())
+                    let http = HttpLoader::new(runtime, policy, HttpLimits::default())
                         .map_err(|e| {
                             tracing::error!(error = %e, "cannot build the HTTP client of an import");
                             ApiError::internal()
                         })?;
+                    let loader = KeepingLoader {
+                        http,
+                        fetched: &fetched,
+                    };
                     import::from_url(&url, &loader, &options)
                 }
                 _ => {

@@ -14,6 +14,7 @@
 //! - [`snippets`]: curl, TypeScript, Python and Rust code calling an action.
 //! - [`schema_form`]: Try it's form from an input schema, and the input from it.
 //! - [`oauth`]: OAuth2 Connect and Refresh token on the integration page.
+//! - [`wizard_fetch`]: the wizard's remote documents, fetched once per flow.
 //! - [`home`], [`integration`], [`action`], [`agents`], [`wizard`],
 //!   [`wizard_scrape`], [`wizard_test`], [`logs`], [`log_detail`], [`settings`],
 //!   [`health`]:
@@ -35,6 +36,7 @@ pub mod session;
 pub mod settings;
 pub mod snippets;
 pub mod wizard;
+pub mod wizard_fetch;
 pub mod wizard_scrape;
 pub mod wizard_test;
 

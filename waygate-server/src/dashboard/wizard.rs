@@ -4,8 +4,10 @@
 //! REST import handler → the connection form for the detected auth type.
 //!
 //! Review imports the document without storing it (`import_document`, the
-//! import handler's own first half); create sends the reviewed choices to
-//! `import_openapi` itself, so both paths apply the same checks. A scrape
+//! import handler's own first half); create imports it again with the
+//! reviewed choices and stores it as the import handler does
+//! (`store_imported`), so both paths apply the same checks. A URL's
+//! documents are fetched once, at review ([`super::wizard_fetch`]). A scrape
 //! job's draft ([`super::wizard_scrape`]) is reviewed on the same page and
 //! stored by the scrape apply handler.
 
@@ -14,7 +16,6 @@ use askama_web::WebTemplate;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
@@ -196,8 +197,7 @@ async fn review_page(
     error: Option<String>,
 ) -> PageResult<Response> {
     let imported = if form.job.is_empty() {
-        let body = form.import_request(None).to_string();
-        integrations::import_document(app, Bytes::from(body)).await
+        import(app, session, &form, None).await
     } else {
         scrape::draft(app, &session.tenant, &form.job).await
     };
@@ -257,6 +257,9 @@ pub async fn review(
         );
         return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
     }
+    // Detecting starts a flow: the URL is fetched anew (it may have changed
+    // since an earlier try); the flow's later steps reuse this copy.
+    app.wizard_documents.forget(&session, &form.url);
     review_page(&app, &session, form, None).await
 }
 
@@ -289,6 +292,25 @@ pub async fn create(
     }
 }
 
+/// Imports the form's document as `POST /integrations/import` would (the
+/// handler's own first half); a URL's documents are fetched once per flow,
+/// at review, and imported again from that copy ([`super::wizard_fetch`]).
+async fn import(
+    app: &AppState,
+    session: &Session,
+    form: &WizardForm,
+    select: Option<&[String]>,
+) -> Result<Imported, ApiError> {
+    let body = Bytes::from(form.import_request(select).to_string());
+    if form.url.is_empty() {
+        return integrations::import_document(app, body).await;
+    }
+    let fetched = app.wizard_documents.get(app, session, &form.url);
+    let imported = integrations::import_document_keeping(app, body, fetched.clone()).await;
+    app.wizard_documents.keep(app, session, &form.url, fetched);
+    imported
+}
+
 async fn store(app: &AppState, session: &Session, form: &WizardForm) -> Result<String, ApiError> {
     if form.select.is_empty() {
         return Err(ApiError::bad_request("Select at least one action."));
@@ -296,19 +318,14 @@ async fn store(app: &AppState, session: &Session, form: &WizardForm) -> Result<S
     if !form.job.is_empty() {
         return store_draft(app, session, form).await;
     }
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let body = form.import_request(Some(&form.select)).to_string();
-    let (_, Json(created)) = integrations::import_openapi(
-        State(app.clone()),
-        Tenant(session.tenant.clone()),
-        headers,
-        Bytes::from(body),
-    )
-    .await?;
+    let Imported {
+        def,
+        warnings,
+        suggested_tags,
+    } = import(app, session, form, Some(&form.select)).await?;
+    let (_, Json(created)) =
+        integrations::store_imported(app, &session.tenant, def, warnings, suggested_tags).await?;
+    app.wizard_documents.forget(session, &form.url);
     let slug = created.integration.summary.slug;
     if !form.tags.is_empty() {
         integrations::update(
