@@ -323,6 +323,7 @@ try {
   remember("home");
   await page.goto(base + "/health");
   check("health shows the latency chart", (await page.locator("svg.chart rect").count()) >= 2);
+  check("health shows the calls per hour", (await page.locator("svg.series g.hour").count()) === 12 && (await page.locator("svg.series rect.calls[height]:not([height='0'])").count()) >= 1);
   await audit("health");
   remember("health");
   await page.goto(base + "/settings");

@@ -1135,6 +1135,21 @@ async fn home_shows_the_last_call_and_each_call_has_a_detail_page() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
     let entries = logged(&gw, &key, "zoo", 2).await;
 
+    // Health: twelve hours of calls, these two in the last ones.
+    let health = get_text(&gw, "/health", &s.cookie).await;
+    assert!(health.contains(r#"<svg class="chart series""#), "{health}");
+    let hours: Vec<&str> = health.split(r#"<g class="hour">"#).skip(1).collect();
+    assert_eq!(hours.len(), 12, "{health}");
+    let calls: u64 = hours
+        .iter()
+        .map(|h| {
+            let after = &h[h.find("UTC: ").unwrap() + 5..];
+            after[..after.find(' ').unwrap()].parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(calls, 2, "{health}");
+    assert!(health.contains("(1 error), p95 "), "{health}");
+
     let home = get_text(&gw, "/", &s.cookie).await;
     assert!(home.contains("Last call: <time datetime="), "{home}");
     assert!(home.contains(">just now</time>"), "{home}");

@@ -42,7 +42,8 @@
 //! - `tenants` — tenants and gateway API keys (HMAC-SHA-256 digests).
 //! - `sessions` — dashboard sessions: token digests, expiry, ended by sign-out or key revocation.
 //! - `locks` — non-blocking refresh locks: advisory on PostgreSQL, leases on SQLite.
-//! - `log_stats` — per-action counts, error rates and latency percentiles from the logs.
+//! - `log_stats` — per-action counts, error rates and latency percentiles from the logs,
+//!   and calls and p95 latency per time bucket.
 //! - `tokens` — core's OAuth2 `TokenStore` port: load, lock, save refreshed tokens, status, sweep list.
 //! - `oauth_states` — pending authorizations: single-use, expiring `state`s with sealed PKCE verifiers.
 //! - `scrape_jobs` — scrape jobs: per-tenant limit at creation, leases, compare-and-set transitions.
@@ -83,7 +84,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use integrations::ActionSummary;
 pub use keyfile::MASTER_KEY_NEXT_FILE;
 pub use locks::RefreshLock;
-pub use log_stats::ActionStats;
+pub use log_stats::{ActionStats, LogBucket};
 pub use logs::{LogOutcome, LogPage, LogQuery, LogRecord, LogSinkOptions, SqlLogSink};
 pub use oauth_states::{OAuthClient, PendingAuthorization, StateOutcome};
 pub use page_cache::CachedPage;
