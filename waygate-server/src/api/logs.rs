@@ -167,8 +167,10 @@ pub async fn list(
 }
 
 /// One logged invocation, by its request id (the newest, should a caller
-/// have reused the id). Found right after the call: an id not yet stored
-/// waits for the log sink's pending entries to be written before it is 404.
+/// have reused the id).
+///
+/// Found right after the call: an id not stored yet waits for the log
+/// sink's pending entries to be written before it is 404.
 #[utoipa::path(
     get,
     operation_id = "getLog", path = "/logs/{requestId}", tag = "logs",
