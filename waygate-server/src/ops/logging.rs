@@ -7,7 +7,9 @@
 //! the buffer once the queue is empty (one `write(2)` per burst, not per line).
 //! When the `OTEL_*` variables ask for it ([`super::otlp`]), spans are also
 //! exported over OTLP: every span of `waygate_core` from `DEBUG` (each
-//! pipeline step), `INFO` and up elsewhere, whatever `RUST_LOG` says.
+//! pipeline step), `INFO` and up elsewhere, whatever `RUST_LOG` says. The
+//! trace context propagators the variables chose are kept for the gateway
+//! ([`Telemetry::propagators`], decision 122).
 
 use std::io::BufWriter;
 use std::time::SystemTime;
@@ -21,7 +23,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use super::otlp::{self, OtlpSettings};
+use super::otlp::{self, OtlpSettings, Propagators};
 use super::time::Micros;
 
 /// The filter when `RUST_LOG` is unset.
@@ -38,7 +40,15 @@ const WRITE_BUFFER: usize = 64 * 1024;
 pub struct Telemetry {
     #[cfg(feature = "otlp")]
     traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    propagators: Propagators,
     _logs: WorkerGuard,
+}
+
+impl Telemetry {
+    /// The trace context `OTEL_PROPAGATORS` asks the gateway to carry.
+    pub fn propagators(&self) -> Propagators {
+        self.propagators
+    }
 }
 
 impl Drop for Telemetry {
@@ -82,7 +92,7 @@ where
 /// A bad `RUST_LOG` or `OTEL_*` variable, or a log writer or span exporter
 /// that cannot be started.
 pub fn init() -> Result<Telemetry, String> {
-    let export = otlp::from_env()?;
+    let otel = otlp::from_env()?;
     let filter = match std::env::var("RUST_LOG") {
         Ok(text) if !text.trim().is_empty() => {
             EnvFilter::try_new(&text).map_err(|e| format!("RUST_LOG={text:?}: {e}"))?
@@ -94,7 +104,7 @@ pub fn init() -> Result<Telemetry, String> {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("waygate-log")
         .finish(BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
-    let Some(export) = export else {
+    let Some(export) = otel.export else {
         // One filter for the whole subscriber: callsites it rejects cost nothing.
         let _ = tracing_subscriber::registry()
             .with(filter)
@@ -103,20 +113,26 @@ pub fn init() -> Result<Telemetry, String> {
         return Ok(Telemetry {
             #[cfg(feature = "otlp")]
             traces: None,
+            propagators: otel.propagators,
             _logs: logs,
         });
     };
-    exporting(&export, filter, writer, logs)
+    let traces = exporting(&export, filter, writer)?;
+    Ok(Telemetry {
+        #[cfg(feature = "otlp")]
+        traces: Some(traces),
+        propagators: otel.propagators,
+        _logs: logs,
+    })
 }
 
-/// Logs and span export, each with its own filter.
+/// Logs and span export, each with its own filter; the provider to shut down.
 #[cfg(feature = "otlp")]
 fn exporting(
     export: &OtlpSettings,
     filter: EnvFilter,
     writer: NonBlocking,
-    logs: WorkerGuard,
-) -> Result<Telemetry, String> {
+) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, String> {
     use opentelemetry::trace::TracerProvider as _;
     use tracing::Level;
     use tracing_subscriber::Layer as _;
@@ -134,20 +150,12 @@ fn exporting(
         .with(json_lines(writer).with_filter(filter))
         .with(spans)
         .try_init();
-    Ok(Telemetry {
-        traces: Some(provider),
-        _logs: logs,
-    })
+    Ok(provider)
 }
 
 /// Without the `otlp` feature, asking for export is a configuration error.
 #[cfg(not(feature = "otlp"))]
-fn exporting(
-    _: &OtlpSettings,
-    _: EnvFilter,
-    _: NonBlocking,
-    _: WorkerGuard,
-) -> Result<Telemetry, String> {
+fn exporting(_: &OtlpSettings, _: EnvFilter, _: NonBlocking) -> Result<(), String> {
     Err("OTEL_* asks for span export, but this waygate was built without the `otlp` feature".into())
 }
 
