@@ -15,9 +15,17 @@ use serde_json::{Value, json};
 use crate::otlp::{Exported, connect, exported, receiver};
 use crate::support::{Gateway, serve_upstream};
 
-/// The caller's trace and span ids.
+/// The caller's trace and span ids, and its `traceparent` (sampled).
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT: &str = "b7ad6b7169203331";
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// The trace headers of a caller in a trace, with trace state and baggage.
+const CALLER: &[(&str, &str)] = &[
+    ("traceparent", TRACEPARENT),
+    ("tracestate", "vendor=opaque"),
+    ("baggage", "user=42"),
+];
 
 /// The trace headers of one upstream request.
 #[derive(Debug, Clone, Default)]
@@ -101,17 +109,7 @@ async fn a_callers_trace_continues_through_the_gateway_to_the_upstream() {
         ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ]);
     let (_, key) = connect(&gw, &upstream).await;
-    let traceparent = format!("00-{TRACE}-{PARENT}-01");
-    let continued = invoke(
-        &gw,
-        &key,
-        &[
-            ("traceparent", &traceparent),
-            ("tracestate", "vendor=opaque"),
-            ("baggage", "user=42"),
-        ],
-    )
-    .await;
+    let continued = invoke(&gw, &key, CALLER).await;
     // Not a W3C traceparent (the id is not hex): ignored, not an error.
     let malformed = invoke(&gw, &key, &[("traceparent", "00-not-a-trace-id-at-all-01")]).await;
 
@@ -164,21 +162,11 @@ async fn without_export_the_callers_context_passes_through_unchanged() {
     let (upstream, seen) = recording_upstream().await;
     let gw = Gateway::start(&[("OTEL_PROPAGATORS", "tracecontext,baggage")]);
     let (_, key) = connect(&gw, &upstream).await;
-    let traceparent = format!("00-{TRACE}-{PARENT}-01");
-    invoke(
-        &gw,
-        &key,
-        &[
-            ("traceparent", &traceparent),
-            ("tracestate", "vendor=opaque"),
-            ("baggage", "user=42"),
-        ],
-    )
-    .await;
+    invoke(&gw, &key, CALLER).await;
     invoke(&gw, &key, &[]).await;
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(seen[0].traceparent.as_deref(), Some(traceparent.as_str()));
+    assert_eq!(seen[0].traceparent.as_deref(), Some(TRACEPARENT));
     assert_eq!(seen[0].tracestate.as_deref(), Some("vendor=opaque"));
     assert_eq!(seen[0].baggage.as_deref(), Some("user=42"));
     // Nothing records a trace: none is invented for a caller without one.
@@ -196,8 +184,7 @@ async fn otel_propagators_none_neither_continues_nor_sends_a_trace() {
         ("OTEL_PROPAGATORS", "none"),
     ]);
     let (_, key) = connect(&gw, &upstream).await;
-    let traceparent = format!("00-{TRACE}-{PARENT}-01");
-    let request_id = invoke(&gw, &key, &[("traceparent", &traceparent)]).await;
+    let request_id = invoke(&gw, &key, &[("traceparent", TRACEPARENT)]).await;
     let spans = exported(&received, &gw, |spans| {
         spans
             .iter()
