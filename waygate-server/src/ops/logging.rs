@@ -38,8 +38,7 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// Keeps logging and span export running; dropped on the way out, it exports
 /// the spans still queued, then writes the log lines still queued.
 pub struct Telemetry {
-    #[cfg(feature = "otlp")]
-    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    traces: Option<Provider>,
     propagators: Propagators,
     _logs: WorkerGuard,
 }
@@ -53,14 +52,30 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        #[cfg(feature = "otlp")]
-        if let Some(provider) = self.traces.take()
-            && let Err(e) = provider.shutdown()
-        {
-            tracing::warn!(error = %e, "exporting the last spans failed");
+        if let Some(provider) = self.traces.take() {
+            shut_down(provider);
         }
     }
 }
+
+/// Exports the spans still queued, and stops.
+#[cfg(feature = "otlp")]
+fn shut_down(provider: Provider) {
+    if let Err(e) = provider.shutdown() {
+        tracing::warn!(error = %e, "exporting the last spans failed");
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn shut_down(never: Provider) {
+    match never {}
+}
+
+/// What exports spans: nothing can without the `otlp` feature.
+#[cfg(feature = "otlp")]
+type Provider = opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(not(feature = "otlp"))]
+type Provider = std::convert::Infallible;
 
 /// Log-line timestamps through jiff: UTC with microseconds, `…Z`.
 struct LogTime;
@@ -111,16 +126,13 @@ pub fn init() -> Result<Telemetry, String> {
             .with(json_lines(writer))
             .try_init();
         return Ok(Telemetry {
-            #[cfg(feature = "otlp")]
             traces: None,
             propagators: otel.propagators,
             _logs: logs,
         });
     };
-    let traces = exporting(&export, filter, writer)?;
     Ok(Telemetry {
-        #[cfg(feature = "otlp")]
-        traces: Some(traces),
+        traces: Some(exporting(&export, filter, writer)?),
         propagators: otel.propagators,
         _logs: logs,
     })
@@ -132,7 +144,7 @@ fn exporting(
     export: &OtlpSettings,
     filter: EnvFilter,
     writer: NonBlocking,
-) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, String> {
+) -> Result<Provider, String> {
     use opentelemetry::trace::TracerProvider as _;
     use tracing::Level;
     use tracing_subscriber::Layer as _;
@@ -155,7 +167,7 @@ fn exporting(
 
 /// Without the `otlp` feature, asking for export is a configuration error.
 #[cfg(not(feature = "otlp"))]
-fn exporting(_: &OtlpSettings, _: EnvFilter, _: NonBlocking) -> Result<(), String> {
+fn exporting(_: &OtlpSettings, _: EnvFilter, _: NonBlocking) -> Result<Provider, String> {
     Err("OTEL_* asks for span export, but this waygate was built without the `otlp` feature".into())
 }
 
