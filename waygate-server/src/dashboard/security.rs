@@ -13,8 +13,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The layer that sets them on every dashboard answer: a plain tower layer
-/// mapping the response (decision 124).
+/// The layer that sets these headers on every dashboard answer: a plain tower
+/// layer mapping the response (decision 124).
 pub fn layer() -> MapResponseLayer<fn(Response) -> Response> {
     MapResponseLayer::new(headers as fn(Response) -> Response)
 }
