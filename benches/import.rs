@@ -13,6 +13,13 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group};
 use waygate_core::import::{self, ImportOptions};
 
+/// The allocator of the `waygate` binary, which runs `POST /integrations/import`
+/// and `waygate import` (decision 37): the figures are what those users get.
+/// An embedded application chooses its own; decision 129 gives the system
+/// allocator's figures beside these.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The fixtures, under `shared/fixtures/openapi`.
 const FIXTURES: [(&str, &str); 3] = [
     ("slack", "slack/slack_web_openapi_v2.json"),

@@ -22,6 +22,8 @@ mod oauth_local;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod paginate;
+#[cfg(feature = "otlp")]
+mod propagation;
 mod scrape;
 mod secrets;
 mod serve;

@@ -1,7 +1,8 @@
 //! Spans exported over OTLP/HTTP (decisions 92, 94): `waygate serve` pointed
 //! at a receiver on 127.0.0.1 exports each invocation as a trace (the
 //! `invoke` span, a child per pipeline step, one `send` per attempt) with its
-//! attributes and no secret; bad `OTEL_*` settings stop the start.
+//! attributes and no secret; bad `OTEL_*` settings stop the start. The
+//! receiver and the set-up are shared with `propagation.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,17 +26,17 @@ const TOKEN: &str = "tok-otlp-secret-41d7c0aa93";
 
 /// One exported span: its name, ids and attributes as text.
 #[derive(Debug, Clone)]
-struct Exported {
-    name: String,
-    trace: Vec<u8>,
-    id: Vec<u8>,
-    parent: Vec<u8>,
-    attributes: BTreeMap<String, String>,
+pub(crate) struct Exported {
+    pub(crate) name: String,
+    pub(crate) trace: Vec<u8>,
+    pub(crate) id: Vec<u8>,
+    pub(crate) parent: Vec<u8>,
+    pub(crate) attributes: BTreeMap<String, String>,
 }
 
 /// What the receiver got: every span, and every request body as it came.
 #[derive(Default)]
-struct Received {
+pub(crate) struct Received {
     spans: Vec<Exported>,
     bodies: Vec<Bytes>,
     services: Vec<String>,
@@ -52,7 +53,7 @@ fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
 }
 
 /// An OTLP/HTTP receiver on 127.0.0.1: `POST /v1/traces` with protobuf bodies.
-async fn receiver() -> (String, Arc<Mutex<Received>>) {
+pub(crate) async fn receiver() -> (String, Arc<Mutex<Received>>) {
     let received = Arc::new(Mutex::new(Received::default()));
     let kept = received.clone();
     let router = axum::Router::new().route(
@@ -125,15 +126,9 @@ async fn upstream() -> String {
     .await
 }
 
-#[tokio::test]
-async fn an_invocation_is_exported_as_one_trace_with_its_steps_and_no_secret() {
-    let (collector, received) = receiver().await;
-    let upstream = upstream().await;
-    let gw = Gateway::start(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector),
-        ("OTEL_SERVICE_NAME", "waygate-under-test"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-    ]);
+/// A tenant with the `crm` integration on `upstream` (`get_item`: `GET
+/// /items/{id}`, retried once) and a bearer connection; its tenant id and key.
+pub(crate) async fn connect(gw: &Gateway, upstream: &str) -> (String, String) {
     let (tenant, key) = gw.tenant("Traced").await;
     gw.created(
         "/api/v1/integrations",
@@ -152,6 +147,41 @@ async fn an_invocation_is_exported_as_one_trace_with_its_steps_and_no_secret() {
         json!({"credential": {"type": "bearer", "token": TOKEN}}),
     )
     .await;
+    (tenant, key)
+}
+
+/// The spans received once `done` holds for them, exported in batches
+/// (`OTEL_BSP_SCHEDULE_DELAY`); fails after 15 s.
+pub(crate) async fn exported(
+    received: &Mutex<Received>,
+    gw: &Gateway,
+    done: impl Fn(&[Exported]) -> bool,
+) -> Vec<Exported> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let spans = received.lock().unwrap().spans.clone();
+        if done(&spans) {
+            return spans;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no trace exported: {spans:#?}\nlog: {}",
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_invocation_is_exported_as_one_trace_with_its_steps_and_no_secret() {
+    let (collector, received) = receiver().await;
+    let upstream = upstream().await;
+    let gw = Gateway::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector),
+        ("OTEL_SERVICE_NAME", "waygate-under-test"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ]);
+    let (tenant, key) = connect(&gw, &upstream).await;
     let (status, body) = gw
         .call(
             Method::POST,
@@ -165,20 +195,10 @@ async fn an_invocation_is_exported_as_one_trace_with_its_steps_and_no_secret() {
     let request_id = body["meta"]["requestId"].as_str().unwrap().to_owned();
 
     // Exported in batches every 50 ms: wait for the invocation's last step.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let spans = loop {
-        let spans = received.lock().unwrap().spans.clone();
-        if spans.iter().any(|s| s.name == "invoke") && spans.iter().any(|s| s.name == "map_output")
-        {
-            break spans;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no trace exported: {spans:#?}\nlog: {}",
-            gw.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let spans = exported(&received, &gw, |spans| {
+        spans.iter().any(|s| s.name == "invoke") && spans.iter().any(|s| s.name == "map_output")
+    })
+    .await;
 
     let invoke = spans.iter().find(|s| s.name == "invoke").unwrap();
     assert!(invoke.parent.is_empty(), "invoke is the root: {invoke:?}");
@@ -263,10 +283,11 @@ fn otlp_settings_that_cannot_be_used_stop_the_start_naming_the_variable() {
             "OTEL_EXPORTER_OTLP_ENDPOINT",
         ),
         ("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER"),
+        ("OTEL_PROPAGATORS", "bogus", "OTEL_PROPAGATORS=\"bogus\""),
         (
             "OTEL_PROPAGATORS",
-            "b3",
-            "OTEL_PROPAGATORS is not supported",
+            "tracecontext,b3",
+            "\"b3\" is not built in",
         ),
     ];
     for (name, value, expected) in cases {

@@ -21,6 +21,8 @@ use crate::jobs::scrape::ScrapeJobs;
 use crate::mcp::StoreRegistry;
 use crate::ops::cpu::CpuPool;
 use crate::ops::metrics::Metrics;
+use crate::ops::otlp::Propagators;
+use crate::ops::propagation::Propagation;
 
 /// How long a resolved definition or connection is trusted before it is read
 /// again; writes through this process invalidate at once, this bounds
@@ -75,6 +77,8 @@ pub struct Settings {
     pub llm: Option<LlmSettings>,
     /// Scrape jobs a tenant may have queued or running at once (`WAYGATE_SCRAPE_JOBS_PER_TENANT`).
     pub scrape_jobs_per_tenant: u64,
+    /// The trace context carried in and out (`OTEL_PROPAGATORS`, decision 122).
+    pub propagators: Propagators,
 }
 
 /// Which LLM scrape jobs use (`WAYGATE_LLM_PROVIDER`, `…_BASE_URL`, `…_MODEL`, `…_API_KEY`).
@@ -120,6 +124,7 @@ impl Default for Settings {
             response_cache_bytes: DEFAULT_RESPONSE_CACHE_BYTES,
             llm: None,
             scrape_jobs_per_tenant: DEFAULT_SCRAPE_JOBS_PER_TENANT,
+            propagators: Propagators::default(),
         }
     }
 }
@@ -202,6 +207,9 @@ pub struct App {
     pub policy: UrlPolicy,
     /// Scrape jobs: their LLM, limits and runtime.
     pub scrapes: ScrapeJobs,
+    /// W3C trace context in (the [`Gateway`](crate::http::Gateway)) and out
+    /// (a layer on the upstream transport); `None` with `OTEL_PROPAGATORS=none`.
+    pub trace_context: Option<Propagation>,
     /// Documents the dashboard's wizard fetched, from review to create.
     pub wizard_documents: crate::dashboard::wizard_fetch::WizardDocuments,
 }
@@ -240,6 +248,7 @@ impl AppState {
         ));
         let logs = Arc::new(SqlLogSink::start(store.clone(), LogSinkOptions::default()));
         let policy = settings.url_policy();
+        let trace_context = Propagation::new(settings.propagators);
         let observed = metrics.clone();
         let oauth = OAuth2Resolver::builder(Arc::new(store.clone()))
             .observer(Arc::new(move |event| observed.oauth_token_event(event)))
@@ -254,7 +263,7 @@ impl AppState {
             .log_sink(logs.clone())
             .clock(clock.clone())
             .url_policy(policy)
-            .transport(upstream_transport())
+            .transport(upstream_transport(trace_context.as_ref()))
             .response_cache(Arc::new(MemoryResponseCache::with_clock(
                 settings.response_cache_bytes,
                 clock.clone(),
@@ -290,6 +299,7 @@ impl AppState {
             bodies,
             policy,
             scrapes,
+            trace_context,
             wizard_documents: Default::default(),
         })))
     }
@@ -322,13 +332,19 @@ pub async fn open_store(url: &str, data_dir: &Path) -> Result<Store, String> {
 
 /// The gateway's upstream transport: the per-thread pool, its fastest
 /// (decisions 39, 95), unless the environment names a proxy, which only the
-/// general transport honours (decision 97).
-fn upstream_transport() -> Transport {
-    if Transport::environment_names_a_proxy() {
+/// general transport honours (decision 97); under the layer that writes the
+/// trace context into each request, unless none is propagated (decision 122).
+fn upstream_transport(trace_context: Option<&Propagation>) -> Transport {
+    let transport = if Transport::environment_names_a_proxy() {
         tracing::info!("upstream requests go through the proxy named in the environment");
-        return Transport::general();
+        Transport::general()
+    } else {
+        Transport::pooled()
+    };
+    match trace_context {
+        Some(propagation) => transport.layer(propagation.layer()),
+        None => transport,
     }
-    Transport::pooled()
 }
 
 /// An error and its causes on one line.

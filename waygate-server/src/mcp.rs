@@ -8,9 +8,8 @@
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use waygate_core::storage::{StoreError, StoredIntegration};
 use waygate_mcp::streamable::{self, HttpOptions};
@@ -20,6 +19,7 @@ use waygate_store::Store;
 use crate::api::auth::{Tenant, admit};
 use crate::api::error::ApiError;
 use crate::app::AppState;
+use crate::http::gate::Gate;
 
 /// Where MCP over streamable HTTP is served.
 pub const PATH: &str = "/mcp";
@@ -99,25 +99,17 @@ pub fn router(app: AppState) -> Router {
     let service = streamable::service(&app.mcp, &http_options(&app));
     Router::new()
         .route_service(PATH, service)
-        .layer(middleware::from_fn_with_state(app, gate))
+        .layer(Gate::new(app, gate))
 }
 
 /// Admits the caller and names it (tenant and scope) for the handler.
-async fn gate(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
-    let principal = match admit(&app, request.headers()).await {
-        Ok(p) => p,
-        Err(e) => return challenge(e),
-    };
-    let tenant = match Tenant::of(&principal) {
-        Ok(Tenant(t)) => t,
-        Err(e) => return e.into_response(),
-    };
-    let scope = match Scope::from_query(request.uri().query()) {
-        Ok(s) => s,
-        Err(e) => return ApiError::bad_request(format!("{PATH}: {e}")).into_response(),
-    };
+async fn gate(app: AppState, mut request: Request) -> Result<Request, Response> {
+    let principal = admit(&app, request.headers()).await.map_err(challenge)?;
+    let Tenant(tenant) = Tenant::of(&principal).map_err(IntoResponse::into_response)?;
+    let scope = Scope::from_query(request.uri().query())
+        .map_err(|e| ApiError::bad_request(format!("{PATH}: {e}")).into_response())?;
     request.extensions_mut().insert(Caller { tenant, scope });
-    next.run(request).await
+    Ok(request)
 }
 
 /// The error's answer, with the Bearer challenge when it is a 401.

@@ -7,10 +7,6 @@
 //! once; other replicas stop accepting it within [`AUTH_TTL`]. Both periods
 //! read the injected clock (`AppState::clock`).
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request};
@@ -19,7 +15,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
-use tower::{Layer, Service};
 use waygate_core::ttl::TtlCache;
 use waygate_store::API_KEY_PREFIX;
 
@@ -96,72 +91,18 @@ impl AuthCache {
     }
 }
 
-/// The layer in front of every `/api/v1` route: authenticates the caller,
-/// applies the tenant's rate limit ([`admit`]) and puts the [`Principal`] into
-/// the request's extensions, before the route's extractors read anything, so
-/// an anonymous caller is answered from its headers and holds no body.
-///
-/// A tower layer rather than `middleware::from_fn`: `from_fn` clones its
-/// inner service, boxes it again into a `Next` and runs an extractor for the
-/// state on every request; this service only clones the state's `Arc`.
-#[derive(Debug, Clone)]
-pub struct Authenticate {
-    app: AppState,
-}
-
-impl Authenticate {
-    /// The layer, admitting callers of `app`.
-    pub fn new(app: AppState) -> Self {
-        Self { app }
-    }
-}
-
-impl<S> Layer<S> for Authenticate {
-    type Service = Authenticated<S>;
-
-    fn layer(&self, inner: S) -> Authenticated<S> {
-        Authenticated {
-            app: self.app.clone(),
-            inner,
+/// The gate in front of every `/api/v1` route ([`Gate`](crate::http::gate::Gate),
+/// decision 124): authenticates the caller, applies the tenant's rate limit
+/// ([`admit`]) and puts the [`Principal`] into the request's extensions,
+/// before the route's extractors read anything, so an anonymous caller is
+/// answered from its headers and holds no body.
+pub async fn authenticate(app: AppState, mut request: Request) -> Result<Request, Response> {
+    match admit(&app, request.headers()).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            Ok(request)
         }
-    }
-}
-
-/// A route behind [`Authenticate`].
-#[derive(Debug, Clone)]
-pub struct Authenticated<S> {
-    app: AppState,
-    inner: S,
-}
-
-impl<S> Service<Request> for Authenticated<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        // The service that was made ready serves this request; the clone
-        // stays for the next one (tower's contract for `poll_ready`).
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let app = self.app.clone();
-        Box::pin(async move {
-            match admit(&app, request.headers()).await {
-                Ok(principal) => {
-                    request.extensions_mut().insert(principal);
-                    inner.call(request).await
-                }
-                Err(e) => Ok(e.into_response()),
-            }
-        })
+        Err(e) => Err(e.into_response()),
     }
 }
 

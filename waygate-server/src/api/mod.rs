@@ -30,6 +30,7 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::http::gate::Gate;
 
 /// The error shape of DESIGN.md §4, for the OpenAPI document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -255,11 +256,11 @@ fn routes_and_document() -> (Router<AppState>, OpenApiDoc) {
 }
 
 /// The API's routes at their full paths under [`PREFIX`], each behind
-/// [`auth::Authenticate`], and the OpenAPI document describing them.
+/// the [`auth::authenticate`] gate, and the OpenAPI document describing them.
 pub fn router(state: AppState) -> (Router, OpenApiDoc) {
     let (router, openapi) = routes_and_document();
     let router = router
-        .layer(auth::Authenticate::new(state.clone()))
+        .layer(Gate::new(state.clone(), auth::authenticate))
         .with_state(state);
     (router, openapi)
 }

@@ -37,11 +37,12 @@ fn parse_integrations(value: &str) -> Result<std::collections::BTreeSet<String>,
 
 pub(super) async fn run(args: McpArgs) -> Result<(), String> {
     // stdout carries the protocol only: logs go to stderr.
-    let _telemetry = crate::ops::logging::init()?;
+    let telemetry = crate::ops::logging::init()?;
     let store = args.storage.open().await?;
     let tenant = tenant(&store, args.tenant).await?;
     let settings = Settings {
         allow_private_networks: args.allow_private_networks,
+        propagators: telemetry.propagators(),
         ..Settings::default()
     };
     let app = AppState::new(store, settings, Metrics::install()).await?;

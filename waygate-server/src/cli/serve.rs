@@ -98,7 +98,7 @@ fn admin_key() -> Result<Option<SecretString>, String> {
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
     // Dropped on every way out of here: queued spans and log lines are written then.
-    let _telemetry = crate::ops::logging::init()?;
+    let telemetry = crate::ops::logging::init()?;
     let settings = Settings {
         admin_key: admin_key()?,
         tenant_rate_limit: args.tenant_rate_limit,
@@ -114,6 +114,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         response_cache_bytes: args.response_cache_bytes,
         llm: args.llm.settings(),
         scrape_jobs_per_tenant: args.scrape_jobs_per_tenant,
+        propagators: telemetry.propagators(),
     };
     // A provider that cannot be configured fails before anything is bound.
     if let Some(llm) = &settings.llm {

@@ -41,10 +41,10 @@ pub mod wizard_scrape;
 pub mod wizard_test;
 
 use axum::Router;
-use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
+use crate::http::gate::Gate;
 
 /// The dashboard's routes, beside `/api/v1`, `/docs`, `/healthz`, `/mcp`.
 pub fn router(state: AppState) -> Router {
@@ -114,14 +114,11 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/keys", post(settings::create_key))
         .route("/settings/keys/{id}/revoke", post(settings::revoke_key))
         .route("/signout", post(session::sign_out))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            session::guard,
-        ));
+        .route_layer(Gate::new(state.clone(), session::guard));
     Router::new()
         .route("/signin", get(session::sign_in_page).post(session::sign_in))
         .merge(pages)
-        .layer(middleware::from_fn(security::headers))
+        .layer(security::layer())
         .route("/assets/{file}", get(assets::serve))
         .with_state(state)
 }

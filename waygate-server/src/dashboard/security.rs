@@ -3,10 +3,9 @@
 //! or style; no framing), no sniffing, no referrer to other sites, no caching
 //! of pages that show a tenant's data.
 
-use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
+use tower::util::MapResponseLayer;
 
 /// The policy. `form-action 'self'` keeps forms from posting elsewhere;
 /// `connect-src 'self'` is what htmx needs.
@@ -14,9 +13,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Middleware: the security headers on every dashboard answer.
-pub async fn headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+/// The layer that sets these headers on every dashboard answer: a plain tower
+/// layer mapping the response (decision 124).
+pub fn layer() -> MapResponseLayer<fn(Response) -> Response> {
+    MapResponseLayer::new(headers as fn(Response) -> Response)
+}
+
+/// The security headers on a dashboard answer.
+pub fn headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -21,7 +21,6 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -133,26 +132,24 @@ async fn current(app: &AppState, headers: &HeaderMap) -> Result<Option<Session>,
     }))
 }
 
-/// Middleware in front of every page but sign-in and assets: no session → the
-/// sign-in page; a request that changes something must carry the session's
-/// CSRF token in its form (else 403). The session goes into the request's
-/// extensions for the [`Session`] extractor.
-pub async fn guard(State(app): State<AppState>, request: Request, next: Next) -> Response {
+/// The gate in front of every page but sign-in and assets
+/// ([`Gate`](crate::http::gate::Gate)): no session → the sign-in page; a
+/// request that changes something must carry the session's CSRF token in its
+/// form (else 403). The session goes into the request's extensions for the
+/// [`Session`] extractor.
+pub async fn guard(app: AppState, request: Request) -> Result<Request, Response> {
     let session = match current(&app, request.headers()).await {
         Ok(Some(session)) => session,
-        Ok(None) => return Redirect::to("/signin").into_response(),
-        Err(e) => return PageError::from(e).into_response(),
+        Ok(None) => return Err(Redirect::to("/signin").into_response()),
+        Err(e) => return Err(PageError::from(e).into_response()),
     };
     let mut request = if request.method() == Method::GET || request.method() == Method::HEAD {
         request
     } else {
-        match checked_form(&app, request, &session.csrf).await {
-            Ok(request) => request,
-            Err(refusal) => return refusal,
-        }
+        checked_form(&app, request, &session.csrf).await?
     };
     request.extensions_mut().insert(session);
-    next.run(request).await
+    Ok(request)
 }
 
 /// The request again, once its form carried `csrf`; a 403 page otherwise.

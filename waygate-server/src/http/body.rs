@@ -14,7 +14,7 @@
 //!   hold part of the budget while waiting for the rest of it.
 //!
 //! Both start only when a handler reads the body, which is after the request
-//! was authenticated ([`crate::api::auth::Authenticate`]): an
+//! was authenticated ([`crate::api::auth::authenticate`]): an
 //! anonymous client is answered from its headers and holds no budget. A body
 //! that is already buffered costs neither a timer nor a wait: the timer is
 //! set on the first read that has to wait for the socket.

@@ -1,7 +1,8 @@
 //! The service hyper serves on each connection: the work around every
 //! request ([`ops::request_id`]: request id, metrics, access line; axum's
-//! plain-text rejections rewritten by [`api::rejections`]) around the one
-//! router, invocations included (decision 110).
+//! plain-text rejections rewritten by [`api::rejections`]; the caller's trace
+//! context made current, [`ops::propagation`]) around the one router,
+//! invocations included (decision 110).
 //!
 //! It is a hyper service rather than router middleware: a layer on the router
 //! wraps every route in one more boxed service, cloned per request, while this
@@ -19,6 +20,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::Response;
 use hyper::body::Incoming;
+use opentelemetry::context::FutureExt as _;
 use tower::Layer as _;
 use tower_service::Service as _;
 
@@ -75,7 +77,18 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Gateway {
         let gateway = self.clone();
         let (parts, body) = request.into_parts();
         let (body, watch) = gateway.app.bodies.guard(body);
+        // The caller's trace, when its headers carry one, is the current
+        // context while the request is answered: the invocation span is its
+        // child, and the upstream request carries it (decisions 122, 123).
+        let caller = match &gateway.app.trace_context {
+            Some(propagation) => propagation.extract(&parts.headers),
+            None => None,
+        };
         let request = Request::from_parts(parts, body);
-        Box::pin(async move { Ok(gateway.answer(request, watch).await) })
+        let answer = async move { Ok(gateway.answer(request, watch).await) };
+        match caller {
+            Some(trace) => Box::pin(answer.with_context(trace)),
+            None => Box::pin(answer),
+        }
     }
 }

@@ -14,6 +14,7 @@
 
 mod body;
 pub mod cookie;
+pub mod gate;
 mod gateway;
 mod workers;
 

@@ -7,7 +7,9 @@
 //! the buffer once the queue is empty (one `write(2)` per burst, not per line).
 //! When the `OTEL_*` variables ask for it ([`super::otlp`]), spans are also
 //! exported over OTLP: every span of `waygate_core` from `DEBUG` (each
-//! pipeline step), `INFO` and up elsewhere, whatever `RUST_LOG` says.
+//! pipeline step), `INFO` and up elsewhere, whatever `RUST_LOG` says. The
+//! trace context propagators the variables chose are kept for the gateway
+//! ([`Telemetry::propagators`], decision 122).
 
 use std::io::BufWriter;
 use std::time::SystemTime;
@@ -21,7 +23,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use super::otlp::{self, OtlpSettings};
+use super::otlp::{self, OtlpSettings, Propagators};
 use super::time::Micros;
 
 /// The filter when `RUST_LOG` is unset.
@@ -36,21 +38,44 @@ const WRITE_BUFFER: usize = 64 * 1024;
 /// Keeps logging and span export running; dropped on the way out, it exports
 /// the spans still queued, then writes the log lines still queued.
 pub struct Telemetry {
-    #[cfg(feature = "otlp")]
-    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    traces: Option<Provider>,
+    propagators: Propagators,
     _logs: WorkerGuard,
+}
+
+impl Telemetry {
+    /// The trace context `OTEL_PROPAGATORS` asks the gateway to carry.
+    pub fn propagators(&self) -> Propagators {
+        self.propagators
+    }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        #[cfg(feature = "otlp")]
-        if let Some(provider) = self.traces.take()
-            && let Err(e) = provider.shutdown()
-        {
-            tracing::warn!(error = %e, "exporting the last spans failed");
+        if let Some(provider) = self.traces.take() {
+            shut_down(provider);
         }
     }
 }
+
+/// Exports the spans still queued, and stops.
+#[cfg(feature = "otlp")]
+fn shut_down(provider: Provider) {
+    if let Err(e) = provider.shutdown() {
+        tracing::warn!(error = %e, "exporting the last spans failed");
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn shut_down(never: Provider) {
+    match never {}
+}
+
+/// What exports spans: nothing can without the `otlp` feature.
+#[cfg(feature = "otlp")]
+type Provider = opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(not(feature = "otlp"))]
+type Provider = std::convert::Infallible;
 
 /// Log-line timestamps through jiff: UTC with microseconds, `…Z`.
 struct LogTime;
@@ -82,7 +107,7 @@ where
 /// A bad `RUST_LOG` or `OTEL_*` variable, or a log writer or span exporter
 /// that cannot be started.
 pub fn init() -> Result<Telemetry, String> {
-    let export = otlp::from_env()?;
+    let otel = otlp::from_env()?;
     let filter = match std::env::var("RUST_LOG") {
         Ok(text) if !text.trim().is_empty() => {
             EnvFilter::try_new(&text).map_err(|e| format!("RUST_LOG={text:?}: {e}"))?
@@ -94,29 +119,32 @@ pub fn init() -> Result<Telemetry, String> {
         .buffered_lines_limit(QUEUED_LINES)
         .thread_name("waygate-log")
         .finish(BufWriter::with_capacity(WRITE_BUFFER, std::io::stderr()));
-    let Some(export) = export else {
+    let Some(export) = otel.export else {
         // One filter for the whole subscriber: callsites it rejects cost nothing.
         let _ = tracing_subscriber::registry()
             .with(filter)
             .with(json_lines(writer))
             .try_init();
         return Ok(Telemetry {
-            #[cfg(feature = "otlp")]
             traces: None,
+            propagators: otel.propagators,
             _logs: logs,
         });
     };
-    exporting(&export, filter, writer, logs)
+    Ok(Telemetry {
+        traces: Some(exporting(&export, filter, writer)?),
+        propagators: otel.propagators,
+        _logs: logs,
+    })
 }
 
-/// Logs and span export, each with its own filter.
+/// Logs and span export, each with its own filter; the provider to shut down.
 #[cfg(feature = "otlp")]
 fn exporting(
     export: &OtlpSettings,
     filter: EnvFilter,
     writer: NonBlocking,
-    logs: WorkerGuard,
-) -> Result<Telemetry, String> {
+) -> Result<Provider, String> {
     use opentelemetry::trace::TracerProvider as _;
     use tracing::Level;
     use tracing_subscriber::Layer as _;
@@ -134,20 +162,12 @@ fn exporting(
         .with(json_lines(writer).with_filter(filter))
         .with(spans)
         .try_init();
-    Ok(Telemetry {
-        traces: Some(provider),
-        _logs: logs,
-    })
+    Ok(provider)
 }
 
 /// Without the `otlp` feature, asking for export is a configuration error.
 #[cfg(not(feature = "otlp"))]
-fn exporting(
-    _: &OtlpSettings,
-    _: EnvFilter,
-    _: NonBlocking,
-    _: WorkerGuard,
-) -> Result<Telemetry, String> {
+fn exporting(_: &OtlpSettings, _: EnvFilter, _: NonBlocking) -> Result<Provider, String> {
     Err("OTEL_* asks for span export, but this waygate was built without the `otlp` feature".into())
 }
 

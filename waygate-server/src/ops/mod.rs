@@ -1,5 +1,5 @@
-//! Operations: bounded CPU work, Prometheus metrics, request ids, logging and
-//! span export.
+//! Operations: bounded CPU work, Prometheus metrics, request ids, logging,
+//! span export and trace context propagation.
 
 pub mod cpu;
 pub mod logging;
@@ -7,5 +7,6 @@ pub mod metrics;
 pub mod otlp;
 #[cfg(feature = "otlp")]
 pub mod otlp_export;
+pub mod propagation;
 pub mod request_id;
 pub mod time;

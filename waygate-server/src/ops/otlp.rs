@@ -1,9 +1,11 @@
-//! OpenTelemetry trace export settings from the standard `OTEL_*` variables
-//! (decision 94). Spans are exported only when an endpoint is set (or
-//! `OTEL_TRACES_EXPORTER=otlp` asks for the default one), over OTLP/HTTP with
-//! protobuf bodies. Every `OTEL_*` variable is read here: one this gateway
+//! OpenTelemetry settings from the standard `OTEL_*` variables (decisions 94,
+//! 122): trace export and trace context propagation. Spans are exported only
+//! when an endpoint is set (or `OTEL_TRACES_EXPORTER=otlp` asks for the
+//! default one), over OTLP/HTTP with protobuf bodies; `OTEL_PROPAGATORS`
+//! names the headers that carry a trace in and out (`tracecontext` unless it
+//! says otherwise). Every `OTEL_*` variable is read here: one this gateway
 //! does not act on, or a value it cannot use (gRPC, gzip, a sampler ratio of
-//! 2), fails the start with a line naming the variable.
+//! 2, a `b3` propagator), fails the start with a line naming the variable.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,7 +42,44 @@ const KNOWN: &[&str] = &[
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_PROPAGATORS",
 ];
+
+/// What the `OTEL_*` variables ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtelSettings {
+    /// Span export; `None` when nothing is exported.
+    pub export: Option<OtlpSettings>,
+    /// The trace context propagated, exported or not (decision 123).
+    pub propagators: Propagators,
+}
+
+/// Which W3C headers carry a trace in and out (`OTEL_PROPAGATORS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagators {
+    /// `traceparent` and `tracestate` (`tracecontext`).
+    pub trace_context: bool,
+    /// `baggage` (`baggage`; not by default: decision 123).
+    pub baggage: bool,
+}
+
+impl Propagators {
+    /// No header crosses (`none`, or `OTEL_SDK_DISABLED=true`).
+    pub const NONE: Self = Self {
+        trace_context: false,
+        baggage: false,
+    };
+}
+
+impl Default for Propagators {
+    /// `tracecontext`.
+    fn default() -> Self {
+        Self {
+            trace_context: true,
+            baggage: false,
+        }
+    }
+}
 
 /// Which spans are kept (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,11 +166,11 @@ impl Vars {
     }
 }
 
-/// Export settings from the process environment; `None` when no export is asked for.
+/// The settings of the process environment.
 ///
 /// # Errors
 /// A line naming the variable that is unknown or holds a value that cannot be used.
-pub fn from_env() -> Result<Option<OtlpSettings>, String> {
+pub fn from_env() -> Result<OtelSettings, String> {
     let mut vars = BTreeMap::new();
     for (name, value) in std::env::vars_os() {
         let Some(name) = name.to_str().filter(|n| n.starts_with("OTEL_")) else {
@@ -145,8 +184,8 @@ pub fn from_env() -> Result<Option<OtlpSettings>, String> {
     settings(vars)
 }
 
-/// Export settings from these `OTEL_*` variables.
-fn settings(vars: BTreeMap<String, String>) -> Result<Option<OtlpSettings>, String> {
+/// The settings of these `OTEL_*` variables.
+fn settings(vars: BTreeMap<String, String>) -> Result<OtelSettings, String> {
     if let Some(name) = vars.keys().find(|n| !KNOWN.contains(&n.as_str())) {
         return Err(format!(
             "{name} is not supported (the OTEL_* variables waygate reads: {})",
@@ -180,15 +219,20 @@ fn settings(vars: BTreeMap<String, String>) -> Result<Option<OtlpSettings>, Stri
         None => endpoint.is_some(),
     };
     let rest = rest_of_settings(&vars)?;
+    let chosen = propagators(&vars)?;
+    let propagators = if disabled { Propagators::NONE } else { chosen };
     if disabled || !wanted {
-        return Ok(None);
+        return Ok(OtelSettings {
+            export: None,
+            propagators,
+        });
     }
     let endpoint = match endpoint {
         Some(url) => url,
         None => traces_url(DEFAULT_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT")?,
     };
     let (headers, timeout, service_name, resource, (sampling, parent_based), batch) = rest;
-    Ok(Some(OtlpSettings {
+    let export = Some(OtlpSettings {
         endpoint,
         headers,
         timeout,
@@ -199,7 +243,41 @@ fn settings(vars: BTreeMap<String, String>) -> Result<Option<OtlpSettings>, Stri
         schedule_delay: batch.0,
         max_queue_size: batch.1,
         max_export_batch_size: batch.2,
-    }))
+    });
+    Ok(OtelSettings {
+        export,
+        propagators,
+    })
+}
+
+/// `OTEL_PROPAGATORS`: a comma-separated list of `tracecontext` and
+/// `baggage`, or `none`; the ones of other formats (`b3`, `jaeger`, `xray`…)
+/// are not built in and refused.
+fn propagators(vars: &Vars) -> Result<Propagators, String> {
+    const NAME: &str = "OTEL_PROPAGATORS";
+    let Some(text) = vars.get(NAME) else {
+        return Ok(Propagators::default());
+    };
+    let mut chosen = Propagators::NONE;
+    let mut none = false;
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        match item {
+            "tracecontext" => chosen.trace_context = true,
+            "baggage" => chosen.baggage = true,
+            "none" => none = true,
+            other => {
+                return Err(format!(
+                    "{NAME}={text:?}: {other:?} is not built in (expected tracecontext, baggage, or none)"
+                ));
+            }
+        }
+    }
+    if none && chosen != Propagators::NONE {
+        return Err(format!(
+            "{NAME}={text:?}: none cannot be combined with a propagator"
+        ));
+    }
+    Ok(chosen)
 }
 
 type Rest = (
@@ -372,6 +450,10 @@ mod tests {
     use super::*;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Option<OtlpSettings>, String> {
+        all(pairs).map(|s| s.export)
+    }
+
+    fn all(pairs: &[(&str, &str)]) -> Result<OtelSettings, String> {
         settings(
             pairs
                 .iter()
@@ -440,12 +522,51 @@ mod tests {
     }
 
     #[test]
+    fn propagators_are_tracecontext_unless_the_variable_says_otherwise() {
+        let chosen = |pairs: &[(&str, &str)]| all(pairs).unwrap().propagators;
+        let both = Propagators {
+            trace_context: true,
+            baggage: true,
+        };
+        assert_eq!(chosen(&[]), Propagators::default());
+        assert!(Propagators::default().trace_context && !Propagators::default().baggage);
+        assert_eq!(chosen(&[("OTEL_PROPAGATORS", " ")]), Propagators::default());
+        assert_eq!(chosen(&[("OTEL_PROPAGATORS", "none")]), Propagators::NONE);
+        assert_eq!(
+            chosen(&[("OTEL_PROPAGATORS", "baggage, tracecontext,baggage")]),
+            both
+        );
+        let baggage_only = chosen(&[("OTEL_PROPAGATORS", "baggage")]);
+        assert!(baggage_only.baggage && !baggage_only.trace_context);
+        // Propagated whether spans are exported or not; nothing when the SDK is off.
+        let exported = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_PROPAGATORS", "tracecontext,baggage"),
+        ];
+        assert_eq!(chosen(&exported), both);
+        assert_eq!(
+            chosen(&[exported[1], ("OTEL_SDK_DISABLED", "true")]),
+            Propagators::NONE
+        );
+        // Checked even then: a wrong value fails now, not when it is turned on.
+        assert!(all(&[("OTEL_SDK_DISABLED", "true"), ("OTEL_PROPAGATORS", "xray")]).is_err());
+    }
+
+    #[test]
     fn unknown_variables_and_unusable_values_are_refused_by_name() {
         let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318");
         let cases: &[(&[(&str, &str)], &str)] = &[
             (
-                &[("OTEL_PROPAGATORS", "tracecontext")],
-                "OTEL_PROPAGATORS is not supported",
+                &[("OTEL_PROPAGATORS", "tracecontext,b3")],
+                "OTEL_PROPAGATORS=\"tracecontext,b3\": \"b3\" is not built in",
+            ),
+            (
+                &[("OTEL_PROPAGATORS", "none,baggage")],
+                "none cannot be combined",
+            ),
+            (
+                &[("OTEL_PROPAGATOR", "none")],
+                "OTEL_PROPAGATOR is not supported",
             ),
             (
                 &[endpoint, ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
