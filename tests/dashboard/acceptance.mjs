@@ -5,6 +5,9 @@
 //   Try it against the local upstream → response and timing → the call in Logs;
 //   the wizard's test step; Try it through the schema form; a call's log page;
 //   a docs URL scraped with a live progress bar into the review;
+//   OAuth2 from the integration page: Connect → the provider (a real OAuth
+//   server, oauth2-mock-server) → the callback → back, connected with the
+//   token's expiry; then Refresh token renews it;
 //   the action browser filters Slack's 174 actions by typing; its tool
 //   export loaded on demand and copied; Try it's input carried between the
 //   form and the raw JSON;
@@ -18,6 +21,7 @@ import { cpSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import http from "node:http";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(path.join(process.env.NODE_PATH, "noop.js"));
 const { chromium } = require("playwright-core");
@@ -86,6 +90,25 @@ const docsite = spawn("python3", [process.env.DOCSITE, docsDir, String(docsPort)
 const docsUrl = `http://127.0.0.1:${docsPort}/`;
 for (let i = 0; i < 100; i++) {
   try { await fetch(docsUrl); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+}
+
+// The OAuth 2 provider: oauth2-mock-server through tests/oauth/server.js, as
+// the Rust OAuth tests run it; it approves every authorization at once. It
+// prints its two addresses, then lives until its stdin closes.
+const provider = spawn("node", [fileURLToPath(new URL("../oauth/server.js", import.meta.url))], {
+  env: { ...process.env, WAYGATE_OAUTH_MOCK_MODULES: process.env.OAUTH_MOCK_MODULES },
+  stdio: ["pipe", "pipe", "inherit"],
+});
+const oauth = await new Promise((resolve, reject) => {
+  let text = "";
+  provider.stdout.on("data", (chunk) => {
+    text += chunk;
+    if (text.includes("\n")) resolve(JSON.parse(text.slice(0, text.indexOf("\n"))));
+  });
+  provider.on("exit", (code) => reject(new Error(`the OAuth server exited (${code}) before it listened`)));
+});
+async function providerStats() {
+  return (await fetch(`${oauth.api}/stats`)).json();
 }
 
 const created = await api("POST", "/api/v1/tenants", process.env.WAYGATE_ADMIN_KEY, { name: "acceptance" });
@@ -278,16 +301,58 @@ try {
   check("the draft goes to the review", drafted >= 2, `found ${drafted}`);
   await audit("wizard-review-draft");
 
-  // An OAuth2 integration: its connection form offers Connect.
+  // OAuth2 in the browser: the integration page's Connect → the forwarding
+  // page → the provider (it approves at once) → the gateway's callback →
+  // back to the integration page, connected, with the token's expiry.
   await api("POST", "/api/v1/integrations", key, {
-    slug: "oauthy", name: "OAuthy", baseUrl: upstreamUrl,
-    auth: { type: "oauth2", flows: ["authorization_code"], authorizationUrl: "https://provider.example/authorize", tokenUrl: `${upstreamUrl}/token` },
-    actions: [{ slug: "me", method: "GET", path: "/me" }],
+    slug: "oauthy", name: "OAuthy", baseUrl: oauth.api,
+    auth: {
+      type: "oauth2", flows: ["authorization_code"], scopes: ["read"], pkce: true,
+      authorizationUrl: `${oauth.oauth}/authorize`, tokenUrl: `${oauth.oauth}/token`,
+    },
+    actions: [{ slug: "whoami", method: "GET", path: "/api/whoami" }],
   });
-  await page.goto(base + "/integrations/oauthy/connections/new");
+  await page.goto(base + "/integrations/oauthy");
+  await page.click("a:has-text('Connect with OAuth')");
+  await page.waitForURL(base + "/integrations/oauthy/connections/new");
   check("an OAuth2 connection form offers Connect", (await page.locator("button:text-is('Connect')").count()) === 1);
   await audit("connection-oauth");
   remember("connection-oauth");
+  await page.fill("#oauth-clientId", "dashboard-client");
+  await page.fill("#oauth-clientSecret", "dashboard-client-secret");
+  // Every document the browser asks for on the way, redirects included.
+  const hops = [];
+  const onRequest = (r) => { if (r.isNavigationRequest() && r.frame() === page.mainFrame()) hops.push(r.url()); };
+  page.on("request", onRequest);
+  await page.click("button:text-is('Connect')");
+  await page.waitForURL(base + "/integrations/oauthy?done=authorized");
+  page.off("request", onRequest);
+  const hop = (prefix) => hops.findIndex((u) => u.startsWith(prefix));
+  const order = [base + "/integrations/oauthy/connect", `${oauth.oauth}/authorize?`, base + "/oauth/callback?", base + "/integrations/oauthy?done=authorized"].map(hop);
+  check("Connect goes to the provider, its callback, and back", order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1])), hops.join(" → "));
+  const exchange = (await providerStats()).requests.find((r) => r.grant_type === "authorization_code");
+  check("the provider exchanged the code with the PKCE verifier", (exchange?.code_verifier ?? "").length >= 43, JSON.stringify(exchange));
+  check("the page says the connection is authorized", (await page.textContent(".toast")).includes("Connection authorized."));
+  const row = page.locator("table tr", { has: page.locator("td.mono", { hasText: "default" }) });
+  check("the connection is active", (await row.locator(".badge").textContent()).trim() === "active");
+  check("the connection holds OAuth2 tokens", (await row.textContent()).includes("oauth2_tokens"));
+  const expiry = async () => Date.parse(await row.locator("time").getAttribute("datetime"));
+  const expires = await expiry();
+  const hour = Date.now() + 3600e3;
+  check("the connection shows the token's expiry (in an hour)", Math.abs(expires - hour) < 120e3, `${new Date(expires).toISOString()}`);
+  check("the client secret is not shown", !(await page.content()).includes("dashboard-client-secret"));
+  await audit("integration-oauth");
+  remember("integration-oauth");
+
+  // Refresh token: the provider now grants two hours, so the expiry moves.
+  await fetch(`${oauth.api}/config`, { method: "POST", body: JSON.stringify({ expiresIn: 7200 }) });
+  const refreshes = (await providerStats()).counts.refresh_token ?? 0;
+  await page.click("button:has-text('Refresh token')");
+  await page.waitForURL(base + "/integrations/oauthy?done=refreshed");
+  check("the page says the token was refreshed", (await page.textContent(".toast")).includes("Token refreshed."));
+  check("the provider refreshed the token once", (await providerStats()).counts.refresh_token === refreshes + 1);
+  const renewed = await expiry();
+  check("the refreshed token's expiry is an hour later", Math.abs(renewed - expires - 3600e3) < 120e3, `${new Date(expires).toISOString()} → ${new Date(renewed).toISOString()}`);
 
   // Slack's 174 actions, filtered by typing.
   const slack = JSON.parse(readFileSync(process.env.SLACK, "utf8"));
@@ -382,6 +447,7 @@ try {
   await browser.close();
   upstream.close();
   docsite.kill();
+  provider.stdin.end();
 }
 
 check("no console errors", consoleErrors.length === 0, consoleErrors.join("\n"));

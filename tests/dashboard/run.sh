@@ -5,12 +5,19 @@
 #
 # Usage: tests/dashboard/run.sh WAYGATE_BIN NODE_MODULES [OUT_DIR]
 #   NODE_MODULES holds playwright-core and axe-core (npm install --prefix …).
+#   WAYGATE_OAUTH_MOCK_MODULES: the node_modules holding oauth2-mock-server for
+#   the OAuth2 round trip (default: CI's npm cache, installed there if missing).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$1"
 modules="$2"
 out="${3:-${CARGO_TARGET_DIR:-$here/../../target}/dashboard-acceptance}"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
+oauth_modules="${WAYGATE_OAUTH_MOCK_MODULES:-$HOME/.cache/waygate-ci/npm/node_modules}"
+if [ ! -d "$oauth_modules/oauth2-mock-server" ]; then
+  mkdir -p "$(dirname "$oauth_modules")"
+  npm install --no-audit --no-fund --prefix "$(dirname "$oauth_modules")" oauth2-mock-server@8
+fi
 mkdir -p "$out"
 rm -f "$out"/*.png
 work="$(mktemp -d)"
@@ -40,4 +47,4 @@ NODE_PATH="$modules" WAYGATE_URL="$url" WAYGATE_ADMIN_KEY="$admin" CHROMIUM="$ch
   SLACK="$fixtures/slack/slack_web_openapi_v2_without_examples.json" \
   DOCSITE="$here/../../../shared/tools/docsite.py" \
   DOCS="$here/../../../shared/fixtures/docs/opensearch/docs-2024-12" \
-  OUT="$out" node "$here/acceptance.mjs" || { echo "--- server log (tail)"; tail -40 "$work/server.log"; exit 1; }
+  OAUTH_MOCK_MODULES="$oauth_modules" OUT="$out" node "$here/acceptance.mjs" || { echo "--- server log (tail)"; tail -40 "$work/server.log"; exit 1; }
