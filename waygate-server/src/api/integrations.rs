@@ -468,7 +468,7 @@ pub struct Imported {
 /// 400 for a request or document that cannot be imported, or a definition
 /// that does not pass the check; 503 when the CPU pool is busy.
 pub async fn import_document(app: &AppState, body: Bytes) -> ApiResult<Imported> {
-    import_document_keeping(app, body, Arc::default()).await
+    import_document_keeping(app, body, None).await
 }
 
 /// Documents an import from a URL fetched (the root and those its `$ref`s
@@ -508,14 +508,15 @@ impl Loader for KeepingLoader<'_> {
 }
 
 /// [`import_document`], serving a URL's documents from `fetched` where it
-/// holds them and adding those it fetches.
+/// holds them and adding those it fetches; `None` fetches without keeping
+/// (the REST import keeps nothing past its request).
 ///
 /// # Errors
 /// As [`import_document`].
 pub async fn import_document_keeping(
     app: &AppState,
     body: Bytes,
-    fetched: Arc<FetchedDocuments>,
+    fetched: Option<Arc<FetchedDocuments>>,
 ) -> ApiResult<Imported> {
     // Parsing the document, importing and checking it is CPU work in
     // proportion to its size; a remote document's fetches run on this
@@ -551,11 +552,12 @@ pub async fn import_document_keeping(
                             tracing::error!(error = %e, "cannot build the HTTP client of an import");
                             ApiError::internal()
                         })?;
-                    let loader = KeepingLoader {
-                        http,
-                        fetched: &fetched,
-                    };
-                    import::from_url(&url, &loader, &options)
+                    match &fetched {
+                        Some(fetched) => {
+                            import::from_url(&url, &KeepingLoader { http, fetched }, &options)
+                        }
+                        None => import::from_url(&url, &http, &options),
+                    }
                 }
                 _ => {
                     return Err(ApiError::bad_request(

@@ -306,7 +306,7 @@ async fn import(
         return integrations::import_document(app, body).await;
     }
     let fetched = app.wizard_documents.get(app, session, &form.url);
-    let imported = integrations::import_document_keeping(app, body, fetched.clone()).await;
+    let imported = integrations::import_document_keeping(app, body, Some(fetched.clone())).await;
     app.wizard_documents.keep(app, session, &form.url, fetched);
     imported
 }
