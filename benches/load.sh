@@ -7,7 +7,11 @@
 #       line, request log batched into SQLite in a temporary data directory),
 #   (d) Waygate as (c) on an action with an output schema: response validation
 #       in `warn` mode (issue 18; decision 63) on every answer,
-# then prints requests/s, p50, p99 and non-2xx responses of each, (c)/(b) and (d)/(c).
+# then prints requests/s, p50, p99 and non-2xx responses of each, (c)/(b) and (d)/(c),
+# and the CPU time each system under test spent per answered request during its
+# measured run (from /proc: user + system time of every thread of the nginx processes,
+# or of Waygate). Throughput on a shared machine moves with whatever else runs;
+# CPU per request moves much less, so (b)'s and (c)'s are compared too.
 # Target (issue 5): (c) ≥ 0.5× (b)'s throughput, every response 2xx, p99 ≤ 2× (b)'s;
 # wanted: 1.0×. Issue 18: (d) ≥ 0.9× (c). Missing a target is reported, not an error: the script exits
 # non-zero only when setting up fails or a response was not 2xx.
@@ -20,7 +24,9 @@
 #   LOAD_THREADS=2  LOAD_CONNECTIONS=32  LOAD_DURATION=15s  LOAD_WARMUP=3s
 #   LOAD_UPSTREAM_WORKERS=1  LOAD_PROXY_WORKERS=<number of CPUs>
 #   LOAD_KEEP=1 keeps the temporary directory (configs, logs, SQLite) for a look.
-#   LOAD_PERF=FILE records a perf profile of Waygate during the measured run of (c)
+#   LOAD_PERF=FILE records a perf profile of Waygate during the measured run of (c),
+#   with DWARF call graphs (release builds keep no frame pointers): build with
+#   CARGO_PROFILE_RELEASE_DEBUG=line-tables-only for function names and lines
 #   (it costs Waygate some CPU: compare figures from runs without it).
 #   RUST_LOG is passed to Waygate as is (unset: its default, info).
 #
@@ -118,6 +124,7 @@ wait_http() {
     die "$url did not answer within 10 s"
 }
 
+declare -A nginx_master
 # Writes an nginx config from a template and starts nginx in the foreground.
 start_nginx() {
     local name="$1" port="$2" workers="$3" upstream_port="${4:-}"
@@ -130,14 +137,19 @@ start_nginx() {
         { cat "$tmp/$name.out" >&2; die "nginx rejected $conf"; }
     nginx -p "$tmp" -e "$tmp/$name-error.log" -c "$conf" >"$tmp/$name.out" 2>&1 &
     pids+=("$!")
+    nginx_master[$name]="$!"
     wait_http "http://127.0.0.1:$port/" "$!" "$tmp/$name-error.log"
 }
 
 # Runs wrk on `url` (warm-up, then the measured run) with the shared Lua script;
-# prints wrk's own report and stores the figures in the r_* arrays under `label`.
-declare -A r_rps r_p50 r_p99 r_non2xx r_sockerr r_requests
+# prints wrk's own report and stores the figures in the r_* arrays under `label`,
+# with the CPU time the processes `pids…` (the system under test) used per
+# request during the measured run.
+declare -A r_rps r_p50 r_p99 r_non2xx r_sockerr r_requests r_cpu_us
 run_wrk() {
-    local label="$1" url="$2" out="$tmp/wrk-$1.txt" line
+    local label="$1" url="$2" out="$tmp/wrk-$1.txt" line cpu_before cpu_after
+    shift 2
+    local -a sut=("$@")
     if [ "$warmup" != 0 ] && [ "$warmup" != 0s ]; then
         wrk -t"$threads" -c"$connections" -d"$warmup" -s "$here/wrk.lua" "$url" >"$tmp/wrk-$label-warmup.txt" 2>&1 ||
             { cat "$tmp/wrk-$label-warmup.txt" >&2; die "wrk warm-up of ($label) failed"; }
@@ -145,12 +157,14 @@ run_wrk() {
     local perf_pid=""
     if [ "$label" = c ] && [ -n "${LOAD_PERF:-}" ]; then
         need perf "install it with: apt-get install -y linux-perf, or unset LOAD_PERF"
-        perf record -F 999 -g -p "$waygate_pid" -o "$LOAD_PERF" >"$tmp/perf.out" 2>&1 &
+        perf record -F 499 --call-graph dwarf,16384 -p "$waygate_pid" -o "$LOAD_PERF" >"$tmp/perf.out" 2>&1 &
         perf_pid="$!"
         pids+=("$perf_pid")
     fi
+    cpu_before="$(cpu_seconds "${sut[@]}")"
     wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/wrk.lua" "$url" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk run of ($label) failed"; }
+    cpu_after="$(cpu_seconds "${sut[@]}")"
     if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"
         wait "$perf_pid" || true
@@ -169,11 +183,33 @@ run_wrk() {
     write="$(field write_errors "$line")"
     timeouts="$(field timeouts "$line")"
     r_requests[$label]="$requests"
+    r_cpu_us[$label]="$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" 'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / n; else print "n/a" }')"
     r_rps[$label]="$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')"
     r_p50[$label]="$p50"
     r_p99[$label]="$p99"
     r_non2xx[$label]="$status"
     r_sockerr[$label]=$((conn + read + write + timeouts))
+}
+
+# CPU seconds (user + system, every thread) the processes given have used so far.
+clock_ticks="$(getconf CLK_TCK)"
+cpu_seconds() {
+    local pid stat ticks=0
+    local -a f
+    for pid in "$@"; do
+        stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+        # After the command name (which may hold spaces) come fields 3 onwards:
+        # utime and stime, fields 14 and 15, are the 12th and 13th of the rest.
+        read -ra f <<<"${stat##*) }"
+        ticks=$((ticks + f[11] + f[12]))
+    done
+    awk -v t="$ticks" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }'
+}
+
+# The nginx started as `pid` (its master) and its worker processes.
+nginx_pids() {
+    echo "$1"
+    pgrep -P "$1" || true
 }
 
 field() {
@@ -244,16 +280,18 @@ answer="$(api POST /api/v1/actions/bench/ping_checked "$tenant_key" '{"input":{}
 
 echo
 echo "(a) nginx upstream: GET $upstream_url"
-run_wrk a "$upstream_url"
+mapfile -t sut < <(nginx_pids "${nginx_master[upstream]}")
+run_wrk a "$upstream_url" "${sut[@]}"
 echo
 echo "(b) nginx reverse proxy (bearer injected): GET $proxy_url"
-run_wrk b "$proxy_url"
+mapfile -t sut < <(nginx_pids "${nginx_master[proxy]}")
+run_wrk b "$proxy_url" "${sut[@]}"
 echo
 echo "(c) Waygate: POST $waygate_url/api/v1/actions/bench/ping"
 export WRK_POST_BODY='{"input":{}}' WRK_BEARER="$tenant_key"
 before="$(curl -fsS -H "Authorization: Bearer $admin_key" "$waygate_url/metrics")" || die "GET /metrics failed"
 # The warm-up is inside run_wrk, so count from before it: every POST since is wrk's.
-run_wrk c "$waygate_url/api/v1/actions/bench/ping"
+run_wrk c "$waygate_url/api/v1/actions/bench/ping" "$waygate_pid"
 
 # Waygate's own count of what it answered (warm-up and measured run together), and
 # the request log: wait for the batching writer to drain its queue.
@@ -275,7 +313,7 @@ logs_dropped=$(($(prom_sum "$after" waygate_log_entries_dropped_total) -
     $(prom_sum "$before" waygate_log_entries_dropped_total)))
 echo
 echo "(d) Waygate, response validated (warn): POST $waygate_url/api/v1/actions/bench/ping_checked"
-run_wrk d "$waygate_url/api/v1/actions/bench/ping_checked"
+run_wrk d "$waygate_url/api/v1/actions/bench/ping_checked" "$waygate_pid"
 unset WRK_POST_BODY WRK_BEARER
 
 logged_errors="$(api GET '/api/v1/logs?status=error&limit=1000' "$tenant_key" |
@@ -286,7 +324,7 @@ ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else
 
 echo
 echo "Results (wrk -t$threads -c$connections -d$duration, after a $warmup warm-up; measured in this run)"
-printf '%-34s %12s %11s %11s %9s %10s\n' run requests/s p50 p99 non-2xx sock-errors
+printf '%-34s %12s %11s %11s %9s %10s %10s\n' run requests/s p50 p99 non-2xx sock-errors "CPU µs/req"
 for label in a b c d; do
     case "$label" in
         a) name="(a) nginx upstream, direct" ;;
@@ -294,14 +332,15 @@ for label in a b c d; do
         c) name="(c) Waygate action, full pipeline" ;;
         d) name="(d) (c) + response validation" ;;
     esac
-    printf '%-34s %12s %11s %11s %9s %10s\n' "$name" "${r_rps[$label]}" \
-        "$(ms "${r_p50[$label]}")" "$(ms "${r_p99[$label]}")" "${r_non2xx[$label]}" "${r_sockerr[$label]}"
+    printf '%-34s %12s %11s %11s %9s %10s %10s\n' "$name" "${r_rps[$label]}" \
+        "$(ms "${r_p50[$label]}")" "$(ms "${r_p99[$label]}")" "${r_non2xx[$label]}" "${r_sockerr[$label]}" "${r_cpu_us[$label]}"
 done
 tput_ratio="$(ratio "${r_rps[c]}" "${r_rps[b]}")"
 p99_ratio="$(ratio "${r_p99[c]}" "${r_p99[b]}")"
 validated_ratio="$(ratio "${r_rps[d]}" "${r_rps[c]}")"
 echo
 echo "(c)/(b): throughput ${tput_ratio}x, p99 ${p99_ratio}x; (d)/(c): throughput ${validated_ratio}x"
+echo "CPU per request: (b) nginx proxy ${r_cpu_us[b]} µs, (c) Waygate ${r_cpu_us[c]} µs, (b)/(c) $(ratio "${r_cpu_us[b]}" "${r_cpu_us[c]}")x"
 echo "Waygate's counters over warm-up + run of (c): POST answered $post_all, 2xx $post_2xx, non-2xx $server_non2xx; invocation errors $invocation_errors"
 echo "  (wrk counted ${r_requests[c]} completed responses in the measured run)"
 echo "Request log (SQLite): $logs_written entries written, $logs_dropped dropped in that time; error entries in the log: $logged_errors"

@@ -5,7 +5,11 @@
 //! `/api/v1` layer, the body limit (413) and the JSON extractor's refusals
 //! (a wrong content type, a malformed body) in the one error shape, unknown
 //! actions (404), and the engine's answers: success, upstream errors and
-//! `passthroughErrors`.
+//! `passthroughErrors`; a call's own `retry` and `timeoutMs`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
@@ -353,4 +357,120 @@ async fn upstream_failures_answer_in_the_error_shape_or_as_passed_through() {
         );
         assert_eq!(away.code(), "UPSTREAM_UNREACHABLE", "{options}");
     }
+}
+
+/// An upstream whose `/fail` answers 503 and counts its calls, and whose
+/// `/slow` answers after two seconds; the `calls` integration on it, sending
+/// each request once unless a call says otherwise.
+async fn failing(gw: &Gateway) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let upstream = serve_upstream(
+        axum::Router::new()
+            .route(
+                "/fail",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async { AxumStatus::SERVICE_UNAVAILABLE }
+                }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    Json(json!({"late": true}))
+                }),
+            ),
+    )
+    .await;
+    let (_, key) = gw.tenant("Calls").await;
+    let action = |slug: &str| {
+        json!({"slug": slug, "method": "GET", "path": format!("/{slug}"),
+            "inputSchema": {"type": "object"}})
+    };
+    gw.created(
+        "/api/v1/integrations",
+        &key,
+        json!({"slug": "calls", "name": "Calls", "baseUrl": upstream, "auth": {"type": "none"},
+            "defaults": {"retry": {"maxAttempts": 1, "baseDelayMs": 1, "maxDelayMs": 5}},
+            "actions": [action("fail"), action("slow")]}),
+    )
+    .await;
+    gw.created(
+        "/api/v1/integrations/calls/connections",
+        &key,
+        json!({"credential": {"type": "none"}}),
+    )
+    .await;
+    (key, hits)
+}
+
+#[tokio::test]
+async fn a_call_may_set_its_own_retry_and_timeout_within_bounds() {
+    let gw = Gateway::start(&[]);
+    let (key, hits) = failing(&gw).await;
+    let call = |action: &'static str, body: &'static str| {
+        let path = format!("/api/v1/actions/calls/{action}");
+        let (gw, key) = (&gw, key.clone());
+        async move { post(gw, &path, Some(&key), Some("application/json"), &[], body).await }
+    };
+
+    // The action's policy: one attempt.
+    let once = call("fail", "{}").await;
+    assert_eq!(once.status, StatusCode::BAD_GATEWAY, "{}", once.body);
+    assert_eq!(hits.swap(0, Ordering::SeqCst), 1);
+
+    // The call's own attempts, on the action's (short) delays.
+    let thrice = call("fail", r#"{"options": {"retry": {"maxAttempts": 3}}}"#).await;
+    assert_eq!(thrice.status, StatusCode::BAD_GATEWAY, "{}", thrice.body);
+    assert_eq!(hits.swap(0, Ordering::SeqCst), 3);
+
+    // Each attempt's timeout, in place of the action's 30 s.
+    let started = std::time::Instant::now();
+    let late = call("slow", r#"{"options": {"timeoutMs": 100}}"#).await;
+    assert_eq!(late.code(), "UPSTREAM_TIMEOUT", "{}", late.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the call's timeout was not used"
+    );
+
+    // Settings out of range are refused, naming the field; nothing is sent.
+    for (body, field) in [
+        (
+            r#"{"options": {"retry": {"maxAttempts": 0}}}"#,
+            "options.retry.maxAttempts",
+        ),
+        (
+            r#"{"options": {"retry": {"maxAttempts": 21}}}"#,
+            "options.retry.maxAttempts",
+        ),
+        (
+            r#"{"options": {"retry": {"factor": 0.5}}}"#,
+            "options.retry.factor",
+        ),
+        (
+            r#"{"options": {"retry": {"baseDelayMs": 10, "maxDelayMs": 5}}}"#,
+            "options.retry.baseDelayMs",
+        ),
+        (r#"{"options": {"timeoutMs": 0}}"#, "options.timeoutMs"),
+        (r#"{"options": {"timeoutMs": 600001}}"#, "options.timeoutMs"),
+        (r#"{"options": {"retry": {"tries": 2}}}"#, "tries"),
+    ] {
+        let refused = call("fail", body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            refused.body
+        );
+        let message = refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(field), "{body}: {message}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a refused call reached the upstream"
+    );
 }

@@ -42,6 +42,18 @@ impl RetryPolicy {
         }
     }
 
+    /// This policy as settings that replace every field of the layer below.
+    pub fn as_config(&self) -> RetryConfig {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        RetryConfig {
+            max_attempts: Some(self.max_attempts),
+            base_delay_ms: Some(millis(self.base_delay)),
+            max_delay_ms: Some(millis(self.max_delay)),
+            factor: Some(self.factor),
+            max_retry_after_ms: Some(millis(self.max_retry_after)),
+        }
+    }
+
     /// This policy with `config`'s set fields applied.
     pub fn overlaid(mut self, config: Option<&RetryConfig>) -> Self {
         let Some(c) = config else { return self };
@@ -225,6 +237,24 @@ mod tests {
         assert_eq!(p.retry.base_delay, Duration::from_millis(200));
         assert_eq!(p.retry.max_delay, Duration::from_secs(30));
         assert_eq!(p.timeout, Duration::from_secs(5));
+
+        // The call layer: what it sets replaces the action's, the rest stays.
+        let call = RetryConfig {
+            max_attempts: Some(1),
+            ..Default::default()
+        };
+        let called = p.retry.overlaid(Some(&call));
+        assert_eq!(called.max_attempts, 1);
+        assert_eq!(called.base_delay, Duration::from_millis(200));
+        // A whole policy given as the call layer replaces every field.
+        let whole = RetryPolicy {
+            max_attempts: 7,
+            base_delay: Duration::from_millis(3),
+            max_delay: Duration::from_millis(9),
+            factor: 1.5,
+            max_retry_after: Duration::from_secs(2),
+        };
+        assert_eq!(p.retry.overlaid(Some(&whole.as_config())), whole);
     }
 
     #[test]

@@ -211,7 +211,7 @@ impl InvokeCall<'_> {
 
     /// Retries this call by `policy` instead of the action's.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.call.options.retry = Some(policy);
+        self.call.options.retry = Some(policy.as_config());
         self
     }
 
@@ -287,7 +287,7 @@ impl<A: Action> TypedCall<'_, A> {
 
     /// Retries this call by `policy` instead of the action's.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.options.retry = Some(policy);
+        self.options.retry = Some(policy.as_config());
         self
     }
 

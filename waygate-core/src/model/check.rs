@@ -294,18 +294,8 @@ impl Checker {
     }
 
     fn retry(&mut self, at: &str, r: &super::RetryConfig) {
-        if matches!(r.max_attempts, Some(0) | Some(21..)) {
-            self.problem(format!("{at}.maxAttempts"), "must be between 1 and 20");
-        }
-        if let Some(f) = r.factor
-            && !(f.is_finite() && f >= 1.0)
-        {
-            self.problem(format!("{at}.factor"), "must be a number of at least 1");
-        }
-        if let (Some(base), Some(max)) = (r.base_delay_ms, r.max_delay_ms)
-            && base > max
-        {
-            self.problem(format!("{at}.baseDelayMs"), "must not exceed maxDelayMs");
+        if let Some((field, message)) = r.problem() {
+            self.problem(format!("{at}.{field}"), message);
         }
     }
 

@@ -27,6 +27,27 @@ pub struct RetryConfig {
     pub max_retry_after_ms: Option<u64>,
 }
 
+impl RetryConfig {
+    /// The first setting out of range, as (field, what is wrong): the one rule
+    /// for a definition's `retry` and a call's own.
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if matches!(self.max_attempts, Some(0 | 21..)) {
+            return Some(("maxAttempts", "must be between 1 and 20"));
+        }
+        if let Some(f) = self.factor
+            && !(f.is_finite() && f >= 1.0)
+        {
+            return Some(("factor", "must be a number of at least 1"));
+        }
+        if let (Some(base), Some(max)) = (self.base_delay_ms, self.max_delay_ms)
+            && base > max
+        {
+            return Some(("baseDelayMs", "must not exceed maxDelayMs"));
+        }
+        None
+    }
+}
+
 /// Circuit breaker settings; unset fields take the built-in defaults.
 ///
 /// A breaker opens on `failureThreshold` failures in a row, or when at least

@@ -58,7 +58,7 @@ use crate::credential::{
 };
 use crate::error::Error;
 use crate::invocation::{Invocation, InvocationMeta};
-use crate::policy::RetryPolicy;
+use crate::model::RetryConfig;
 use crate::schema::{SCHEMA_CACHE_BYTES, SchemaCache};
 use crate::storage::{ConnectionStore, IntegrationStore, MemoryStore};
 use crate::url_policy::UrlPolicy;
@@ -111,9 +111,11 @@ pub struct CallOptions {
     pub request_id: Option<String>,
     /// Follow pages into one array (`options.fetchAll` and its limits).
     pub fetch_all: Option<FetchAll>,
-    /// This call's retry policy, in place of the action's (the last layer:
-    /// defaults < integration < action < call).
-    pub retry: Option<RetryPolicy>,
+    /// This call's retry settings, the last layer (defaults < integration <
+    /// action < call): the fields it sets replace the action's, the others
+    /// stay the action's. A whole [`RetryPolicy`](crate::policy::RetryPolicy)
+    /// sets every field ([`as_config`](crate::policy::RetryPolicy::as_config)).
+    pub retry: Option<RetryConfig>,
     /// This call's timeout per attempt, in place of the action's.
     pub timeout: Option<Duration>,
 }

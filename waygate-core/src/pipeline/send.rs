@@ -51,7 +51,13 @@ impl Executor {
         let clock = &self.inner.clock;
         let mut breaker = self.admit(target, &key)?;
         let options = scope.options;
-        let strategy = Strategy::new(options.retry.unwrap_or(target.action.policies.retry));
+        let strategy = Strategy::new(
+            target
+                .action
+                .policies
+                .retry
+                .overlaid(options.retry.as_ref()),
+        );
         let timeout = options.timeout.unwrap_or(target.action.policies.timeout);
         loop {
             self.rate_limit(&key, target, timeout).await?;

@@ -2,6 +2,7 @@
 //! pipeline, its dry run (`/test`) and its description (`/schema`).
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use waygate_core::error::ErrorKind as CoreKind;
+use waygate_core::model::RetryConfig;
 use waygate_core::pipeline::{Call, CallOptions, FetchAll};
 
 use super::auth::Tenant;
@@ -87,6 +89,64 @@ pub struct InvokeOptions {
     /// Answer an upstream error with the upstream's own status and body.
     #[serde(default)]
     pub passthrough_errors: bool,
+    /// This call's retry settings: the fields given replace the action's
+    /// (the last layer: defaults < integration < action < call).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub retry: Option<CallRetry>,
+    /// Each attempt's timeout for this call, in milliseconds, in place of
+    /// the action's (1 to 600,000).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 600000, nullable = false)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The longest per-attempt timeout a call may ask for: ten minutes.
+const MAX_CALL_TIMEOUT_MS: u64 = 600_000;
+
+/// `options.retry`: the definition format's `retry` fields, for one call.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallRetry {
+    /// Attempts in all, the first included (`1` turns retries off).
+    #[schema(minimum = 1, maximum = 20, nullable = false)]
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// Backoff before the first retry, before jitter.
+    #[schema(nullable = false)]
+    #[serde(default)]
+    pub base_delay_ms: Option<u64>,
+    /// Upper bound of one backoff.
+    #[schema(nullable = false)]
+    #[serde(default)]
+    pub max_delay_ms: Option<u64>,
+    /// Growth of the backoff per attempt (at least 1).
+    #[schema(minimum = 1, nullable = false)]
+    #[serde(default)]
+    pub factor: Option<f64>,
+    /// The longest `Retry-After` waited for; a longer one ends the call.
+    #[schema(nullable = false)]
+    #[serde(default)]
+    pub max_retry_after_ms: Option<u64>,
+}
+
+impl CallRetry {
+    /// Core's settings, checked by the rule a definition's `retry` follows.
+    fn checked(&self) -> ApiResult<RetryConfig> {
+        let config = RetryConfig {
+            max_attempts: self.max_attempts,
+            base_delay_ms: self.base_delay_ms,
+            max_delay_ms: self.max_delay_ms,
+            factor: self.factor,
+            max_retry_after_ms: self.max_retry_after_ms,
+        };
+        match config.problem() {
+            Some((field, message)) => Err(ApiError::bad_request(format!(
+                "options.retry.{field} {message}"
+            ))),
+            None => Ok(config),
+        }
+    }
 }
 
 /// A successful invocation.
@@ -313,6 +373,21 @@ pub fn call(
         return Err(ApiError::bad_request("input must be a JSON object"));
     }
     let bypass = body.options.bypass_validation || bypass_header;
+    let retry = body
+        .options
+        .retry
+        .as_ref()
+        .map(CallRetry::checked)
+        .transpose()?;
+    let timeout = match body.options.timeout_ms {
+        None => None,
+        Some(ms @ 1..=MAX_CALL_TIMEOUT_MS) => Some(Duration::from_millis(ms)),
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "options.timeoutMs must be between 1 and {MAX_CALL_TIMEOUT_MS}"
+            )));
+        }
+    };
     Ok(Checked {
         passthrough: body.options.passthrough_errors,
         call: Call {
@@ -326,7 +401,8 @@ pub fn call(
                 bypass_validation: bypass,
                 request_id,
                 fetch_all,
-                ..CallOptions::default()
+                retry,
+                timeout,
             },
         },
     })

@@ -43,10 +43,12 @@ where
     let status = response.status().as_u16();
     let elapsed = start.elapsed();
     app.metrics.http_request(method.as_str(), status, elapsed);
+    // As `&str`, not `%` (Display): the JSON writer takes a string as it is,
+    // where a Display value is first formatted into a new `String`.
     tracing::info!(
-        request_id = %id,
-        method = %method,
-        path = %path,
+        request_id = id.as_str(),
+        method = method.as_str(),
+        path = path.as_str(),
         status,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         "request"
